@@ -1,0 +1,209 @@
+use super::*;
+use crate::data::{AdultData, DataOptions, Split};
+use crate::models::{ModelConfig, ModelKind};
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor};
+
+fn small_data() -> AdultData {
+    let mut data = AdultData::embedded(DataOptions::default()).expect("embedded data");
+    let take = |s: &Split, n: usize| s.subset(&(0..n).collect::<Vec<_>>());
+    data.train = take(&data.train, 2048);
+    data.valid = take(&data.valid, 512);
+    data
+}
+
+fn trainer(kind: ModelKind, data: &AdultData, config: TrainConfig) -> Trainer {
+    Trainer::new(
+        ModelConfig::tutorial(kind),
+        config,
+        &data.input_spec(),
+        data.tasks.clone(),
+        &data.train,
+        &Device::flex(),
+    )
+    .expect("valid trainer")
+}
+
+/// Collects, for every float parameter, whether its gradient has a non-zero entry.
+struct GradientCheck<'a> {
+    grads: &'a GradientsParams,
+    dead: Vec<String>,
+    path: Vec<String>,
+}
+
+impl ModuleVisitor for GradientCheck<'_> {
+    fn enter_module(&mut self, name: &str, _container: &str) {
+        self.path.push(name.to_string());
+    }
+    fn exit_module(&mut self, _name: &str, _container: &str) {
+        self.path.pop();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let alive = self
+            .grads
+            .get::<D>(param.id)
+            .map(|g| g.abs().max().into_scalar::<f32>() > 0.0)
+            .unwrap_or(false);
+        if !alive {
+            self.dead.push(self.path.join("."));
+        }
+    }
+}
+
+#[test]
+fn trainer_step_gives_every_parameter_a_gradient() {
+    let data = small_data();
+    for kind in ModelKind::ALL {
+        let t = trainer(kind, &data, TrainConfig::new());
+        let batch = t.train_batch_for_test();
+        let model = t.model();
+        let out = model.forward(&(&batch).into());
+        let mut total = model.embedding_penalty() * 1e-5;
+        for (i, task) in data.tasks.iter().enumerate() {
+            let labels = batch.labels.clone().slice([0..256, i..i + 1]);
+            total = total + loss::task_loss(&out.tasks[i], labels, task.kind);
+        }
+        let grads = GradientsParams::from_grads(total.backward(), model);
+        let mut check = GradientCheck {
+            grads: &grads,
+            dead: Vec::new(),
+            path: Vec::new(),
+        };
+        model.visit(&mut check);
+        assert!(
+            check.dead.is_empty(),
+            "{kind}: parameters without gradient: {:?}",
+            check.dead
+        );
+    }
+}
+
+#[test]
+fn trainer_is_bit_reproducible_for_a_seed() {
+    let data = small_data();
+    let run = |seed| {
+        let mut t = trainer(ModelKind::Mmoe, &data, TrainConfig::new().with_seed(seed));
+        (0..5)
+            .map(|_| t.step().read().unwrap().losses)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(3), run(3));
+    assert_ne!(run(3), run(4));
+}
+
+#[test]
+fn trainer_learns_and_evaluates() {
+    let data = small_data();
+    let mut t = trainer(
+        ModelKind::SharedBottom,
+        &data,
+        TrainConfig::new().with_learning_rate(3e-3),
+    );
+    let valid = EvalSet::new(&data.valid, &t.eval_device());
+    let before = t.evaluate(&valid).unwrap();
+    let mut epoch_done = 0;
+    for _ in 0..3 * t.steps_per_epoch() {
+        if t.step().read().unwrap().epoch_done {
+            epoch_done += 1;
+        }
+    }
+    assert_eq!(epoch_done, 3);
+    assert_eq!(t.epoch(), 3);
+    let after = t.evaluate(&valid).unwrap();
+    assert!(after.weighted_loss(&[1.0, 1.0]) < before.weighted_loss(&[1.0, 1.0]));
+    assert!(
+        after.task("never_married").unwrap().auc.unwrap() > 0.85,
+        "{after:?}"
+    );
+}
+
+#[test]
+fn trainer_reports_gate_means_that_sum_to_one() {
+    let data = small_data();
+    let mut t = trainer(ModelKind::Ple, &data, TrainConfig::new());
+    let report = t.step().read().unwrap();
+    assert_eq!(report.gates.len(), 5);
+    for g in &report.gates {
+        assert!((g.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    }
+    let valid = EvalSet::new(&data.valid, &t.eval_device());
+    let eval = t.evaluate(&valid).unwrap();
+    assert_eq!(eval.gates.len(), 5);
+    // Level 0: task 0, task 1, then the shared gate over all 20 experts; level 1: two task gates.
+    assert_eq!(eval.gates[2].gate.task, None);
+    assert_eq!(eval.gates[2].mean.len(), 20);
+    assert_eq!(eval.gates[4].gate.level, 1);
+    assert_eq!(eval.gates[4].mean.len(), 12);
+}
+
+#[test]
+fn trainer_esmm_reports_cvr_on_clicked_rows() {
+    let data = small_data();
+    let t = trainer(ModelKind::Esmm, &data, TrainConfig::new());
+    let eval = t
+        .evaluate(&EvalSet::new(&data.valid, &t.eval_device()))
+        .unwrap();
+    let cvr = eval.cvr.expect("ESMM reports CVR");
+    let clicked = data
+        .valid
+        .task_labels(0)
+        .iter()
+        .filter(|&&y| y > 0.5)
+        .count();
+    assert_eq!(cvr.samples, clicked);
+}
+
+#[test]
+fn trainer_stops_on_a_non_finite_loss_with_a_hint() {
+    let mut data = small_data();
+    // A corrupt value in the inputs poisons the loss, as a diverged model would.
+    data.train.numeric[3] = f32::NAN;
+    let mut t = trainer(
+        ModelKind::SharedBottom,
+        &data,
+        TrainConfig::new().with_learning_rate(0.5),
+    );
+    let err = (0..t.steps_per_epoch())
+        .find_map(|_| t.step().read().err())
+        .expect("a NaN input gives a NaN loss");
+    assert!(matches!(err, TrainError::NonFinite { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("learning rate"), "{message}");
+}
+
+#[test]
+fn trainer_refuses_invalid_settings() {
+    let data = small_data();
+    let make = |c: TrainConfig| {
+        Trainer::new(
+            ModelConfig::tutorial(ModelKind::Mmoe),
+            c,
+            &data.input_spec(),
+            data.tasks.clone(),
+            &data.train,
+            &Device::flex(),
+        )
+    };
+    assert!(make(TrainConfig::new().with_learning_rate(-1.0)).is_err());
+    assert!(make(TrainConfig::new().with_learning_rate(f64::NAN)).is_err());
+    assert!(make(TrainConfig::new().with_batch_size(0)).is_err());
+    assert!(make(TrainConfig::new().with_loss_weights(vec![0.0, 0.0])).is_err());
+    assert!(make(TrainConfig::new().with_loss_weights(vec![1.0])).is_err());
+    let mut ok = make(TrainConfig::new()).unwrap();
+    assert!(ok.set_learning_rate(0.0).is_err());
+    assert!(ok.set_learning_rate(0.01).is_ok());
+    assert_eq!(ok.config().learning_rate, 0.01);
+}
+
+#[test]
+fn early_stopping_keeps_the_best_weights() {
+    let data = small_data();
+    let t = trainer(ModelKind::Mmoe, &data, TrainConfig::new());
+    let mut stop = EarlyStopping::new(2);
+    assert_eq!(stop.observe(1, 0.5, t.model()), Verdict::Improved);
+    assert_eq!(stop.observe(2, 0.6, t.model()), Verdict::Continue);
+    assert_eq!(stop.observe(3, 0.7, t.model()), Verdict::Stop);
+    assert_eq!(stop.best_epoch(), 1);
+    assert!(stop.take_best().is_some());
+}
