@@ -1,1 +1,323 @@
-fn main() {}
+//! `mtl train`: trains one model on Adult natively, with early stopping, and reports test metrics.
+//! On a terminal it shows a progress bar per epoch; with `--json` it prints one JSON object per
+//! line, the last being `{"event":"final", …}`.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use mtl::burn::tensor::Device;
+use mtl::data::{AdultData, DataOptions};
+use mtl::models::{ModelConfig, ModelKind};
+use mtl::train::{EarlyStopping, EvalReport, EvalSet, TaskMetrics, TrainConfig, Trainer, Verdict};
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+#[command(name = "mtl", about = "Multi-task learning on UCI Adult with Burn")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model and report its test AUC and log loss per task.
+    Train(TrainArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModelArg {
+    Single,
+    SharedBottom,
+    Mmoe,
+    Omoe,
+    Cgc,
+    Ple,
+    Esmm,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum DeviceArg {
+    Cpu,
+    Wgpu,
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    #[arg(long, value_enum)]
+    model: ModelArg,
+    /// PLE extraction levels.
+    #[arg(long)]
+    levels: Option<usize>,
+    /// MMoE/OMoE experts.
+    #[arg(long)]
+    experts: Option<usize>,
+    /// CGC/PLE task-specific experts per task.
+    #[arg(long)]
+    specific: Option<usize>,
+    /// CGC/PLE shared experts.
+    #[arg(long)]
+    shared: Option<usize>,
+    /// Embedding width per categorical field.
+    #[arg(long)]
+    embedding_dim: Option<usize>,
+    #[arg(long, default_value_t = 20)]
+    epochs: usize,
+    /// Stop after this many epochs without a better validation loss.
+    #[arg(long, default_value_t = 3)]
+    patience: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    device: DeviceArg,
+    /// Drop the `relationship` field, which leaks the never-married label.
+    #[arg(long)]
+    no_relationship: bool,
+    /// One JSON object per line instead of progress bars.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let Command::Train(args) = Cli::parse().command;
+    match train(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            if args.json {
+                println!("{}", json!({"event": "error", "message": message}));
+            } else {
+                eprintln!("error: {message}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn model_kind(arg: ModelArg) -> ModelKind {
+    match arg {
+        ModelArg::Single => ModelKind::SingleTask,
+        ModelArg::SharedBottom => ModelKind::SharedBottom,
+        ModelArg::Mmoe => ModelKind::Mmoe,
+        ModelArg::Omoe => ModelKind::Omoe,
+        ModelArg::Cgc => ModelKind::Cgc,
+        ModelArg::Ple => ModelKind::Ple,
+        ModelArg::Esmm => ModelKind::Esmm,
+    }
+}
+
+fn device(arg: DeviceArg) -> Result<Device, String> {
+    match arg {
+        DeviceArg::Cpu => Ok(Device::flex()),
+        #[cfg(feature = "wgpu")]
+        DeviceArg::Wgpu => Device::wgpu_options()
+            .init()
+            .map_err(|e| format!("no wgpu adapter could be started: {e:?}")),
+        #[cfg(not(feature = "wgpu"))]
+        DeviceArg::Wgpu => Err("this build has no wgpu support; rebuild with `cargo build --release -p mtl --features wgpu`".into()),
+    }
+}
+
+/// ESMM's tasks are CTR (income) and CTCVR (never-married); the others keep the Adult names.
+fn task_label(kind: ModelKind, t: usize, name: &str) -> String {
+    match (kind, t) {
+        (ModelKind::Esmm, 0) => "ctr".into(),
+        (ModelKind::Esmm, _) => "ctcvr".into(),
+        _ => name.into(),
+    }
+}
+
+fn metrics_json(m: &TaskMetrics) -> Value {
+    json!({"auc": m.auc, "logloss": m.logloss, "loss": m.loss})
+}
+
+fn report_json(kind: ModelKind, report: &EvalReport) -> Value {
+    let mut out = serde_json::Map::new();
+    for (t, m) in report.tasks.iter().enumerate() {
+        out.insert(task_label(kind, t, &m.name), metrics_json(m));
+    }
+    if let Some(cvr) = &report.cvr {
+        out.insert("cvr".into(), metrics_json(cvr));
+    }
+    Value::Object(out)
+}
+
+fn train(args: &TrainArgs) -> Result<(), String> {
+    let kind = model_kind(args.model);
+    let mut model_config = ModelConfig::tutorial(kind);
+    if let Some(v) = args.levels {
+        model_config.levels = v;
+    }
+    if let Some(v) = args.experts {
+        model_config.experts = v;
+    }
+    if let Some(v) = args.specific {
+        model_config.specific_experts = v;
+    }
+    if let Some(v) = args.shared {
+        model_config.shared_experts = v;
+    }
+    if let Some(v) = args.embedding_dim {
+        model_config.embedding_dim = v;
+    }
+    if args.epochs == 0 {
+        return Err("--epochs must be at least 1".into());
+    }
+    let train_config = TrainConfig::new()
+        .with_learning_rate(args.lr)
+        .with_batch_size(args.batch)
+        .with_seed(args.seed);
+
+    let data = AdultData::embedded(DataOptions {
+        relationship: !args.no_relationship,
+        ..DataOptions::default()
+    })
+    .map_err(|e| e.to_string())?;
+    let device = device(args.device)?;
+    let mut trainer = Trainer::new(
+        model_config,
+        train_config,
+        &data.input_spec(),
+        data.tasks.clone(),
+        &data.train,
+        &device,
+    )
+    .map_err(|e| e.to_string())?;
+    let valid = EvalSet::new(&data.valid, &trainer.eval_device());
+    let test = EvalSet::new(&data.test, &trainer.eval_device());
+    let terminal = !args.json && std::io::stderr().is_terminal();
+
+    if args.json {
+        println!(
+            "{}",
+            json!({"event": "start", "model": kind.slug(), "params": trainer.num_params(),
+                   "train": data.train.len, "valid": data.valid.len, "test": data.test.len})
+        );
+    } else {
+        eprintln!(
+            "{}: {} parameters; {} train / {} validation / {} test rows",
+            kind.label(),
+            trainer.num_params(),
+            data.train.len,
+            data.valid.len,
+            data.test.len
+        );
+    }
+
+    let mut stopping = EarlyStopping::new(args.patience.max(1));
+    let mut train_time = 0.0f64;
+    let mut samples = 0usize;
+    let mut epochs_run = 0;
+    for epoch in 1..=args.epochs {
+        let bar = if terminal {
+            let bar = ProgressBar::new(trainer.steps_per_epoch() as u64);
+            bar.set_style(
+                ProgressStyle::with_template("epoch {prefix:>2} [{bar:30}] {pos}/{len} {msg}")
+                    .map_err(|e| e.to_string())?
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix(epoch.to_string());
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        let started = Instant::now();
+        let mut loss_sum = vec![0.0f64; data.tasks.len()];
+        let mut steps = 0usize;
+        loop {
+            let report = trainer.step().read().map_err(|e| e.to_string())?;
+            samples += report.batch_size;
+            steps += 1;
+            for (s, l) in loss_sum.iter_mut().zip(&report.losses) {
+                *s += *l as f64;
+            }
+            bar.inc(1);
+            if steps.is_multiple_of(10) {
+                bar.set_message(format!(
+                    "loss {:.4}",
+                    loss_sum.iter().sum::<f64>() / steps as f64
+                ));
+            }
+            if report.epoch_done {
+                break;
+            }
+        }
+        train_time += started.elapsed().as_secs_f64();
+        bar.finish_and_clear();
+        epochs_run = epoch;
+
+        let eval = trainer.evaluate(&valid).map_err(|e| e.to_string())?;
+        let valid_loss = eval.weighted_loss(&trainer.config().loss_weights);
+        let verdict = stopping.observe(epoch, valid_loss, trainer.model());
+        let train_loss: Vec<f64> = loss_sum.iter().map(|s| s / steps as f64).collect();
+        if args.json {
+            println!(
+                "{}",
+                json!({"event": "epoch", "epoch": epoch, "train_loss": train_loss,
+                       "valid_loss": valid_loss, "valid": report_json(kind, &eval)})
+            );
+        } else {
+            let aucs: Vec<String> = eval
+                .tasks
+                .iter()
+                .enumerate()
+                .map(|(t, m)| {
+                    format!(
+                        "{} AUC {:.4}",
+                        task_label(kind, t, &m.name),
+                        m.auc.unwrap_or(f64::NAN)
+                    )
+                })
+                .collect();
+            eprintln!(
+                "epoch {epoch:>2}: train loss {:.4}, valid loss {valid_loss:.4}, {}",
+                train_loss.iter().sum::<f64>(),
+                aucs.join(", ")
+            );
+        }
+        if verdict == Verdict::Stop {
+            break;
+        }
+    }
+    if let Some(best) = stopping.take_best() {
+        trainer.restore(best);
+    }
+    let report = trainer.evaluate(&test).map_err(|e| e.to_string())?;
+    let samples_per_sec = samples as f64 / train_time.max(1e-9);
+    if args.json {
+        println!(
+            "{}",
+            json!({"event": "final", "model": kind.slug(), "params": trainer.num_params(),
+                   "epochs": epochs_run, "best_epoch": stopping.best_epoch(),
+                   "train_samples_per_sec": samples_per_sec, "test": report_json(kind, &report)})
+        );
+    } else {
+        println!(
+            "{} after {epochs_run} epochs (best epoch {}), {samples_per_sec:.0} train samples/s",
+            kind.label(),
+            stopping.best_epoch()
+        );
+        println!("{:<14} {:>8} {:>9}", "test task", "AUC", "logloss");
+        let cvr = report.cvr.iter().map(|m| ("cvr (clicked)".to_string(), m));
+        for (name, m) in report
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(t, m)| (task_label(kind, t, &m.name), m))
+            .chain(cvr)
+        {
+            println!(
+                "{:<14} {:>8.4} {:>9.4}",
+                name,
+                m.auc.unwrap_or(f64::NAN),
+                m.logloss.unwrap_or(f64::NAN)
+            );
+        }
+    }
+    Ok(())
+}

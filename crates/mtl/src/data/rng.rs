@@ -23,7 +23,7 @@ impl SplitMix64 {
 
     /// A uniform integer in `0..bound` (Lemire's multiply-shift; the bias is below 2^-32 here).
     pub fn below(&mut self, bound: usize) -> usize {
-        ((self.next_u64() >> 32) * bound as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * bound as u64) >> 32) as usize
     }
 
     /// Fisher-Yates shuffle.

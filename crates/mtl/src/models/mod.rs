@@ -409,6 +409,8 @@ impl ModelOutput {
 }
 
 /// Any of the playground's models.
+// One model lives at a time and is built once, so the size gap between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum MtlModel {
     SingleTask(SingleTask),

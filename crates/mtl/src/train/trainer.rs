@@ -607,6 +607,15 @@ fn score(name: &str, kind: TaskKind, predictions: &[f32], labels: &[f32]) -> Tas
 }
 
 #[cfg(test)]
+impl Trainer {
+    /// The first batch of the current epoch, for gradient tests.
+    pub(crate) fn train_batch_for_test(&self) -> crate::data::Batch {
+        let end = self.config.batch_size.min(self.train.len);
+        self.train.gather(self.order.clone().slice(0..end))
+    }
+}
+
+#[cfg(test)]
 mod check_tests {
     #[test]
     fn check_finite_names_the_task_and_the_cause() {
@@ -619,14 +628,5 @@ mod check_tests {
             "{message}"
         );
         assert!(message.contains("learning rate 0.5"), "{message}");
-    }
-}
-
-#[cfg(test)]
-impl Trainer {
-    /// The first batch of the current epoch, for gradient tests.
-    pub(crate) fn train_batch_for_test(&self) -> crate::data::Batch {
-        let end = self.config.batch_size.min(self.train.len);
-        self.train.gather(self.order.clone().slice(0..end))
     }
 }
