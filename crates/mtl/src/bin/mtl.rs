@@ -70,7 +70,7 @@ struct TrainArgs {
     patience: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     lr: f64,
     #[arg(long, default_value_t = 256)]
     batch: usize,
