@@ -128,7 +128,7 @@ pub mod limits {
     pub const MAX_UNITS: usize = 1024;
     pub const MAX_LAYERS: usize = 6;
     pub const MAX_EXPERTS: usize = 64;
-    pub const MAX_LEVELS: usize = 4;
+    pub const MAX_LEVELS: usize = 8;
     pub const MAX_EMBEDDING_DIM: usize = 64;
 }
 
