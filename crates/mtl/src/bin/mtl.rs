@@ -25,6 +25,24 @@ struct Cli {
 enum Command {
     /// Train a model and report its test AUC and log loss per task.
     Train(TrainArgs),
+    /// Measure training throughput (samples/s) of each model's default config on the CPU device.
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Comma-separated model slugs (single_task, shared_bottom, omoe, mmoe, cgc, ple, esmm).
+    #[arg(
+        long,
+        default_value = "single_task,shared_bottom,omoe,mmoe,cgc,ple,esmm"
+    )]
+    models: String,
+    /// Seconds of timed training per model, after a warm-up.
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+    /// Steps between read-backs, as the browser worker does.
+    #[arg(long, default_value_t = 16)]
+    read_every: usize,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -85,7 +103,18 @@ struct TrainArgs {
 }
 
 fn main() -> ExitCode {
-    let Command::Train(args) = Cli::parse().command;
+    let args = match Cli::parse().command {
+        Command::Train(args) => args,
+        Command::Bench(args) => {
+            return match bench(&args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    println!("{}", json!({"event": "error", "message": message}));
+                    ExitCode::FAILURE
+                }
+            };
+        }
+    };
     match train(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -145,6 +174,65 @@ fn report_json(kind: ModelKind, report: &EvalReport) -> Value {
         out.insert("cvr".into(), metrics_json(cvr));
     }
     Value::Object(out)
+}
+
+/// Times training steps of each model's tutorial config on the flex CPU device (one thread),
+/// printing `{"event":"native","model":…,"params":…,"samples_per_sec":…}` per model.
+fn bench(args: &BenchArgs) -> Result<(), String> {
+    let data = AdultData::embedded(DataOptions::default()).map_err(|e| e.to_string())?;
+    let device = Device::flex();
+    for slug in args
+        .models
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        // The page's slugs (single_task, shared_bottom) and the CLI's (single, shared-bottom).
+        let core = if slug == "single_task" {
+            "single".to_string()
+        } else {
+            slug.replace('_', "-")
+        };
+        let kind = ModelKind::from_slug(&core).ok_or_else(|| format!("unknown model {slug}"))?;
+        let mut trainer = Trainer::new(
+            ModelConfig::tutorial(kind),
+            TrainConfig::new(),
+            &data.input_spec(),
+            data.tasks.clone(),
+            &data.train,
+            &device,
+        )
+        .map_err(|e| e.to_string())?;
+        let chunk = args.read_every.max(1);
+        let mut run = |steps: usize| -> Result<usize, String> {
+            let mut samples = 0;
+            let mut last = None;
+            for _ in 0..steps {
+                let step = trainer.step();
+                samples += step.batch_size;
+                last = Some(step);
+            }
+            if let Some(step) = last {
+                step.read().map_err(|e| e.to_string())?;
+            }
+            Ok(samples)
+        };
+        // Warm-up: allocations and caches settle.
+        run(2 * chunk)?;
+        let start = Instant::now();
+        let (mut samples, mut steps) = (0usize, 0usize);
+        while start.elapsed().as_secs_f64() < args.seconds {
+            samples += run(chunk)?;
+            steps += chunk;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "{}",
+            json!({"event": "native", "model": slug, "params": trainer.num_params(), "steps": steps,
+                   "samples_per_sec": (samples as f64 / secs).round(), "threads": 1})
+        );
+    }
+    Ok(())
 }
 
 fn train(args: &TrainArgs) -> Result<(), String> {

@@ -3,7 +3,7 @@
 //! [`PendingStep::read_async`] in a browser) and batch several tensors in one `Transaction`.
 
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData, Transaction};
 
@@ -117,6 +117,15 @@ impl EvalSet {
             data: split.to_device(device),
             labels: (0..split.n_tasks).map(|t| split.task_labels(t)).collect(),
         }
+    }
+}
+
+/// Touches every parameter, so lazily initialised ones are drawn now.
+struct ForceInit;
+
+impl ModuleVisitor for ForceInit {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.val();
     }
 }
 
@@ -257,7 +266,11 @@ impl Trainer {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             device.seed(config.seed);
-            model_config.init(spec, tasks.len(), &device)?
+            let model = model_config.init(spec, tasks.len(), &device)?;
+            // Burn draws parameters lazily, at first use. Draw them now, under the lock, or a
+            // model built on another thread in between would take this seed's numbers.
+            model.visit(&mut ForceInit);
+            model
         };
         let optim = AdamConfig::new()
             .with_beta_1(config.beta_1)

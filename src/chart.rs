@@ -1,0 +1,231 @@
+//! The numbers behind the page's SVG charts: scales, tick values, colours and smoothing. The
+//! components in `ui` only place what these compute, so the maths is tested natively.
+
+/// Okabe–Ito colours, distinguishable with the common forms of colour blindness. Lines also
+/// differ by dash pattern ([`DASHES`]), so they never rely on colour alone.
+pub const PALETTE: [&str; 8] = [
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000",
+];
+
+/// SVG `stroke-dasharray` values paired with [`PALETTE`].
+pub const DASHES: [&str; 4] = ["", "6 3", "2 2", "8 3 2 3"];
+
+pub fn series_colour(i: usize) -> &'static str {
+    PALETTE[i % PALETTE.len()]
+}
+
+pub fn series_dash(i: usize) -> &'static str {
+    DASHES[i % DASHES.len()]
+}
+
+/// Maps a data interval onto a pixel interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinearScale {
+    pub domain: (f64, f64),
+    pub range: (f64, f64),
+}
+
+impl LinearScale {
+    pub fn new(domain: (f64, f64), range: (f64, f64)) -> Self {
+        let (lo, hi) = domain;
+        let domain = if (hi - lo).abs() < 1e-12 || !lo.is_finite() || !hi.is_finite() {
+            let c = if lo.is_finite() { lo } else { 0.0 };
+            (c - 0.5, c + 0.5)
+        } else {
+            domain
+        };
+        Self { domain, range }
+    }
+
+    pub fn map(&self, v: f64) -> f64 {
+        let (d0, d1) = self.domain;
+        let (r0, r1) = self.range;
+        r0 + (v - d0) / (d1 - d0) * (r1 - r0)
+    }
+}
+
+/// About `count` round tick values (1, 2 or 5 × 10^k apart) covering `[lo, hi]`.
+pub fn nice_ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite()) || count == 0 {
+        return Vec::new();
+    }
+    let (lo, hi) = if hi - lo < 1e-12 {
+        (lo - 0.5, hi + 0.5)
+    } else {
+        (lo, hi)
+    };
+    let raw = (hi - lo) / count as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    // The round step whose tick count comes closest to `count`.
+    let span = hi - lo;
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * mag)
+        .min_by(|a, b| {
+            let da = (span / a - count as f64).abs();
+            let db = (span / b - count as f64).abs();
+            da.total_cmp(&db)
+        })
+        .unwrap_or(mag);
+    // Round to the step's decimals so 3 × 0.2 prints and compares as 0.6.
+    let decimals = (-step.log10()).ceil().max(0.0) as usize;
+    let round = |v: f64| format!("{v:.decimals$}").parse::<f64>().unwrap_or(v);
+    let first = (lo / step).ceil() as i64;
+    (first..)
+        .map(|k| round(k as f64 * step))
+        .take_while(|t| *t <= hi + step * 1e-9)
+        .take(50)
+        .map(|t| if t == 0.0 { 0.0 } else { t })
+        .collect()
+}
+
+/// Formats a tick value with no more digits than the tick spacing needs.
+pub fn format_tick(v: f64, ticks: &[f64]) -> String {
+    let step = ticks
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .next()
+        .unwrap_or(1.0)
+        .abs();
+    if v.abs() >= 10_000.0 {
+        return format!("{:.0}k", v / 1000.0);
+    }
+    let decimals = if step >= 1.0 {
+        0
+    } else {
+        (-step.log10()).ceil() as usize
+    };
+    format!("{v:.decimals$}")
+}
+
+/// The bounds of some values, ignoring NaN; `None` when there are none.
+pub fn extent(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
+    values
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold(None, |acc, v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
+}
+
+/// Exponential moving average, as TensorBoard smooths its curves, debiased for the first points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Smoother {
+    pub weight: f64,
+    value: f64,
+    count: i32,
+}
+
+impl Smoother {
+    pub fn new(weight: f64) -> Self {
+        Self {
+            weight: weight.clamp(0.0, 0.999),
+            value: 0.0,
+            count: 0,
+        }
+    }
+
+    pub fn push(&mut self, x: f64) -> f64 {
+        self.count += 1;
+        self.value = self.weight * self.value + (1.0 - self.weight) * x;
+        self.value / (1.0 - self.weight.powi(self.count))
+    }
+}
+
+/// Viridis, a perceptually uniform map that reads in greyscale and for colour-blind viewers.
+/// `t` in [0, 1].
+pub fn viridis(t: f64) -> String {
+    const STOPS: [(f64, f64, f64); 6] = [
+        (68.0, 1.0, 84.0),
+        (65.0, 68.0, 135.0),
+        (42.0, 120.0, 142.0),
+        (34.0, 168.0, 132.0),
+        (122.0, 209.0, 81.0),
+        (253.0, 231.0, 37.0),
+    ];
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let x = t * (STOPS.len() - 1) as f64;
+    let i = (x.floor() as usize).min(STOPS.len() - 2);
+    let f = x - i as f64;
+    let (a, b) = (STOPS[i], STOPS[i + 1]);
+    let mix = |p: f64, q: f64| (p + (q - p) * f).round() as u8;
+    format!("rgb({},{},{})", mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// Text colour that stays readable on a viridis cell.
+pub fn ink_on_viridis(t: f64) -> &'static str {
+    if t > 0.55 { "#000" } else { "#fff" }
+}
+
+/// Keeps at most `max` points by dropping every other one when full, so a long run keeps its
+/// whole shape at a bounded cost.
+pub fn push_bounded<T>(points: &mut Vec<T>, point: T, max: usize) {
+    points.push(point);
+    if points.len() > max.max(2) {
+        let mut i = 0;
+        points.retain(|_| {
+            i += 1;
+            i % 2 == 1
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_ticks_are_round_and_cover_the_range() {
+        assert_eq!(nice_ticks(0.0, 1.0, 5), vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);
+        let t = nice_ticks(0.0, 937.0, 4);
+        assert_eq!(t, vec![0.0, 200.0, 400.0, 600.0, 800.0]);
+        assert_eq!(nice_ticks(f64::NAN, 1.0, 4), Vec::<f64>::new());
+        assert!(!nice_ticks(3.0, 3.0, 4).is_empty());
+        assert_eq!(format_tick(0.6000000000000001, &[0.0, 0.2]), "0.6");
+        assert_eq!(format_tick(20000.0, &[0.0, 10000.0]), "20k");
+    }
+
+    #[test]
+    fn linear_scale_maps_and_survives_flat_domains() {
+        let s = LinearScale::new((0.0, 10.0), (100.0, 0.0));
+        assert_eq!(s.map(0.0), 100.0);
+        assert_eq!(s.map(5.0), 50.0);
+        let flat = LinearScale::new((2.0, 2.0), (0.0, 10.0));
+        assert_eq!(flat.map(2.0), 5.0);
+    }
+
+    #[test]
+    fn smoother_is_debiased_and_converges() {
+        let mut s = Smoother::new(0.9);
+        assert!((s.push(1.0) - 1.0).abs() < 1e-12);
+        for _ in 0..200 {
+            s.push(3.0);
+        }
+        assert!((s.push(3.0) - 3.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn viridis_runs_dark_to_light() {
+        assert_eq!(viridis(0.0), "rgb(68,1,84)");
+        assert_eq!(viridis(1.0), "rgb(253,231,37)");
+        assert_eq!(viridis(f64::NAN), viridis(0.0));
+        assert_eq!(ink_on_viridis(0.9), "#000");
+    }
+
+    #[test]
+    fn push_bounded_keeps_the_shape() {
+        let mut v = Vec::new();
+        for i in 0..1000 {
+            push_bounded(&mut v, i, 100);
+        }
+        assert!(v.len() <= 100);
+        assert_eq!(v[0], 0);
+        assert!(*v.last().expect("points") >= 900);
+        assert_eq!(extent([1.0, f64::NAN, -2.0]), Some((-2.0, 1.0)));
+    }
+}

@@ -1,0 +1,343 @@
+//! What the page shows about the current run, built from the worker's events. It is a plain
+//! reducer (`apply`), so the page's behaviour on every message is tested natively; the
+//! components only read it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::chart::{Smoother, push_bounded};
+use crate::protocol::{Event, ModelInfo, StopReason, TestReport};
+
+/// Points kept per curve; older ones are thinned, never dropped wholesale.
+pub const MAX_POINTS: usize = 600;
+/// EMA weight of the training-loss curves.
+pub const LOSS_SMOOTHING: f64 = 0.8;
+
+/// A curve: `(step, value)` pairs in step order.
+pub type Curve = Vec<(f64, f64)>;
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TaskCurves {
+    pub name: String,
+    /// Smoothed training loss.
+    pub train_loss: Curve,
+    pub valid_loss: Curve,
+    pub valid_auc: Curve,
+}
+
+/// One gate's history: per report, the step and the mean weight per expert.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GateHistory {
+    pub points: Vec<(f64, Vec<f32>)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum RunState {
+    /// Waiting for the worker or the model.
+    #[default]
+    Loading,
+    Ready,
+    Running,
+    Paused,
+    Finished,
+    /// Stopped on a NaN loss or an error; the message says why.
+    Stopped,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Dashboard {
+    pub session: u32,
+    pub state: RunState,
+    pub info: Option<ModelInfo>,
+    pub step: u64,
+    pub epoch: usize,
+    pub epoch_progress: f64,
+    pub samples_per_sec: f64,
+    pub tasks: Vec<TaskCurves>,
+    /// The latest mean weight per gate and expert.
+    pub gates: Vec<Vec<f32>>,
+    pub gate_history: Vec<GateHistory>,
+    pub test: Option<TestReport>,
+    /// What the worker is doing or why it stopped.
+    pub status: String,
+    /// The latest problem, shown until the next build.
+    pub error: Option<String>,
+    smoothers: Vec<Smoother>,
+}
+
+impl Dashboard {
+    /// Starts a new session: everything of the previous run is cleared.
+    pub fn begin(&mut self, session: u32) {
+        *self = Dashboard {
+            session,
+            status: "Building the model…".into(),
+            ..Dashboard::default()
+        };
+    }
+
+    /// Applies one event from the worker. Events of other sessions are ignored; the return value
+    /// says whether this one was taken.
+    pub fn apply(&mut self, event: &Event) -> bool {
+        let session = match event {
+            Event::Status { session, .. }
+            | Event::Built { session, .. }
+            | Event::Progress { session, .. }
+            | Event::Validation { session, .. }
+            | Event::Test { session, .. }
+            | Event::Stopped { session, .. }
+            | Event::Error { session, .. }
+            | Event::BenchmarkDone { session, .. } => *session,
+            Event::Ready { .. } | Event::DeviceFailed { .. } => return false,
+        };
+        if session != self.session {
+            return false;
+        }
+        match event {
+            Event::Status { message, .. } => self.status = message.clone(),
+            Event::Built { info, .. } => {
+                self.tasks = info
+                    .tasks
+                    .iter()
+                    .map(|name| TaskCurves {
+                        name: name.clone(),
+                        ..TaskCurves::default()
+                    })
+                    .collect();
+                self.smoothers = info
+                    .tasks
+                    .iter()
+                    .map(|_| Smoother::new(LOSS_SMOOTHING))
+                    .collect();
+                self.gates = info
+                    .gates
+                    .iter()
+                    .map(|g| vec![1.0 / g.experts.len().max(1) as f32; g.experts.len()])
+                    .collect();
+                self.gate_history = vec![GateHistory::default(); info.gates.len()];
+                self.info = Some(info.clone());
+                self.state = RunState::Ready;
+                self.status = format!("Ready: {} parameters. Press Play or Step.", info.params);
+                self.error = None;
+            }
+            Event::Progress { progress, .. } => {
+                let step = progress.step as f64;
+                self.step = progress.step;
+                self.epoch = progress.epoch;
+                self.epoch_progress = progress.epoch_progress;
+                self.samples_per_sec = progress.samples_per_sec;
+                for ((curves, smoother), &loss) in self
+                    .tasks
+                    .iter_mut()
+                    .zip(&mut self.smoothers)
+                    .zip(&progress.losses)
+                {
+                    let v = smoother.push(loss as f64);
+                    push_bounded(&mut curves.train_loss, (step, v), MAX_POINTS);
+                }
+                if progress.gates.len() == self.gates.len() {
+                    self.gates = progress.gates.clone();
+                    for (h, g) in self.gate_history.iter_mut().zip(&progress.gates) {
+                        push_bounded(&mut h.points, (step, g.clone()), MAX_POINTS);
+                    }
+                }
+                if matches!(self.state, RunState::Ready) {
+                    self.state = RunState::Paused;
+                }
+            }
+            Event::Validation { point, .. } => {
+                for (curves, score) in self.tasks.iter_mut().zip(&point.tasks) {
+                    let step = point.step as f64;
+                    push_bounded(&mut curves.valid_loss, (step, score.loss), MAX_POINTS);
+                    if let Some(auc) = score.auc {
+                        push_bounded(&mut curves.valid_auc, (step, auc), MAX_POINTS);
+                    }
+                }
+            }
+            Event::Test { report, .. } => self.test = Some(report.clone()),
+            Event::Stopped { reason, .. } => {
+                self.state = match reason {
+                    StopReason::Paused => RunState::Paused,
+                    StopReason::Finished { .. } => RunState::Finished,
+                    StopReason::NonFinite { .. } => RunState::Stopped,
+                };
+                self.status = reason.describe();
+                if let StopReason::NonFinite { message } = reason {
+                    self.error = Some(message.clone());
+                }
+            }
+            Event::Error { message, .. } => {
+                self.error = Some(message.clone());
+                if matches!(self.state, RunState::Running | RunState::Loading) {
+                    self.state = if self.info.is_some() {
+                        RunState::Stopped
+                    } else {
+                        RunState::Loading
+                    };
+                }
+            }
+            Event::BenchmarkDone {
+                samples_per_sec, ..
+            } => {
+                self.status = format!("Benchmark: {samples_per_sec:.0} samples/s.");
+            }
+            Event::Ready { .. } | Event::DeviceFailed { .. } => {}
+        }
+        true
+    }
+
+    /// The page asked the worker to train.
+    pub fn playing(&mut self) {
+        if self.info.is_some() && !matches!(self.state, RunState::Finished | RunState::Loading) {
+            self.state = RunState::Running;
+            self.status = "Training…".into();
+            self.error = None;
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.state == RunState::Running
+    }
+
+    /// Test scores by task name, for the metrics table.
+    pub fn test_row(&self, task: &str) -> Option<(Option<f64>, Option<f64>)> {
+        let report = self.test.as_ref()?;
+        report
+            .tasks
+            .iter()
+            .chain(&report.cvr)
+            .find(|t| t.name == task)
+            .map(|t| (t.auc, t.logloss))
+    }
+
+    /// The latest validation AUC per task.
+    pub fn latest_auc(&self) -> Vec<Option<f64>> {
+        self.tasks
+            .iter()
+            .map(|t| t.valid_auc.last().map(|p| p.1))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{EvalPoint, GateView, Progress, TaskScore};
+
+    fn info() -> ModelInfo {
+        ModelInfo {
+            params: 100,
+            tasks: vec!["income".into(), "never_married".into()],
+            gates: vec![
+                GateView {
+                    label: "task 1".into(),
+                    level: 0,
+                    task: Some(0),
+                    experts: vec!["E0".into(), "E1".into()],
+                },
+                GateView {
+                    label: "task 2".into(),
+                    level: 0,
+                    task: Some(1),
+                    experts: vec!["E0".into(), "E1".into()],
+                },
+            ],
+            steps_per_epoch: 115,
+            train_rows: 29305,
+            input_fields: vec![],
+        }
+    }
+
+    fn progress(step: u64, loss: f32) -> Event {
+        Event::Progress {
+            session: 1,
+            progress: Progress {
+                step,
+                epoch: 0,
+                epoch_progress: 0.5,
+                losses: vec![loss, loss],
+                gates: vec![vec![0.7, 0.3], vec![0.2, 0.8]],
+                samples_per_sec: 1000.0,
+            },
+        }
+    }
+
+    #[test]
+    fn dashboard_ignores_stale_sessions() {
+        let mut d = Dashboard::default();
+        d.begin(2);
+        assert!(!d.apply(&Event::Built {
+            session: 1,
+            info: info()
+        }));
+        assert!(d.info.is_none());
+        assert!(d.apply(&Event::Built {
+            session: 2,
+            info: info()
+        }));
+        assert_eq!(d.state, RunState::Ready);
+        assert_eq!(d.gates, vec![vec![0.5, 0.5], vec![0.5, 0.5]]);
+    }
+
+    #[test]
+    fn dashboard_records_curves_gates_and_stops() {
+        let mut d = Dashboard::default();
+        d.begin(1);
+        d.apply(&Event::Built {
+            session: 1,
+            info: info(),
+        });
+        d.playing();
+        assert!(d.is_running());
+        for s in 1..=10 {
+            d.apply(&progress(s * 10, 0.5));
+        }
+        assert_eq!(d.step, 100);
+        assert_eq!(d.tasks[0].train_loss.len(), 10);
+        assert!((d.tasks[0].train_loss[9].1 - 0.5).abs() < 1e-6);
+        assert_eq!(d.gates[1], vec![0.2, 0.8]);
+        assert_eq!(d.gate_history[0].points.len(), 10);
+        d.apply(&Event::Validation {
+            session: 1,
+            point: EvalPoint {
+                step: 100,
+                tasks: vec![
+                    TaskScore {
+                        name: "income".into(),
+                        loss: 0.4,
+                        auc: Some(0.8),
+                        logloss: Some(0.4),
+                    },
+                    TaskScore {
+                        name: "never_married".into(),
+                        loss: 0.3,
+                        auc: Some(0.9),
+                        logloss: Some(0.3),
+                    },
+                ],
+            },
+        });
+        assert_eq!(d.latest_auc(), vec![Some(0.8), Some(0.9)]);
+        d.apply(&Event::Stopped {
+            session: 1,
+            reason: StopReason::NonFinite {
+                message: "loss of income is NaN".into(),
+            },
+        });
+        assert_eq!(d.state, RunState::Stopped);
+        assert!(d.error.as_deref().is_some_and(|m| m.contains("NaN")));
+        assert!(d.status.starts_with("Training paused"));
+    }
+
+    #[test]
+    fn dashboard_begin_clears_the_previous_run() {
+        let mut d = Dashboard::default();
+        d.begin(1);
+        d.apply(&Event::Built {
+            session: 1,
+            info: info(),
+        });
+        d.apply(&progress(10, 0.5));
+        d.begin(2);
+        assert_eq!((d.step, d.tasks.len(), d.info.is_none()), (0, 0, true));
+        assert_eq!(d.state, RunState::Loading);
+    }
+}

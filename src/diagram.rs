@@ -1,0 +1,506 @@
+//! The architecture diagram's layout: nodes and edges placed from the experiment and its gates.
+//! Plain numbers, so the layout is tested natively; `ui::diagram` only draws it and colours the
+//! expert → gate edges with the live gate weights.
+
+use crate::experiment::{Experiment, ModelChoice};
+use crate::protocol::GateView;
+
+pub const NODE_W: f64 = 30.0;
+pub const NODE_H: f64 = 22.0;
+pub const GAP: f64 = 6.0;
+pub const ROW: f64 = 58.0;
+pub const MARGIN: f64 = 12.0;
+/// Wide nodes (input, embeddings, bottoms, towers) span this many narrow ones.
+const WIDE: f64 = 4.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    Input,
+    Embedding,
+    Bottom,
+    Expert,
+    Gate,
+    Tower,
+    Output,
+    Product,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub label: String,
+    /// A longer description, shown on hover.
+    pub title: String,
+    pub kind: NodeKind,
+    /// Centre.
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edge {
+    pub from: usize,
+    pub to: usize,
+    /// For an expert → gate edge: which gate, and the expert's position in that gate.
+    pub weight: Option<(usize, usize)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Diagram {
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+    pub width: f64,
+    pub height: f64,
+}
+
+impl Diagram {
+    /// The nodes of one kind, in order.
+    pub fn count(&self, kind: NodeKind) -> usize {
+        self.nodes.iter().filter(|n| n.kind == kind).count()
+    }
+
+    pub fn find(&self, label: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.label == label)
+    }
+}
+
+/// An edge by node labels, with its gate weight index if it has one.
+type Link = (String, String, Option<(usize, usize)>);
+
+/// One row of nodes being laid out, centred later.
+struct Row {
+    items: Vec<(String, String, NodeKind, f64)>,
+}
+
+impl Row {
+    fn new() -> Self {
+        Self { items: Vec::new() }
+    }
+
+    fn push(&mut self, label: impl Into<String>, title: impl Into<String>, kind: NodeKind) {
+        let w = match kind {
+            NodeKind::Expert | NodeKind::Gate | NodeKind::Product => NODE_W,
+            NodeKind::Output => NODE_W * 2.0,
+            _ => NODE_W * WIDE,
+        };
+        self.items.push((label.into(), title.into(), kind, w));
+    }
+
+    fn width(&self) -> f64 {
+        self.items.iter().map(|i| i.3).sum::<f64>()
+            + GAP * self.items.len().saturating_sub(1) as f64
+    }
+}
+
+fn units(u: &[usize]) -> String {
+    crate::experiment::format_units(u)
+}
+
+/// Lays out `e`'s architecture. `gates` is the worker's gate list (it names each gate's experts);
+/// before the model is built it may be empty, and the diagram then has no weighted edges.
+pub fn layout(e: &Experiment, gates: &[GateView]) -> Diagram {
+    let tasks = e.model.task_names();
+    let mut rows: Vec<Row> = Vec::new();
+    // Edges by label, resolved once the nodes exist.
+    let mut links: Vec<Link> = Vec::new();
+    let link =
+        |links: &mut Vec<_>, a: &str, b: &str| links.push((a.to_string(), b.to_string(), None));
+
+    let mut input = Row::new();
+    input.push(
+        "input",
+        "7 categorical fields and 6 numeric ones (min-max scaled)",
+        NodeKind::Input,
+    );
+    rows.push(input);
+    let mut emb = Row::new();
+    emb.push(
+        "embeddings",
+        format!(
+            "one {}-wide embedding per categorical field, concatenated with the numeric fields",
+            e.embedding_dim
+        ),
+        NodeKind::Embedding,
+    );
+    rows.push(emb);
+    link(&mut links, "input", "embeddings");
+
+    // What each task's tower reads.
+    let mut tower_inputs: Vec<Vec<String>> = vec![Vec::new(); 2];
+    match e.model {
+        ModelChoice::SingleTask => {
+            let mut row = Row::new();
+            for (t, name) in tasks.iter().enumerate() {
+                let label = format!("bottom {}", t + 1);
+                row.push(
+                    &label,
+                    format!("{name}'s own network [{}]", units(&e.bottom_units)),
+                    NodeKind::Bottom,
+                );
+                link(&mut links, "embeddings", &label);
+                tower_inputs[t].push(label);
+            }
+            rows.push(row);
+        }
+        ModelChoice::SharedBottom => {
+            let mut row = Row::new();
+            row.push(
+                "shared bottom",
+                format!("one network for both tasks [{}]", units(&e.bottom_units)),
+                NodeKind::Bottom,
+            );
+            rows.push(row);
+            link(&mut links, "embeddings", "shared bottom");
+            for t in &mut tower_inputs {
+                t.push("shared bottom".into());
+            }
+        }
+        ModelChoice::Esmm => {}
+        ModelChoice::Omoe | ModelChoice::Mmoe | ModelChoice::Cgc | ModelChoice::Ple => {
+            let levels = gates.iter().map(|g| g.level + 1).max().unwrap_or(0);
+            // What each expert group reads at the current level: the embeddings at level 1.
+            let mut feeds: Vec<String> = vec!["embeddings".into(); 3]; // task 1, task 2, shared
+            for level in 0..levels {
+                let level_gates: Vec<(usize, &GateView)> = gates
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, g)| g.level == level)
+                    .collect();
+                // Experts in a stable order: task 1's, the shared (or pooled) ones, task 2's.
+                let mut experts: Vec<String> = Vec::new();
+                for (_, g) in &level_gates {
+                    for name in &g.experts {
+                        if !experts.contains(name) {
+                            experts.push(name.clone());
+                        }
+                    }
+                }
+                let rank = |n: &String| match n.chars().next() {
+                    Some('T') if n.starts_with("T1") => 0,
+                    Some('T') => 2,
+                    _ => 1,
+                };
+                experts.sort_by_key(rank);
+                let suffix = if levels > 1 {
+                    format!(" L{}", level + 1)
+                } else {
+                    String::new()
+                };
+                let mut row = Row::new();
+                for name in &experts {
+                    let label = format!("{name}{suffix}");
+                    let feed = match rank(name) {
+                        0 => &feeds[0],
+                        2 => &feeds[1],
+                        _ => &feeds[2],
+                    };
+                    row.push(
+                        &label,
+                        format!("expert {name}{suffix} [{}]", units(&e.expert_units)),
+                        NodeKind::Expert,
+                    );
+                    link(&mut links, &feed.clone(), &label);
+                }
+                rows.push(row);
+                let mut row = Row::new();
+                let mut ordered = level_gates.clone();
+                ordered.sort_by_key(|(_, g)| match g.task {
+                    Some(0) => 0,
+                    None => 1,
+                    Some(_) => 2,
+                });
+                for (gi, g) in &ordered {
+                    let label = match g.task {
+                        Some(t) => format!("G{}{suffix}", t + 1),
+                        None => format!("GS{suffix}"),
+                    };
+                    row.push(&label, format!("gate of {}", g.label), NodeKind::Gate);
+                    for (ei, name) in g.experts.iter().enumerate() {
+                        links.push((format!("{name}{suffix}"), label.clone(), Some((*gi, ei))));
+                    }
+                    match g.task {
+                        Some(t) => feeds[t.min(1)] = label.clone(),
+                        None => feeds[2] = label.clone(),
+                    }
+                    if level + 1 == levels {
+                        match g.task {
+                            Some(t) => tower_inputs[t.min(1)].push(label.clone()),
+                            // OMoE: one gate feeds both towers.
+                            None => {
+                                for t in &mut tower_inputs {
+                                    t.push(label.clone());
+                                }
+                            }
+                        }
+                    }
+                }
+                rows.push(row);
+                // Without a shared gate (the last level of PLE), shared experts feed nothing further.
+                if !ordered.iter().any(|(_, g)| g.task.is_none()) {
+                    feeds[2] = "embeddings".into();
+                }
+            }
+            if levels == 0 {
+                for t in &mut tower_inputs {
+                    t.push("embeddings".into());
+                }
+            }
+        }
+    }
+
+    let mut towers = Row::new();
+    let mut outputs = Row::new();
+    if e.model == ModelChoice::Esmm {
+        towers.push(
+            "CTR tower",
+            format!("[{}]", units(&e.tower_units)),
+            NodeKind::Tower,
+        );
+        towers.push(
+            "CVR tower",
+            format!("[{}]", units(&e.tower_units)),
+            NodeKind::Tower,
+        );
+        link(&mut links, "embeddings", "CTR tower");
+        link(&mut links, "embeddings", "CVR tower");
+        outputs.push(
+            "pCTR",
+            "click probability, trained on the CTR label (income > 50K)",
+            NodeKind::Output,
+        );
+        outputs.push(
+            "pCVR",
+            "conversion given click: never trained directly",
+            NodeKind::Output,
+        );
+        link(&mut links, "CTR tower", "pCTR");
+        link(&mut links, "CVR tower", "pCVR");
+        rows.push(towers);
+        rows.push(outputs);
+        let mut product = Row::new();
+        product.push(
+            "×",
+            "pCTCVR = pCTR × pCVR, trained on the CTCVR label (never married)",
+            NodeKind::Product,
+        );
+        rows.push(product);
+        link(&mut links, "pCTR", "×");
+        link(&mut links, "pCVR", "×");
+        let mut last = Row::new();
+        last.push(
+            "pCTCVR",
+            "the product, trained on the CTCVR label",
+            NodeKind::Output,
+        );
+        rows.push(last);
+        link(&mut links, "×", "pCTCVR");
+    } else {
+        for (t, name) in tasks.iter().enumerate() {
+            let tower = format!("tower {}", t + 1);
+            towers.push(
+                &tower,
+                format!("{name}'s tower [{}]", units(&e.tower_units)),
+                NodeKind::Tower,
+            );
+            for from in &tower_inputs[t] {
+                link(&mut links, from, &tower);
+            }
+            outputs.push(
+                name.to_string(),
+                format!("sigmoid output: P({name})"),
+                NodeKind::Output,
+            );
+            link(&mut links, &tower, name);
+        }
+        rows.push(towers);
+        rows.push(outputs);
+    }
+
+    let width = rows.iter().map(Row::width).fold(0.0, f64::max) + 2.0 * MARGIN;
+    let mut nodes = Vec::new();
+    for (r, row) in rows.iter().enumerate() {
+        let mut x = (width - row.width()) / 2.0;
+        let y = MARGIN + NODE_H / 2.0 + r as f64 * ROW;
+        for (label, title, kind, w) in &row.items {
+            nodes.push(Node {
+                label: label.clone(),
+                title: title.clone(),
+                kind: *kind,
+                x: x + w / 2.0,
+                y,
+                w: *w,
+            });
+            x += w + GAP;
+        }
+    }
+    let index = |label: &str| nodes.iter().position(|n: &Node| n.label == label);
+    let edges = links
+        .iter()
+        .filter_map(|(a, b, weight)| {
+            Some(Edge {
+                from: index(a)?,
+                to: index(b)?,
+                weight: *weight,
+            })
+        })
+        .collect();
+    let height = MARGIN * 2.0 + NODE_H + (rows.len().saturating_sub(1)) as f64 * ROW;
+    Diagram {
+        nodes,
+        edges,
+        width,
+        height,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The gate list the worker would send (mirrors the core's `gate_layout`).
+    fn gates(e: &Experiment) -> Vec<GateView> {
+        let pooled = |n: usize| (0..n).map(|i| format!("E{i}")).collect::<Vec<_>>();
+        match e.model {
+            ModelChoice::Mmoe => (0..2)
+                .map(|t| GateView {
+                    label: format!("task {}", t + 1),
+                    level: 0,
+                    task: Some(t),
+                    experts: pooled(e.experts),
+                })
+                .collect(),
+            ModelChoice::Omoe => vec![GateView {
+                label: "one gate".into(),
+                level: 0,
+                task: None,
+                experts: pooled(e.experts),
+            }],
+            ModelChoice::Cgc | ModelChoice::Ple => {
+                let levels = if e.model == ModelChoice::Cgc {
+                    1
+                } else {
+                    e.levels
+                };
+                let specific =
+                    |t: usize| (0..e.specific_experts).map(move |i| format!("T{}.{i}", t + 1));
+                let shared = || (0..e.shared_experts).map(|i| format!("S{i}"));
+                let mut out = Vec::new();
+                for level in 0..levels {
+                    for t in 0..2 {
+                        out.push(GateView {
+                            label: format!("task {}", t + 1),
+                            level,
+                            task: Some(t),
+                            experts: specific(t).chain(shared()).collect(),
+                        });
+                    }
+                    if level + 1 < levels {
+                        out.push(GateView {
+                            label: "shared".into(),
+                            level,
+                            task: None,
+                            experts: specific(0).chain(specific(1)).chain(shared()).collect(),
+                        });
+                    }
+                }
+                out
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn diagram_counts_follow_the_config() {
+        let mmoe = Experiment::tutorial(ModelChoice::Mmoe);
+        let d = layout(&mmoe, &gates(&mmoe));
+        assert_eq!((d.count(NodeKind::Expert), d.count(NodeKind::Gate)), (4, 2));
+        assert_eq!(d.edges.iter().filter(|e| e.weight.is_some()).count(), 8);
+        let mut more = mmoe.clone();
+        more.experts = 7;
+        let d7 = layout(&more, &gates(&more));
+        assert_eq!(d7.count(NodeKind::Expert), 7, "redraws when experts change");
+
+        let ple = Experiment::tutorial(ModelChoice::Ple);
+        let d = layout(&ple, &gates(&ple));
+        assert_eq!(d.count(NodeKind::Expert), 2 * (8 + 8 + 4));
+        assert_eq!(d.count(NodeKind::Gate), 5);
+        // Level 2's task-1 experts read level 1's task-1 gate (the paper's wiring).
+        let g1 = d.find("G1 L1").expect("gate");
+        let e2 = d.find("T1.0 L2").expect("expert");
+        assert!(d.edges.iter().any(|e| e.from == g1 && e.to == e2));
+        let gs = d.find("GS L1").expect("shared gate");
+        let s2 = d.find("S0 L2").expect("shared expert");
+        assert!(d.edges.iter().any(|e| e.from == gs && e.to == s2));
+
+        let cgc = Experiment::tutorial(ModelChoice::Cgc);
+        let d = layout(&cgc, &gates(&cgc));
+        assert_eq!(
+            (d.count(NodeKind::Expert), d.count(NodeKind::Gate)),
+            (20, 2)
+        );
+
+        let omoe = Experiment::tutorial(ModelChoice::Omoe);
+        let d = layout(&omoe, &gates(&omoe));
+        let g = d.find("GS").expect("the one gate");
+        assert_eq!(
+            d.edges.iter().filter(|e| e.from == g).count(),
+            2,
+            "one gate feeds both towers"
+        );
+    }
+
+    #[test]
+    fn diagram_weighted_edges_point_into_their_gate() {
+        for model in [
+            ModelChoice::Mmoe,
+            ModelChoice::Omoe,
+            ModelChoice::Cgc,
+            ModelChoice::Ple,
+        ] {
+            let e = Experiment::tutorial(model);
+            let gs = gates(&e);
+            let d = layout(&e, &gs);
+            for edge in d.edges.iter().filter(|e| e.weight.is_some()) {
+                let (g, i) = edge.weight.expect("weighted");
+                assert!(i < gs[g].experts.len());
+                assert_eq!(d.nodes[edge.to].kind, NodeKind::Gate);
+                assert!(d.nodes[edge.from].label.starts_with(&gs[g].experts[i]));
+            }
+            let weighted = d.edges.iter().filter(|e| e.weight.is_some()).count();
+            assert_eq!(
+                weighted,
+                gs.iter().map(|g| g.experts.len()).sum::<usize>(),
+                "{model}"
+            );
+        }
+    }
+
+    #[test]
+    fn diagram_nodes_never_overlap_and_fit() {
+        for model in ModelChoice::ALL {
+            let mut e = Experiment::tutorial(model);
+            e.specific_experts = 16;
+            e.shared_experts = 16;
+            e.levels = 4;
+            let d = layout(&e, &gates(&e));
+            for (i, a) in d.nodes.iter().enumerate() {
+                assert!(
+                    a.x - a.w / 2.0 >= 0.0 && a.x + a.w / 2.0 <= d.width,
+                    "{model}: {} inside",
+                    a.label
+                );
+                assert!(a.y + NODE_H / 2.0 <= d.height);
+                for b in &d.nodes[i + 1..] {
+                    let apart =
+                        (a.y - b.y).abs() >= NODE_H || (a.x - b.x).abs() >= (a.w + b.w) / 2.0;
+                    assert!(apart, "{model}: {} overlaps {}", a.label, b.label);
+                }
+            }
+        }
+        let esmm = Experiment::tutorial(ModelChoice::Esmm);
+        let d = layout(&esmm, &[]);
+        assert!(d.find("×").is_some() && d.find("pCVR").is_some());
+        let sb = Experiment::tutorial(ModelChoice::SharedBottom);
+        assert_eq!(layout(&sb, &[]).count(NodeKind::Bottom), 1);
+    }
+}

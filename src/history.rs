@@ -1,0 +1,257 @@
+//! The run history: every paused or finished run, with its setup and its test scores, kept in
+//! the page and in localStorage, exported as CSV or JSON. Plain data; the page only stores and
+//! shows it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::dashboard::{Curve, Dashboard};
+use crate::experiment::Experiment;
+use crate::protocol::TaskScore;
+
+/// Runs kept; the oldest go first.
+pub const MAX_RUNS: usize = 50;
+/// Points kept per stored curve (enough to overlay, small enough for localStorage).
+pub const CURVE_POINTS: usize = 120;
+/// The localStorage key.
+pub const STORAGE_KEY: &str = "mtl-playground.runs.v1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The page's session number: one record per model built.
+    pub session: u32,
+    /// Milliseconds since the Unix epoch, when the record was last updated.
+    pub time_ms: f64,
+    pub experiment: Experiment,
+    pub backend: String,
+    pub params: usize,
+    pub steps: u64,
+    pub epochs: usize,
+    pub tests: Vec<TaskScore>,
+    pub cvr: Option<TaskScore>,
+    /// Validation loss per task, thinned.
+    pub valid_loss: Vec<Curve>,
+}
+
+impl RunRecord {
+    /// A record of the dashboard's run, if it has test scores.
+    pub fn from_dashboard(
+        d: &Dashboard,
+        experiment: &Experiment,
+        backend: &str,
+        time_ms: f64,
+    ) -> Option<Self> {
+        let test = d.test.as_ref()?;
+        let info = d.info.as_ref()?;
+        Some(Self {
+            session: d.session,
+            time_ms,
+            experiment: experiment.clone(),
+            backend: backend.to_string(),
+            params: info.params,
+            steps: test.step,
+            epochs: d.epoch,
+            tests: test.tasks.clone(),
+            cvr: test.cvr.clone(),
+            valid_loss: d
+                .tasks
+                .iter()
+                .map(|t| thin(&t.valid_loss, CURVE_POINTS))
+                .collect(),
+        })
+    }
+
+    pub fn label(&self) -> String {
+        format!("#{} {}", self.session, self.experiment.model.label())
+    }
+}
+
+fn thin(curve: &Curve, max: usize) -> Curve {
+    if curve.len() <= max {
+        return curve.clone();
+    }
+    let stride = curve.len().div_ceil(max);
+    let mut out: Curve = curve.iter().step_by(stride).copied().collect();
+    if let Some(last) = curve.last()
+        && out.last() != Some(last)
+    {
+        out.push(*last);
+    }
+    out
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct History {
+    pub runs: Vec<RunRecord>,
+}
+
+impl History {
+    /// Adds a run, or updates it when the same session was recorded before (paused, then
+    /// trained further).
+    pub fn record(&mut self, run: RunRecord) {
+        match self
+            .runs
+            .iter_mut()
+            .find(|r| r.session == run.session && r.time_ms <= run.time_ms)
+        {
+            Some(existing) if existing.experiment.model == run.experiment.model => *existing = run,
+            _ => self.runs.push(run),
+        }
+        let excess = self.runs.len().saturating_sub(MAX_RUNS);
+        self.runs.drain(..excess);
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{\"runs\":[]}".into())
+    }
+
+    /// Reads a stored history. Anything unreadable (an old format, a hand-edited value) gives an
+    /// empty history and says so, rather than breaking the page.
+    pub fn from_json(text: &str) -> (Self, Option<String>) {
+        match serde_json::from_str::<History>(text) {
+            Ok(h) => (h, None),
+            Err(e) => (
+                History::default(),
+                Some(format!(
+                    "the saved run history could not be read ({e}); starting a new one"
+                )),
+            ),
+        }
+    }
+
+    /// One row per run: the setup and the test scores per task.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from(
+            "session,time_ms,model,summary,backend,params,steps,epochs,seed,learning_rate,batch_size,relationship,task1,task1_auc,task1_logloss,task2,task2_auc,task2_logloss,cvr_auc,cvr_logloss\n",
+        );
+        let opt = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
+        for r in &self.runs {
+            let task = |i: usize| {
+                r.tests
+                    .get(i)
+                    .map(|t| (t.name.clone(), opt(t.auc), opt(t.logloss)))
+                    .unwrap_or_default()
+            };
+            let (t1, a1, l1) = task(0);
+            let (t2, a2, l2) = task(1);
+            let row = [
+                r.session.to_string(),
+                format!("{:.0}", r.time_ms),
+                r.experiment.model.slug().to_string(),
+                csv_field(&r.experiment.summary()),
+                r.backend.clone(),
+                r.params.to_string(),
+                r.steps.to_string(),
+                r.epochs.to_string(),
+                r.experiment.seed.to_string(),
+                r.experiment.learning_rate.to_string(),
+                r.experiment.batch_size.to_string(),
+                r.experiment.relationship.to_string(),
+                t1,
+                a1,
+                l1,
+                t2,
+                a2,
+                l2,
+                opt(r.cvr.as_ref().and_then(|c| c.auc)),
+                opt(r.cvr.as_ref().and_then(|c| c.logloss)),
+            ];
+            out.push_str(&row.join(","));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Quotes a CSV field when it holds a comma, a quote or a line break.
+pub fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::ModelChoice;
+
+    fn run(session: u32, auc: f64) -> RunRecord {
+        RunRecord {
+            session,
+            time_ms: 1000.0 * session as f64,
+            experiment: Experiment::tutorial(ModelChoice::Ple),
+            backend: "cpu".into(),
+            params: 300_470,
+            steps: 500,
+            epochs: 4,
+            tests: vec![
+                TaskScore {
+                    name: "income".into(),
+                    loss: 0.3,
+                    auc: Some(auc),
+                    logloss: Some(0.3),
+                },
+                TaskScore {
+                    name: "never_married".into(),
+                    loss: 0.2,
+                    auc: Some(0.96),
+                    logloss: Some(0.2),
+                },
+            ],
+            cvr: None,
+            valid_loss: vec![(0..500).map(|i| (i as f64, 0.5)).collect(), vec![]],
+        }
+    }
+
+    #[test]
+    fn history_updates_a_session_and_caps_its_length() {
+        let mut h = History::default();
+        h.record(run(1, 0.80));
+        let mut later = run(1, 0.85);
+        later.time_ms += 5.0;
+        h.record(later);
+        assert_eq!(h.runs.len(), 1);
+        assert_eq!(h.runs[0].tests[0].auc, Some(0.85));
+        for s in 2..=60 {
+            h.record(run(s, 0.9));
+        }
+        assert_eq!(h.runs.len(), MAX_RUNS);
+        assert_eq!(h.runs.last().map(|r| r.session), Some(60));
+    }
+
+    #[test]
+    fn history_exports_csv_and_json_that_read_back() {
+        let mut h = History::default();
+        h.record(run(1, 0.9));
+        let csv = h.to_csv();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 2);
+        let header = lines[0].split(',').count();
+        // The summary holds commas, so it is quoted; count fields outside quotes.
+        let mut fields = 1;
+        let mut quoted = false;
+        for c in lines[1].chars() {
+            match c {
+                '"' => quoted = !quoted,
+                ',' if !quoted => fields += 1,
+                _ => {}
+            }
+        }
+        assert_eq!(fields, header);
+        assert!(lines[1].contains("0.900000"));
+        let (back, problem) = History::from_json(&h.to_json());
+        assert_eq!((back, problem), (h, None));
+        let (empty, problem) = History::from_json("{not json");
+        assert!(empty.runs.is_empty() && problem.is_some());
+        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+    }
+
+    #[test]
+    fn stored_curves_are_thinned() {
+        let r = run(1, 0.9);
+        let thinned = thin(&r.valid_loss[0], CURVE_POINTS);
+        assert!(thinned.len() <= CURVE_POINTS + 1);
+        assert_eq!(thinned.last(), r.valid_loss[0].last());
+    }
+}

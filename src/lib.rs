@@ -1,0 +1,27 @@
+//! The web app around the `mtl` core: the experiment a learner sets up, the messages between the
+//! page and the training worker, the runner that trains inside the worker, and the page itself.
+//!
+//! Dependencies flow one way: `experiment` and `protocol` are plain data; `runner` (feature `ml`)
+//! uses the core library; `worker` (features `ml` + `web`) wires the runner to a Web Worker; `ui`
+//! (feature `ui`) draws the page and never imports Burn.
+
+pub mod chart;
+pub mod dashboard;
+pub mod device;
+pub mod diagram;
+pub mod experiment;
+pub mod history;
+pub mod lessons;
+pub mod protocol;
+
+#[cfg(feature = "ml")]
+pub mod runner;
+
+#[cfg(all(feature = "ml", feature = "web"))]
+pub mod worker;
+
+#[cfg(feature = "web")]
+pub mod web;
+
+#[cfg(feature = "ui")]
+pub mod ui;

@@ -1,0 +1,215 @@
+//! The messages between the page and the training worker. Both sides share these types; they
+//! cross `postMessage` through serde-wasm-bindgen, internally tagged by `type`. Every event
+//! carries the session it belongs to, so the page drops what a worker sent before a reset.
+
+use serde::{Deserialize, Serialize};
+
+use crate::experiment::Experiment;
+
+/// Page → worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Command {
+    /// Builds a fresh model for `experiment` (the worker fetches the data the first time).
+    /// Training does not start until [`Command::Play`].
+    Build {
+        session: u32,
+        experiment: Experiment,
+    },
+    Play,
+    Pause,
+    /// Trains exactly one batch, then reports.
+    Step,
+    /// Live settings: they apply from the next step and keep the optimiser's state.
+    SetLearningRate {
+        learning_rate: f64,
+    },
+    SetLossWeights {
+        weights: [f32; 2],
+    },
+    /// Scores the test set now.
+    Evaluate,
+    /// Trains `steps` batches as fast as possible and reports samples/s (benchmarks).
+    Benchmark {
+        steps: u32,
+    },
+}
+
+/// Worker → page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The worker's wasm is up; commands sent before this are lost.
+    Ready {
+        backend: Backend,
+    },
+    /// The device could not start; the page should fall back to the CPU worker.
+    DeviceFailed {
+        backend: Backend,
+        message: String,
+    },
+    /// Something slow is happening (fetching data, building a model).
+    Status {
+        session: u32,
+        message: String,
+    },
+    Built {
+        session: u32,
+        info: ModelInfo,
+    },
+    Progress {
+        session: u32,
+        progress: Progress,
+    },
+    Validation {
+        session: u32,
+        point: EvalPoint,
+    },
+    Test {
+        session: u32,
+        report: TestReport,
+    },
+    /// Training stopped by itself or on request.
+    Stopped {
+        session: u32,
+        reason: StopReason,
+    },
+    /// A problem with the request or the run; the page shows `message` as is.
+    Error {
+        session: u32,
+        message: String,
+    },
+    BenchmarkDone {
+        session: u32,
+        samples_per_sec: f64,
+        steps: u32,
+        millis: f64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// Burn's flex device in wasm (with SIMD).
+    Cpu,
+    /// Burn's wgpu device on WebGPU.
+    Webgpu,
+}
+
+impl Backend {
+    pub fn label(self) -> &'static str {
+        match self {
+            Backend::Cpu => "CPU (wasm SIMD)",
+            Backend::Webgpu => "WebGPU",
+        }
+    }
+}
+
+/// What the page needs to know about a freshly built model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub params: usize,
+    pub tasks: Vec<String>,
+    /// One entry per gate, in the order of [`Progress::gates`].
+    pub gates: Vec<GateView>,
+    pub steps_per_epoch: usize,
+    pub train_rows: usize,
+    pub input_fields: Vec<String>,
+}
+
+/// One gate, labelled for the page: `"task 1 · level 2"` and its experts' short names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateView {
+    pub label: String,
+    pub level: usize,
+    /// `None` for PLE's shared gate.
+    pub task: Option<usize>,
+    /// Short names such as `E0`, `T1.3`, `S2`.
+    pub experts: Vec<String>,
+}
+
+/// Training numbers since the last report, averaged over the steps in between.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub step: u64,
+    pub epoch: usize,
+    /// The fraction of the current epoch done, in [0, 1).
+    pub epoch_progress: f64,
+    /// Mean training loss per task over the steps since the last report.
+    pub losses: Vec<f32>,
+    /// Per gate, the mean weight per expert over those steps.
+    pub gates: Vec<Vec<f32>>,
+    pub samples_per_sec: f64,
+}
+
+/// Validation numbers at one step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalPoint {
+    pub step: u64,
+    pub tasks: Vec<TaskScore>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskScore {
+    pub name: String,
+    pub loss: f64,
+    pub auc: Option<f64>,
+    pub logloss: Option<f64>,
+}
+
+/// The test set's scores after (or during) training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestReport {
+    pub step: u64,
+    pub tasks: Vec<TaskScore>,
+    /// ESMM's CVR head, scored on the "clicked" rows.
+    pub cvr: Option<TaskScore>,
+    /// Per gate, the mean weight per expert over the test set.
+    pub gates: Vec<Vec<f32>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StopReason {
+    /// The user paused.
+    Paused,
+    /// The epoch budget is spent.
+    Finished { epochs: usize },
+    /// A loss became NaN or infinite; the message says which and what to try.
+    NonFinite { message: String },
+}
+
+impl StopReason {
+    pub fn describe(&self) -> String {
+        match self {
+            StopReason::Paused => "Paused.".into(),
+            StopReason::Finished { epochs } => format!("Finished {epochs} epochs."),
+            StopReason::NonFinite { message } => format!("Training paused: {message}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_messages_are_tagged_and_round_trip() {
+        let cmd = Command::Build {
+            session: 3,
+            experiment: Experiment::default(),
+        };
+        let json = serde_json::to_string(&cmd).expect("serialises");
+        assert!(json.starts_with(r#"{"type":"build","session":3"#), "{json}");
+        assert_eq!(serde_json::from_str::<Command>(&json).expect("parses"), cmd);
+        let ev = Event::Stopped {
+            session: 1,
+            reason: StopReason::NonFinite {
+                message: "loss NaN".into(),
+            },
+        };
+        let json = serde_json::to_string(&ev).expect("serialises");
+        assert_eq!(serde_json::from_str::<Event>(&json).expect("parses"), ev);
+        assert!(serde_json::from_str::<Command>(r#"{"type":"explode"}"#).is_err());
+    }
+}

@@ -1,0 +1,572 @@
+//! The runner: drives the core library's [`Trainer`] for the worker. It turns an
+//! [`Experiment`] into model and training configs, trains in chunks of steps whose numbers stay
+//! on the device until one read at the end of the chunk, and turns the results into protocol
+//! messages. It imports no web crate, so its tests run natively on the CPU device.
+
+use mtl::burn::tensor::{Device, Tensor, TensorData, Transaction};
+use mtl::data::{AdultData, CATEGORICAL_FIELDS, DataError, DataOptions, NUMERIC_FIELDS};
+use mtl::models::{ConfigError, ExpertRef, GateInfo, ModelConfig, ModelKind};
+use mtl::train::{EvalReport, EvalSet, TaskMetrics, TrainConfig, TrainError, Trainer};
+
+use crate::experiment::{Experiment, ModelChoice};
+use crate::protocol::{EvalPoint, GateView, ModelInfo, Progress, TaskScore, TestReport};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the Adult data could not be read: {0}")]
+    Data(#[from] DataError),
+    #[error("this model cannot be built: {0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Train(#[from] TrainError),
+}
+
+impl RunError {
+    /// The message for a NaN or infinite loss, when that is what this is.
+    pub fn non_finite(&self) -> Option<String> {
+        match self {
+            RunError::Train(e @ TrainError::NonFinite { .. }) => Some(e.to_string()),
+            _ => None,
+        }
+    }
+}
+
+pub fn model_kind(model: ModelChoice) -> ModelKind {
+    match model {
+        ModelChoice::SingleTask => ModelKind::SingleTask,
+        ModelChoice::SharedBottom => ModelKind::SharedBottom,
+        ModelChoice::Omoe => ModelKind::Omoe,
+        ModelChoice::Mmoe => ModelKind::Mmoe,
+        ModelChoice::Cgc => ModelKind::Cgc,
+        ModelChoice::Ple => ModelKind::Ple,
+        ModelChoice::Esmm => ModelKind::Esmm,
+    }
+}
+
+/// The core library's model config for an experiment. CGC is PLE with one level.
+pub fn model_config(e: &Experiment) -> ModelConfig {
+    let kind = model_kind(e.model);
+    ModelConfig::tutorial(kind)
+        .with_embedding_dim(e.embedding_dim)
+        .with_experts(e.experts)
+        .with_specific_experts(e.specific_experts)
+        .with_shared_experts(e.shared_experts)
+        .with_levels(if e.model == ModelChoice::Cgc {
+            1
+        } else {
+            e.levels
+        })
+        .with_expert_units(e.expert_units.clone())
+        .with_bottom_units(e.bottom_units.clone())
+        .with_tower_units(e.tower_units.clone())
+}
+
+pub fn train_config(e: &Experiment) -> TrainConfig {
+    TrainConfig::new()
+        .with_learning_rate(e.learning_rate)
+        .with_batch_size(e.batch_size)
+        .with_loss_weights(e.loss_weights.to_vec())
+        .with_seed(e.seed)
+}
+
+/// Decodes the Adult files (as served from `assets/`) for an experiment's data options. They are
+/// gzipped, but a static host that serves `.gz` with `Content-Encoding: gzip` hands the browser
+/// plain text, so both are accepted.
+pub fn load_data(train: &[u8], test: &[u8], relationship: bool) -> Result<AdultData, RunError> {
+    let options = DataOptions {
+        relationship,
+        ..DataOptions::default()
+    };
+    let text = |bytes: &[u8]| -> Result<String, DataError> {
+        if bytes.starts_with(&[0x1f, 0x8b]) {
+            mtl::data::adult::gunzip(bytes)
+        } else {
+            String::from_utf8(bytes.to_vec()).map_err(|_| {
+                DataError::Decompress("the file is neither gzip nor UTF-8 text".into())
+            })
+        }
+    };
+    Ok(AdultData::from_text(&text(train)?, &text(test)?, options)?)
+}
+
+/// One model in training, with its validation and test sets resident on the device.
+pub struct Session {
+    pub id: u32,
+    pub experiment: Experiment,
+    trainer: Trainer,
+    valid: EvalSet,
+    test: EvalSet,
+    info: ModelInfo,
+    task_names: Vec<String>,
+}
+
+impl Session {
+    pub fn new(
+        id: u32,
+        experiment: &Experiment,
+        data: &AdultData,
+        device: &Device,
+    ) -> Result<Self, RunError> {
+        let mut experiment = experiment.clone();
+        experiment.sanitize();
+        let mut tasks = data.tasks.clone();
+        for (task, name) in tasks.iter_mut().zip(experiment.model.task_names()) {
+            task.name = name.to_string();
+        }
+        let trainer = Trainer::new(
+            model_config(&experiment),
+            train_config(&experiment),
+            &data.input_spec(),
+            tasks,
+            &data.train,
+            device,
+        )?;
+        let eval_device = trainer.eval_device();
+        let task_names: Vec<String> = trainer.tasks().iter().map(|t| t.name.clone()).collect();
+        let info = ModelInfo {
+            params: trainer.num_params(),
+            tasks: task_names.clone(),
+            gates: gate_views(
+                trainer.gate_layout(),
+                &task_names,
+                experiment.levels_shown(),
+            ),
+            steps_per_epoch: trainer.steps_per_epoch(),
+            train_rows: data.train.len,
+            input_fields: data
+                .fields
+                .iter()
+                .map(|&f| CATEGORICAL_FIELDS[f].to_string())
+                .chain(NUMERIC_FIELDS.iter().map(|f| f.to_string()))
+                .collect(),
+        };
+        Ok(Self {
+            id,
+            valid: EvalSet::new(&data.valid, &eval_device),
+            test: EvalSet::new(&data.test, &eval_device),
+            experiment,
+            trainer,
+            info,
+            task_names,
+        })
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    pub fn steps(&self) -> u64 {
+        self.trainer.steps()
+    }
+
+    pub fn epoch(&self) -> usize {
+        self.trainer.epoch()
+    }
+
+    /// True once the experiment's epoch budget is spent.
+    pub fn finished(&self) -> bool {
+        self.trainer.epoch() >= self.experiment.epochs
+    }
+
+    pub fn set_learning_rate(&mut self, lr: f64) -> Result<(), RunError> {
+        self.trainer.set_learning_rate(lr)?;
+        self.experiment.learning_rate = lr;
+        Ok(())
+    }
+
+    pub fn set_loss_weights(&mut self, weights: [f32; 2]) -> Result<(), RunError> {
+        self.trainer.set_loss_weights(weights.to_vec())?;
+        self.experiment.loss_weights = weights;
+        Ok(())
+    }
+
+    /// Trains `steps` batches (fewer if the epoch budget ends first). The losses and gate
+    /// weights are summed on the device and read once, by the returned chunk.
+    pub fn train_chunk(&mut self, steps: usize) -> PendingChunk {
+        let mut losses: Option<Tensor<1>> = None;
+        let mut gates: Vec<Tensor<1>> = Vec::new();
+        let mut done = 0;
+        let mut samples = 0;
+        while done < steps.max(1) && !self.finished() {
+            let step = self.trainer.step();
+            samples += step.batch_size;
+            done += 1;
+            losses = Some(match losses {
+                Some(acc) => acc + step.losses,
+                None => step.losses,
+            });
+            if gates.is_empty() {
+                gates = step.gates;
+            } else {
+                gates = gates
+                    .into_iter()
+                    .zip(step.gates)
+                    .map(|(a, b)| a + b)
+                    .collect();
+            }
+        }
+        PendingChunk {
+            losses,
+            gates,
+            steps: done,
+            samples,
+            step: self.trainer.steps(),
+            epoch: self.trainer.epoch(),
+            epoch_progress: self.trainer.epoch_progress(),
+            task_names: self.task_names.clone(),
+            learning_rate: self.experiment.learning_rate,
+        }
+    }
+
+    /// Scores the validation split (on the device until read).
+    pub fn validation(&self) -> mtl::train::PendingEval {
+        self.trainer.evaluate_pending(&self.valid)
+    }
+
+    /// Scores the test split (on the device until read).
+    pub fn test(&self) -> mtl::train::PendingEval {
+        self.trainer.evaluate_pending(&self.test)
+    }
+
+    /// How often to score the validation split: five times an epoch, but at least every 10 steps.
+    pub fn validation_every(&self) -> u64 {
+        (self.info.steps_per_epoch as u64 / 5).max(10)
+    }
+}
+
+impl Experiment {
+    /// Levels as the gates count them: CGC is one level whatever the PLE setting says.
+    fn levels_shown(&self) -> usize {
+        match self.model {
+            ModelChoice::Ple => self.levels,
+            _ => 1,
+        }
+    }
+}
+
+/// A chunk of training whose numbers are still on the device.
+pub struct PendingChunk {
+    losses: Option<Tensor<1>>,
+    gates: Vec<Tensor<1>>,
+    pub steps: usize,
+    pub samples: usize,
+    step: u64,
+    epoch: usize,
+    epoch_progress: f64,
+    task_names: Vec<String>,
+    learning_rate: f64,
+}
+
+/// A chunk's numbers on the host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkResult {
+    pub steps: usize,
+    pub samples: usize,
+    pub step: u64,
+    pub epoch: usize,
+    pub epoch_progress: f64,
+    /// Mean per task over the chunk.
+    pub losses: Vec<f32>,
+    /// Mean per gate and expert over the chunk.
+    pub gates: Vec<Vec<f32>>,
+}
+
+impl ChunkResult {
+    pub fn progress(&self, elapsed_ms: f64) -> Progress {
+        Progress {
+            step: self.step,
+            epoch: self.epoch,
+            epoch_progress: self.epoch_progress,
+            losses: self.losses.clone(),
+            gates: self.gates.clone(),
+            samples_per_sec: if elapsed_ms > 0.0 {
+                self.samples as f64 * 1000.0 / elapsed_ms
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
+impl PendingChunk {
+    fn transaction(&self) -> Transaction {
+        let mut tx = Transaction::default();
+        for t in self.losses.iter().chain(&self.gates) {
+            tx = tx.register(t.clone());
+        }
+        tx
+    }
+
+    /// Reads the chunk, blocking (natively only).
+    pub fn read(self) -> Result<ChunkResult, RunError> {
+        let data = self
+            .transaction()
+            .try_execute()
+            .map_err(|e| TrainError::Read(format!("{e:?}")))?;
+        self.finish(data)
+    }
+
+    /// Reads the chunk without blocking (the browser's way).
+    pub async fn read_async(self) -> Result<ChunkResult, RunError> {
+        let data = self
+            .transaction()
+            .execute_async()
+            .await
+            .map_err(|e| TrainError::Read(format!("{e:?}")))?;
+        self.finish(data)
+    }
+
+    fn finish(self, data: Vec<TensorData>) -> Result<ChunkResult, RunError> {
+        let n = self.steps.max(1) as f32;
+        let mut values = Vec::with_capacity(data.len());
+        for d in data {
+            let v = d
+                .try_into_vec::<f32>()
+                .map_err(|e| TrainError::Read(format!("{e:?}")))?;
+            values.push(v.into_iter().map(|x| x / n).collect::<Vec<f32>>());
+        }
+        let mut values = values.into_iter();
+        let losses = if self.losses.is_some() {
+            values.next().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        check_finite(&losses, &self.task_names, self.step, self.learning_rate)?;
+        Ok(ChunkResult {
+            steps: self.steps,
+            samples: self.samples,
+            step: self.step,
+            epoch: self.epoch,
+            epoch_progress: self.epoch_progress,
+            losses,
+            gates: values.collect(),
+        })
+    }
+}
+
+/// Refuses a NaN or infinite loss with a message that says what to try.
+pub fn check_finite(losses: &[f32], names: &[String], step: u64, lr: f64) -> Result<(), RunError> {
+    if let Some((t, &value)) = losses.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        let hint = if lr > 0.01 {
+            format!("The learning rate {lr} is probably too high; try 0.001.")
+        } else {
+            "The weights diverged; try a lower learning rate or smaller loss weights.".to_string()
+        };
+        return Err(TrainError::NonFinite {
+            step,
+            task: names.get(t).cloned().unwrap_or_default(),
+            value,
+            hint,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Labels each gate for the page: whose it is and, for PLE, which level.
+pub fn gate_views(layout: &[GateInfo], tasks: &[String], levels: usize) -> Vec<GateView> {
+    layout
+        .iter()
+        .map(|g| {
+            let owner = match g.task {
+                Some(t) => {
+                    format!(
+                        "task {} ({})",
+                        t + 1,
+                        tasks.get(t).map(String::as_str).unwrap_or("?")
+                    )
+                }
+                None if layout.len() == 1 => "one gate for all tasks".to_string(),
+                None => "shared gate".to_string(),
+            };
+            let label = if levels > 1 {
+                format!("{owner} · level {}", g.level + 1)
+            } else {
+                owner
+            };
+            GateView {
+                label,
+                level: g.level,
+                task: g.task,
+                experts: g.experts.iter().map(expert_name).collect(),
+            }
+        })
+        .collect()
+}
+
+fn expert_name(e: &ExpertRef) -> String {
+    e.to_string()
+}
+
+fn task_score(m: &TaskMetrics) -> TaskScore {
+    TaskScore {
+        name: m.name.clone(),
+        loss: m.loss,
+        auc: m.auc,
+        logloss: m.logloss,
+    }
+}
+
+pub fn eval_point(step: u64, report: &EvalReport) -> EvalPoint {
+    EvalPoint {
+        step,
+        tasks: report.tasks.iter().map(task_score).collect(),
+    }
+}
+
+pub fn test_report(step: u64, report: &EvalReport) -> TestReport {
+    TestReport {
+        step,
+        tasks: report.tasks.iter().map(task_score).collect(),
+        cvr: report.cvr.as_ref().map(task_score),
+        gates: report.gates.iter().map(|g| g.mean.clone()).collect(),
+    }
+}
+
+/// How many steps to run between reports, so that each report covers about `target_ms` of
+/// training: the plots then move smoothly whatever the model's speed, and the worker still
+/// yields to its event loop (to hear Pause) several times a second.
+pub fn chunk_steps(last_step_ms: f64, target_ms: f64) -> usize {
+    if !(last_step_ms.is_finite() && last_step_ms > 0.0) {
+        return 1;
+    }
+    ((target_ms / last_step_ms).round() as usize).clamp(1, 64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::OnceLock;
+
+    fn data() -> &'static AdultData {
+        static DATA: OnceLock<AdultData> = OnceLock::new();
+        DATA.get_or_init(|| {
+            load_data(
+                include_bytes!("../assets/adult.data.gz"),
+                include_bytes!("../assets/adult.test.gz"),
+                true,
+            )
+            .expect("the shipped Adult data loads")
+        })
+    }
+
+    fn small(model: ModelChoice) -> Experiment {
+        let mut e = Experiment::tutorial(model);
+        e.expert_units = vec![8];
+        e.bottom_units = vec![8];
+        e.tower_units = vec![4];
+        e.specific_experts = 2;
+        e.shared_experts = 1;
+        e.experts = 3;
+        e
+    }
+
+    #[test]
+    fn session_trains_every_model_and_reports_gates() {
+        for model in ModelChoice::ALL {
+            let s0 = Session::new(1, &small(model), data(), &Device::flex());
+            let mut s = s0.unwrap_or_else(|e| panic!("{model}: {e}"));
+            let info = s.info().clone();
+            assert_eq!(info.tasks, model.task_names().map(String::from).to_vec());
+            assert_eq!(info.gates.is_empty(), !model.has_gates(), "{model}");
+            let chunk = s.train_chunk(3).read().expect("finite losses");
+            assert_eq!((chunk.steps, chunk.step, chunk.samples), (3, 3, 768));
+            assert_eq!(chunk.losses.len(), 2);
+            assert!(chunk.losses.iter().all(|l| l.is_finite() && *l > 0.0));
+            assert_eq!(chunk.gates.len(), info.gates.len());
+            for (g, view) in chunk.gates.iter().zip(&info.gates) {
+                assert_eq!(g.len(), view.experts.len());
+                let total: f32 = g.iter().sum();
+                assert!((total - 1.0).abs() < 1e-4, "{model} gate sums to {total}");
+            }
+            let valid = s.validation().read().expect("validation reads");
+            let point = eval_point(s.steps(), &valid);
+            assert!(
+                point
+                    .tasks
+                    .iter()
+                    .all(|t| t.auc.is_some_and(|a| a > 0.0 && a < 1.0))
+            );
+        }
+    }
+
+    #[test]
+    fn session_ple_gates_are_labelled_by_level() {
+        let mut e = small(ModelChoice::Ple);
+        e.levels = 2;
+        let s = Session::new(1, &e, data(), &Device::flex()).expect("builds");
+        let labels: Vec<&str> = s.info().gates.iter().map(|g| g.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "task 1 (income) · level 1",
+                "task 2 (never_married) · level 1",
+                "shared gate · level 1",
+                "task 1 (income) · level 2",
+                "task 2 (never_married) · level 2",
+            ]
+        );
+        assert_eq!(s.info().gates[0].experts, ["T1.0", "T1.1", "S0"]);
+        // CGC ignores the levels setting.
+        let mut c = small(ModelChoice::Cgc);
+        c.levels = 3;
+        let s = Session::new(1, &c, data(), &Device::flex()).expect("builds");
+        assert_eq!(s.info().gates.len(), 2);
+    }
+
+    #[test]
+    fn session_stops_at_the_epoch_budget_and_scores_the_test_set() {
+        let mut e = small(ModelChoice::Mmoe);
+        e.batch_size = 4096;
+        e.epochs = 1;
+        let mut s = Session::new(1, &e, data(), &Device::flex()).expect("builds");
+        let per_epoch = s.info().steps_per_epoch;
+        let chunk = s.train_chunk(1000).read().expect("reads");
+        assert_eq!(chunk.steps, per_epoch);
+        assert!(s.finished());
+        let report = test_report(s.steps(), &s.test().read().expect("test reads"));
+        assert_eq!(report.tasks.len(), 2);
+        assert_eq!(report.gates.len(), 2);
+        assert!(report.tasks.iter().all(|t| t.logloss.is_some()));
+    }
+
+    #[test]
+    fn session_same_seed_same_numbers() {
+        let e = small(ModelChoice::Cgc);
+        let run = || {
+            let mut s = Session::new(1, &e, data(), &Device::flex()).expect("builds");
+            s.train_chunk(4).read().expect("reads").losses
+        };
+        assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn session_refuses_a_bad_live_learning_rate() {
+        let mut s =
+            Session::new(1, &small(ModelChoice::Mmoe), data(), &Device::flex()).expect("builds");
+        assert!(s.set_learning_rate(-1.0).is_err());
+        assert!(s.set_learning_rate(0.01).is_ok());
+        assert_eq!(s.experiment.learning_rate, 0.01);
+    }
+
+    #[test]
+    fn check_finite_names_the_task_and_a_fix() {
+        let names = vec!["income".to_string(), "never_married".to_string()];
+        assert!(check_finite(&[0.5, 0.4], &names, 3, 1e-3).is_ok());
+        let err = check_finite(&[0.5, f32::NAN], &names, 7, 0.5).expect_err("NaN is refused");
+        let msg = err.non_finite().expect("a NaN message");
+        assert!(
+            msg.contains("never_married") && msg.contains("too high"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn chunk_steps_targets_a_report_interval() {
+        assert_eq!(chunk_steps(1.0, 100.0), 64);
+        assert_eq!(chunk_steps(10.0, 100.0), 10);
+        assert_eq!(chunk_steps(500.0, 100.0), 1);
+        assert_eq!(chunk_steps(f64::NAN, 100.0), 1);
+        assert_eq!(chunk_steps(0.0, 100.0), 1);
+    }
+}

@@ -1,0 +1,383 @@
+//! The page. [`Playground`] is the only orchestrator: it owns the signals, the worker handle and
+//! the session counter, and turns control changes into worker commands. The components under it
+//! read its signals and call its methods; they hold no logic of their own.
+
+mod charts;
+mod controls;
+mod diagram;
+mod panels;
+mod teach;
+
+use leptos::prelude::*;
+
+use crate::dashboard::Dashboard;
+use crate::device::{AdapterProbe, plan};
+use crate::experiment::{DeviceChoice, Experiment, ModelChoice};
+use crate::history::{History, RunRecord};
+use crate::protocol::{Backend, Command, Event};
+use crate::web::{WorkerClient, probe_webgpu};
+
+pub use charts::{GateHeatmap, LineChart, Series};
+pub use controls::Controls;
+pub use diagram::ArchitectureDiagram;
+pub use panels::{DeviceStatus, MetricsTable, RunBar};
+pub use teach::{CodePanel, LessonsPanel, ModelNotePanel, RunsPanel};
+
+/// The worker scripts Trunk emits (relative, so the page works under any path prefix).
+pub fn worker_url(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Cpu => "./worker_loader.js",
+        Backend::Webgpu => "./worker_gpu_loader.js",
+    }
+}
+
+/// The page's state and the only place that talks to the worker.
+#[derive(Clone, Copy)]
+pub struct Playground {
+    pub experiment: RwSignal<Experiment>,
+    pub dashboard: RwSignal<Dashboard>,
+    /// Values the page clamped or refused, and fallbacks it took, newest last.
+    pub notices: RwSignal<Vec<String>>,
+    pub probe: RwSignal<AdapterProbe>,
+    /// The backend of the running worker, once it said Ready.
+    pub backend: RwSignal<Option<Backend>>,
+    /// Why this backend runs, in words.
+    pub device_reason: RwSignal<String>,
+    /// Every paused or finished run.
+    pub history: RwSignal<History>,
+    worker: StoredValue<Option<WorkerClient>, LocalStorage>,
+    worker_backend: StoredValue<Option<Backend>>,
+    session: StoredValue<u32>,
+    /// Bumped each time a worker is spawned, so a stale watchdog knows it is stale.
+    worker_generation: StoredValue<u32>,
+    /// False until [`Playground::start`]: a playground that was never started (in component
+    /// tests) keeps its state but spawns no worker.
+    started: StoredValue<bool>,
+}
+
+/// How long a worker may take to say Ready before the page gives up on it.
+pub const READY_TIMEOUT_MS: i32 = 30_000;
+
+impl Playground {
+    pub fn new(experiment: Experiment) -> Self {
+        Self {
+            experiment: RwSignal::new(experiment),
+            dashboard: RwSignal::new(Dashboard::default()),
+            notices: RwSignal::new(Vec::new()),
+            probe: RwSignal::new(AdapterProbe::Pending),
+            backend: RwSignal::new(None),
+            device_reason: RwSignal::new("Starting…".into()),
+            history: RwSignal::new(History::default()),
+            worker: StoredValue::new_local(None),
+            worker_backend: StoredValue::new(None),
+            session: StoredValue::new(0),
+            worker_generation: StoredValue::new(0),
+            started: StoredValue::new(false),
+        }
+    }
+
+    /// Probes WebGPU, then starts the worker the device choice calls for.
+    pub fn start(self) {
+        self.started.set_value(true);
+        leptos::task::spawn_local(async move {
+            let probe = probe_webgpu().await;
+            self.probe.set(probe);
+            self.apply_device();
+        });
+    }
+
+    pub fn notify(&self, message: impl Into<String>) {
+        let message = message.into();
+        self.notices.update(|n| {
+            n.push(message);
+            let excess = n.len().saturating_sub(6);
+            n.drain(..excess);
+        });
+    }
+
+    /// Starts the worker for the current device choice, unless it already runs.
+    fn apply_device(self) {
+        let choice = self.experiment.with_untracked(|e| e.device);
+        let device_plan = self.probe.with_untracked(|p| plan(choice, p));
+        self.device_reason.set(device_plan.reason);
+        if self.worker_backend.get_value() != Some(device_plan.backend) {
+            self.spawn_worker(device_plan.backend);
+        }
+    }
+
+    fn spawn_worker(self, backend: Backend) {
+        // Dropping the old client terminates its worker and its training loop.
+        self.worker.set_value(None);
+        self.backend.set(None);
+        self.worker_backend.set_value(Some(backend));
+        self.dashboard.update(|d| d.begin(self.session.get_value()));
+        self.dashboard
+            .update(|d| d.status = format!("Starting the {} worker…", backend.label()));
+        let spawned = WorkerClient::spawn(
+            worker_url(backend),
+            move |event| self.on_event(event),
+            move |message| self.on_worker_failure(backend, message),
+        );
+        match spawned {
+            Ok(client) => self.worker.set_value(Some(client)),
+            Err(message) => return self.on_worker_failure(backend, message),
+        }
+        // A worker whose script or wasm fails to load may never say so: its loader's promise
+        // just rejects inside it. Give it a deadline.
+        let generation = self.worker_generation.get_value() + 1;
+        self.worker_generation.set_value(generation);
+        leptos::task::spawn_local(async move {
+            crate::web::sleep(READY_TIMEOUT_MS).await;
+            let current = self.worker_generation.try_get_value() == Some(generation);
+            if current && self.backend.try_get_untracked() == Some(None) {
+                self.on_worker_failure(
+                    backend,
+                    format!("it did not start within {} s", READY_TIMEOUT_MS / 1000),
+                );
+            }
+        });
+    }
+
+    fn on_worker_failure(self, backend: Backend, message: String) {
+        // Any pending watchdog is about the failed worker.
+        self.worker_generation.update_value(|g| *g += 1);
+        match backend {
+            Backend::Webgpu => {
+                self.notify(format!(
+                    "WebGPU failed ({message}); training falls back to the CPU device."
+                ));
+                self.device_reason
+                    .set(format!("CPU fallback: WebGPU failed ({message})."));
+                self.spawn_worker(Backend::Cpu);
+            }
+            Backend::Cpu => {
+                self.worker.set_value(None);
+                self.worker_backend.set_value(None);
+                self.dashboard.update(|d| {
+                    d.error = Some(format!("{message}. Reset to start a new worker."));
+                    d.state = crate::dashboard::RunState::Stopped;
+                });
+            }
+        }
+    }
+
+    fn on_event(self, event: Event) {
+        match event {
+            Event::Ready { backend } => {
+                self.backend.set(Some(backend));
+                self.rebuild();
+            }
+            Event::DeviceFailed { backend, message } => self.on_worker_failure(backend, message),
+            other => {
+                let taken = self
+                    .dashboard
+                    .try_update(|d| d.apply(&other))
+                    .unwrap_or(false);
+                if taken && matches!(other, Event::Test { .. }) {
+                    self.record_run();
+                }
+            }
+        }
+    }
+
+    fn send(&self, command: Command) {
+        let result = self
+            .worker
+            .with_value(|w| w.as_ref().map(|w| w.send(&command)));
+        if let Some(Err(message)) = result {
+            self.notify(message);
+        }
+    }
+
+    /// Builds a fresh model for the current experiment in a new session.
+    pub fn rebuild(self) {
+        if !self.started.get_value() {
+            let session = self.session.get_value() + 1;
+            self.session.set_value(session);
+            self.dashboard.update(|d| d.begin(session));
+            return;
+        }
+        if self.worker.with_value(|w| w.is_none()) {
+            self.worker_backend.set_value(None);
+            self.apply_device();
+            return;
+        }
+        let session = self.session.get_value() + 1;
+        self.session.set_value(session);
+        self.dashboard.update(|d| d.begin(session));
+        let experiment = self.experiment.get_untracked();
+        self.send(Command::Build {
+            session,
+            experiment,
+        });
+    }
+
+    /// Applies an edited experiment: clamps it, reports what changed, and rebuilds the model
+    /// only when the architecture, the data or the seed changed.
+    pub fn update(self, edit: impl FnOnce(&mut Experiment)) {
+        let before = self.experiment.get_untracked();
+        let mut next = before.clone();
+        edit(&mut next);
+        for notice in next.sanitize() {
+            self.notify(notice.to_string());
+        }
+        if next == before {
+            // Re-set anyway, so an input showing a refused value snaps back.
+            self.experiment.set(next);
+            return;
+        }
+        self.experiment.set(next.clone());
+        if next.device != before.device {
+            // A new backend means a new worker, which rebuilds when it is ready.
+            self.apply_device();
+        } else if before.needs_rebuild(&next) {
+            self.rebuild();
+        } else {
+            if next.learning_rate != before.learning_rate {
+                self.send(Command::SetLearningRate {
+                    learning_rate: next.learning_rate,
+                });
+            }
+            if next.loss_weights != before.loss_weights {
+                self.send(Command::SetLossWeights {
+                    weights: next.loss_weights,
+                });
+            }
+            if next.epochs != before.epochs {
+                self.rebuild();
+            }
+        }
+    }
+
+    pub fn select_model(self, model: ModelChoice) {
+        self.update(|e| *e = e.with_model(model));
+    }
+
+    pub fn select_device(self, device: DeviceChoice) {
+        self.update(|e| e.device = device);
+    }
+
+    pub fn toggle(self) {
+        if self.dashboard.with_untracked(|d| d.is_running()) {
+            self.send(Command::Pause);
+        } else {
+            self.dashboard.update(|d| d.playing());
+            self.send(Command::Play);
+        }
+    }
+
+    pub fn step(self) {
+        self.send(Command::Step);
+    }
+
+    pub fn reset(self) {
+        self.rebuild();
+    }
+
+    /// Keeps the current run (with its test scores) in the history.
+    fn record_run(self) {
+        let backend = self
+            .backend
+            .get_untracked()
+            .map(|b| b.label())
+            .unwrap_or("?");
+        let record = self.dashboard.with_untracked(|d| {
+            self.experiment.with_untracked(|e| {
+                RunRecord::from_dashboard(d, e, backend, crate::web::now_epoch_ms())
+            })
+        });
+        if let Some(record) = record {
+            self.history.update(|h| h.record(record));
+        }
+    }
+
+    pub fn clear_history(self) {
+        self.history.set(History::default());
+    }
+
+    /// Downloads the current run's config and metrics as JSON.
+    pub fn export_run(self) {
+        let json = self.dashboard.with_untracked(|d| {
+            serde_json::json!({
+                "experiment": self.experiment.get_untracked(),
+                "query": self.experiment.with_untracked(crate::experiment::to_query),
+                "backend": self.backend.get_untracked().map(|b| b.label()),
+                "params": d.info.as_ref().map(|i| i.params),
+                "step": d.step,
+                "epoch": d.epoch,
+                "validation_auc": d.latest_auc(),
+                "test": d.test,
+                "gates": d.info.as_ref().map(|i| i.gates.iter().zip(&d.gates).map(|(g, w)| serde_json::json!({"gate": g.label, "experts": g.experts, "weights": w})).collect::<Vec<_>>()),
+            })
+        });
+        let name = self
+            .experiment
+            .with_untracked(|e| format!("mtl-{}-seed{}.json", e.model.slug(), e.seed));
+        let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+        if let Err(e) = crate::web::download(&name, "application/json", &text) {
+            self.notify(e);
+        }
+    }
+
+    /// The current session, which every event must carry to be shown.
+    pub fn session(&self) -> u32 {
+        self.session.get_value()
+    }
+
+    /// Feeds an event as if the worker had sent it (component tests drive the page this way).
+    pub fn receive(self, event: Event) {
+        self.on_event(event);
+    }
+}
+
+/// The root component.
+#[component]
+pub fn App() -> impl IntoView {
+    // The URL holds the whole experiment; whatever it holds is checked and reported.
+    let (experiment, notices) = crate::experiment::from_query(&crate::web::location_search());
+    let playground = Playground::new(experiment);
+    for n in notices {
+        playground.notify(format!("Link: {n}"));
+    }
+    provide_context(playground);
+    teach::restore_history(playground);
+    Effect::new(move |_| {
+        let query = playground.experiment.with(crate::experiment::to_query);
+        crate::web::replace_query(&query);
+    });
+    playground.start();
+    view! {
+        <header class="top">
+            <h1>"Multi-task learning playground"</h1>
+            <p class="tagline">
+                "Train Shared-Bottom, MMoE, CGC, PLE or ESMM on UCI Adult, in your browser. "
+                "Task 1: income > 50K. Task 2: never married."
+            </p>
+        </header>
+        <main class="layout">
+            <div class="side">
+                <Controls />
+                <ModelNotePanel />
+                <LessonsPanel />
+                <CodePanel />
+            </div>
+            <section class="results" aria-label="Training results">
+                <RunBar />
+                <DeviceStatus />
+                <panels::Notices />
+                <div class="charts">
+                    <charts::LossChart />
+                    <charts::AucChart />
+                </div>
+                <MetricsTable />
+                <ArchitectureDiagram />
+                <GateHeatmap />
+                <charts::GateHistoryChart />
+                <RunsPanel />
+            </section>
+        </main>
+        <footer class="foot">
+            "Data: UCI Adult (Becker & Kohavi, 1996), CC BY 4.0. Built with Burn, Leptos and Trunk."
+        </footer>
+    }
+}

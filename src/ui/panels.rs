@@ -1,0 +1,172 @@
+//! The run bar (Play/Pause, Step, Reset, counters), the device status, the notices and the
+//! metrics table.
+
+use leptos::prelude::*;
+
+use super::Playground;
+use crate::dashboard::RunState;
+
+fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+    v.map(|x| format!("{x:.digits$}"))
+        .unwrap_or_else(|| "–".into())
+}
+
+#[component]
+pub fn RunBar() -> impl IntoView {
+    let p = expect_context::<Playground>();
+    let state = move || p.dashboard.with(|d| d.state.clone());
+    let running = move || state() == RunState::Running;
+    let built = move || p.dashboard.with(|d| d.info.is_some());
+    let can_train = move || built() && !matches!(state(), RunState::Finished | RunState::Loading);
+    view! {
+        <div class="runbar" role="group" aria-label="Training">
+            <button type="button" data-testid="train-toggle" class="primary"
+                aria-pressed=move || running().to_string()
+                disabled=move || !can_train() && !running()
+                on:click=move |_| p.toggle()>
+                {move || if running() { "⏸ Pause" } else { "▶ Play" }}
+            </button>
+            <button type="button" data-testid="step" disabled=move || running() || !can_train()
+                title="Train one batch" on:click=move |_| p.step()>
+                "Step"
+            </button>
+            <button type="button" data-testid="reset" title="New weights, same settings" on:click=move |_| p.reset()>
+                "Reset"
+            </button>
+            <div class="counters">
+                <span data-testid="step-counter" aria-live="off">
+                    {move || p.dashboard.with(|d| format!("Step {} · Epoch {}", d.step, d.epoch))}
+                </span>
+                <progress max="1" value=move || p.dashboard.with(|d| d.epoch_progress)
+                    aria-label="Progress through the current epoch"></progress>
+                <span data-testid="throughput">
+                    {move || p.dashboard.with(|d| if d.samples_per_sec > 0.0 { format!("{:.0} samples/s", d.samples_per_sec) } else { "– samples/s".into() })}
+                </span>
+                <span class="params">
+                    {move || p.dashboard.with(|d| d.info.as_ref().map(|i| format!("{} parameters", i.params)).unwrap_or_default())}
+                </span>
+            </div>
+            <p class="status" data-testid="run-status" role="status">
+                {move || p.dashboard.with(|d| d.status.clone())}
+            </p>
+            <Show when=move || p.dashboard.with(|d| d.error.is_some())>
+                <p class="error" role="alert" data-testid="run-error">
+                    {move || p.dashboard.with(|d| d.error.clone().unwrap_or_default())}
+                </p>
+            </Show>
+        </div>
+    }
+}
+
+#[component]
+pub fn DeviceStatus() -> impl IntoView {
+    let p = expect_context::<Playground>();
+    view! {
+        <p class="device" data-testid="device-status" role="status">
+            <strong>
+                {move || match p.backend.get() {
+                    Some(b) => format!("Device: {}", b.label()),
+                    None => "Device: starting…".into(),
+                }}
+            </strong>
+            " — "
+            {move || p.device_reason.get()}
+        </p>
+    }
+}
+
+#[component]
+pub fn Notices() -> impl IntoView {
+    let p = expect_context::<Playground>();
+    view! {
+        <Show when=move || p.notices.with(|n| !n.is_empty())>
+            <div class="notices" role="status" data-testid="notices">
+                <ul>
+                    {move || p.notices.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+                </ul>
+                <button type="button" class="link" on:click=move |_| p.notices.set(Vec::new())>"Dismiss"</button>
+            </div>
+        </Show>
+    }
+}
+
+/// Per task: the latest training and validation numbers, and the test scores once they exist.
+#[component]
+pub fn MetricsTable() -> impl IntoView {
+    let p = expect_context::<Playground>();
+    let rows = move || {
+        p.dashboard.with(|d| {
+            let mut rows: Vec<[String; 6]> = d
+                .tasks
+                .iter()
+                .map(|t| {
+                    let (auc, logloss) = d.test_row(&t.name).unwrap_or((None, None));
+                    [
+                        t.name.clone(),
+                        fmt_opt(t.train_loss.last().map(|p| p.1), 4),
+                        fmt_opt(t.valid_loss.last().map(|p| p.1), 4),
+                        fmt_opt(t.valid_auc.last().map(|p| p.1), 4),
+                        fmt_opt(auc, 4),
+                        fmt_opt(logloss, 4),
+                    ]
+                })
+                .collect();
+            if let Some(cvr) = d.test.as_ref().and_then(|t| t.cvr.as_ref()) {
+                rows.push([
+                    "cvr (on income > 50K rows)".into(),
+                    "–".into(),
+                    "–".into(),
+                    "–".into(),
+                    fmt_opt(cvr.auc, 4),
+                    fmt_opt(cvr.logloss, 4),
+                ]);
+            }
+            rows
+        })
+    };
+    let tested_at = move || {
+        p.dashboard.with(|d| match &d.test {
+            Some(t) => format!("Test scores at step {}.", t.step),
+            None => "Test scores appear when training pauses or finishes.".into(),
+        })
+    };
+    view! {
+        <section class="panel" aria-labelledby="metrics-title">
+            <h2 id="metrics-title">"Metrics"</h2>
+            <table data-testid="metrics-table" class="metrics">
+                <thead>
+                    <tr>
+                        <th scope="col">"task"</th>
+                        <th scope="col">"train loss"</th>
+                        <th scope="col">"valid loss"</th>
+                        <th scope="col">"valid AUC"</th>
+                        <th scope="col">"test AUC"</th>
+                        <th scope="col">"test logloss"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {move || {
+                        rows()
+                            .into_iter()
+                            .map(|r| {
+                                let [name, a, b, c, d, e] = r;
+                                let task = name.clone();
+                                view! {
+                                    <tr data-task=task>
+                                        <th scope="row">{name}</th>
+                                        <td>{a}</td>
+                                        <td>{b}</td>
+                                        <td class="valid-auc">{c}</td>
+                                        <td class="test-auc">{d}</td>
+                                        <td>{e}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </tbody>
+            </table>
+            <p class="hint">{tested_at}</p>
+        </section>
+    }
+}

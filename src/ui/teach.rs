@@ -1,0 +1,236 @@
+//! The teaching panels: what the current model adds, the guided lessons, the run history with
+//! its comparison and exports, and the "Show code" panel. The content lives in
+//! [`crate::lessons`] and [`crate::history`]; these components show it.
+
+use leptos::prelude::*;
+
+use super::Playground;
+use super::charts::{LineChart, Series};
+use crate::experiment::to_query;
+use crate::history::History;
+use crate::lessons::{deepctr_code, lessons, note};
+use crate::web::download;
+
+#[component]
+pub fn ModelNotePanel() -> impl IntoView {
+    let p = expect_context::<Playground>();
+    let model = move || p.experiment.with(|e| e.model);
+    view! {
+        <section class="panel about" aria-labelledby="about-title" data-testid="model-note">
+            <h2 id="about-title">{move || format!("About {}", model().label())}</h2>
+            <p>{move || note(model()).adds}</p>
+            <Show when=move || !note(model()).paper.is_empty()>
+                <p class="hint">{move || note(model()).paper}</p>
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+pub fn LessonsPanel() -> impl IntoView {
+    let p = expect_context::<Playground>();
+    let active = RwSignal::new(None::<(usize, usize)>);
+    let all = lessons();
+    let titles: Vec<(usize, &'static str, Vec<&'static str>)> = all
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (i, l.title, l.steps.iter().map(|s| s.button).collect()))
+        .collect();
+    let look_for = move || {
+        active.get().and_then(|(l, s)| {
+            lessons()
+                .get(l)
+                .and_then(|lesson| lesson.steps.get(s).map(|step| step.look_for))
+        })
+    };
+    view! {
+        <section class="panel lessons" aria-labelledby="lessons-title" data-testid="lessons">
+            <h2 id="lessons-title">"Guided experiments"</h2>
+            <ol>
+                {titles
+                    .into_iter()
+                    .map(|(l, title, buttons)| {
+                        view! {
+                            <li>
+                                <span class="lesson-title">{title}</span>
+                                {buttons
+                                    .into_iter()
+                                    .enumerate()
+                                    .map(|(s, label)| {
+                                        view! {
+                                            <button type="button" class="lesson-step" data-testid=format!("lesson-{l}-{s}")
+                                                on:click=move |_| {
+                                                    if let Some(step) = lessons().get(l).and_then(|x| x.steps.get(s)) {
+                                                        let next = (step.setup)();
+                                                        p.update(|e| {
+                                                            // Keep the learner's device choice.
+                                                            let device = e.device;
+                                                            *e = next;
+                                                            e.device = device;
+                                                        });
+                                                        p.reset();
+                                                        active.set(Some((l, s)));
+                                                    }
+                                                }>
+                                                {label}
+                                            </button>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ol>
+            <Show when=move || look_for().is_some()>
+                <p class="look-for" role="status" data-testid="lesson-text">{move || look_for().unwrap_or_default()}</p>
+            </Show>
+        </section>
+    }
+}
+
+/// Every paused or finished run, compared in a table and as overlaid validation-loss curves.
+#[component]
+pub fn RunsPanel() -> impl IntoView {
+    let p = expect_context::<Playground>();
+    let selected = RwSignal::new(Vec::<u32>::new());
+    let runs = move || p.history.with(|h| h.runs.clone());
+    let series = Signal::derive(move || {
+        let chosen = selected.get();
+        p.history.with(|h| {
+            h.runs
+                .iter()
+                .filter(|r| chosen.contains(&r.session))
+                .enumerate()
+                .flat_map(|(i, r)| {
+                    r.valid_loss
+                        .iter()
+                        .zip(&r.tests)
+                        .map(move |(curve, t)| Series {
+                            name: format!("{} {}", r.label(), t.name),
+                            points: curve.clone(),
+                            style: i,
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        })
+    });
+    let export = move |json: bool| {
+        let (name, mime, text) = p.history.with(|h| {
+            if json {
+                ("mtl-runs.json", "application/json", h.to_json())
+            } else {
+                ("mtl-runs.csv", "text/csv", h.to_csv())
+            }
+        });
+        if let Err(e) = download(name, mime, &text) {
+            p.notify(e);
+        }
+    };
+    let fmt = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "–".into());
+    view! {
+        <section class="panel" aria-labelledby="runs-title" data-testid="runs">
+            <h2 id="runs-title">"Runs"</h2>
+            <p class="hint">"Every paused or finished run is kept here and in this browser. Tick runs to overlay their validation loss."</p>
+            <div class="table-wrap">
+                <table class="metrics" data-testid="runs-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"compare"</th>
+                            <th scope="col">"run"</th>
+                            <th scope="col">"setup"</th>
+                            <th scope="col">"steps"</th>
+                            <th scope="col">"params"</th>
+                            <th scope="col">"task 1 AUC / logloss"</th>
+                            <th scope="col">"task 2 AUC / logloss"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        <For each=runs key=|r| (r.session, r.time_ms.to_bits()) let:r>
+                            {
+                                let session = r.session;
+                                let t = |i: usize| r.tests.get(i).map(|t| format!("{} {} / {}", t.name, fmt(t.auc), fmt(t.logloss))).unwrap_or_default();
+                                let (t1, t2) = (t(0), t(1));
+                                view! {
+                                    <tr>
+                                        <td>
+                                            <input type="checkbox" aria-label=format!("compare run {}", r.label())
+                                                prop:checked=move || selected.with(|s| s.contains(&session))
+                                                on:change=move |ev| {
+                                                    let on = event_target_checked(&ev);
+                                                    selected.update(|s| {
+                                                        s.retain(|x| *x != session);
+                                                        if on { s.push(session); }
+                                                    });
+                                                } />
+                                        </td>
+                                        <th scope="row">{r.label()}</th>
+                                        <td class="setup">{r.experiment.summary()}</td>
+                                        <td>{r.steps}</td>
+                                        <td>{r.params}</td>
+                                        <td>{t1}</td>
+                                        <td>{t2}</td>
+                                    </tr>
+                                }
+                            }
+                        </For>
+                    </tbody>
+                </table>
+            </div>
+            <div class="row-buttons">
+                <button type="button" data-testid="export-csv" on:click=move |_| export(false)>"Export CSV"</button>
+                <button type="button" data-testid="export-json" on:click=move |_| export(true)>"Export JSON"</button>
+                <button type="button" data-testid="export-run" on:click=move |_| p.export_run()>"Download this run (config + metrics)"</button>
+                <button type="button" data-testid="clear-runs" on:click=move |_| { selected.set(Vec::new()); p.clear_history(); }>"Clear history"</button>
+            </div>
+            <Show when=move || selected.with(|s| !s.is_empty())>
+                <LineChart title="Validation loss of the ticked runs" testid="compare-chart" x_label="step" y_label="log loss" series=series />
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+pub fn CodePanel() -> impl IntoView {
+    let p = expect_context::<Playground>();
+    let open = RwSignal::new(false);
+    view! {
+        <section class="panel" aria-labelledby="code-title">
+            <h2 id="code-title">"Reproduce it at scale"</h2>
+            <button type="button" data-testid="show-code" aria-expanded=move || open.get().to_string()
+                on:click=move |_| open.update(|o| *o = !*o)>
+                {move || if open.get() { "Hide code" } else { "Show code" }}
+            </button>
+            <button type="button" class="link" on:click=move |_| {
+                let query = p.experiment.with(to_query);
+                if let Err(e) = crate::web::copy_link(&query) {
+                    p.notify(e);
+                } else {
+                    p.notify("Link to this experiment copied.");
+                }
+            }>"Copy a link to this experiment"</button>
+            <Show when=move || open.get()>
+                <p class="hint">"The same model, data and training settings in DeepCTR (TensorFlow):"</p>
+                <pre data-testid="code"><code>{move || p.experiment.with(deepctr_code)}</code></pre>
+            </Show>
+        </section>
+    }
+}
+
+/// Loads the saved history (reporting, not failing, on junk) and keeps it saved.
+pub fn restore_history(p: Playground) {
+    let (history, problem) = crate::web::local_storage_get(crate::history::STORAGE_KEY)
+        .map(|text| History::from_json(&text))
+        .unwrap_or_default();
+    if let Some(problem) = problem {
+        p.notify(problem);
+    }
+    p.history.set(history);
+    Effect::new(move |_| {
+        let json = p
+            .history
+            .with(|h| serde_json::to_string(h).unwrap_or_default());
+        crate::web::local_storage_set(crate::history::STORAGE_KEY, &json);
+    });
+}

@@ -1,0 +1,436 @@
+//! Browser tests (wasm-bindgen-test in headless Chromium): what only a browser has. The worker
+//! protocol through real JS values, a real training run on the CPU device inside wasm, the
+//! components in a DOM, and a WebGPU smoke test on Chromium's software adapter.
+//!
+//! Run with `wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver --
+//! --features ui,gpu,web --test browser` (scripts/test.sh does).
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use mtl::burn::tensor::{Device, Tensor};
+use mtl_playground::dashboard::RunState;
+use mtl_playground::device::AdapterProbe;
+use mtl_playground::experiment::{Experiment, ModelChoice};
+use mtl_playground::protocol::{
+    Backend, Command, Event, GateView, ModelInfo, Progress, StopReason, TaskScore, TestReport,
+};
+use mtl_playground::runner::Session;
+use mtl_playground::ui::{Controls, GateHeatmap, MetricsTable, Playground, RunBar};
+use mtl_playground::web::{from_js, now, probe_webgpu, sleep, to_js};
+use mtl_playground::worker::{DataSource, Driver};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen]
+extern "C" {
+    /// What `postMessage` does to a message: the structured clone algorithm.
+    #[wasm_bindgen(js_name = structuredClone)]
+    fn structured_clone(value: &JsValue) -> JsValue;
+}
+
+const TRAIN_GZ: &[u8] = include_bytes!("../assets/adult.data.gz");
+const TEST_GZ: &[u8] = include_bytes!("../assets/adult.test.gz");
+
+/// Crosses the worker boundary the way a real message does.
+fn through_post_message<T: serde::Serialize + serde::de::DeserializeOwned>(message: &T) -> T {
+    let value = to_js(message).expect("encodes");
+    from_js(structured_clone(&value)).expect("decodes after a structured clone")
+}
+
+#[wasm_bindgen_test]
+fn protocol_messages_survive_post_message() {
+    let build = Command::Build {
+        session: 7,
+        experiment: Experiment::tutorial(ModelChoice::Ple),
+    };
+    let value = to_js(&build).expect("encodes");
+    let tag = js_sys::Reflect::get(&value, &"type".into()).expect("has a type");
+    assert_eq!(tag.as_string().as_deref(), Some("build"));
+    assert_eq!(through_post_message(&build), build);
+
+    let events = [
+        Event::Ready {
+            backend: Backend::Webgpu,
+        },
+        Event::Progress {
+            session: 2,
+            progress: Progress {
+                step: 123_456,
+                epoch: 3,
+                epoch_progress: 0.25,
+                losses: vec![0.5, f32::MAX],
+                gates: vec![vec![0.25; 4], vec![]],
+                samples_per_sec: 1e5,
+            },
+        },
+        Event::Test {
+            session: 2,
+            report: TestReport {
+                step: 9,
+                tasks: vec![TaskScore {
+                    name: "income".into(),
+                    loss: 0.3,
+                    auc: None,
+                    logloss: Some(0.3),
+                }],
+                cvr: None,
+                gates: vec![],
+            },
+        },
+        Event::Stopped {
+            session: 2,
+            reason: StopReason::NonFinite {
+                message: "NaN".into(),
+            },
+        },
+    ];
+    for event in &events {
+        assert_eq!(&through_post_message(event), event);
+    }
+    // Garbage is refused with an error, never a panic.
+    assert!(from_js::<Command>(JsValue::from_str("hello")).is_err());
+    assert!(
+        from_js::<Command>(js_sys::JSON::parse(r#"{"type":"build","session":-1}"#).expect("json"))
+            .is_err()
+    );
+}
+
+/// Waits (yielding to the event loop) until `done` holds, or fails after `timeout_ms`.
+async fn wait_until(what: &str, timeout_ms: f64, mut done: impl FnMut() -> bool) {
+    let start = now();
+    while !done() {
+        assert!(now() - start < timeout_ms, "timed out waiting for {what}");
+        sleep(10).await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn driver_trains_on_the_cpu_device_in_wasm() {
+    let events: Rc<RefCell<Vec<Event>>> = Rc::default();
+    let sink = events.clone();
+    let driver = Driver::new(
+        Backend::Cpu,
+        Device::flex(),
+        DataSource::Bytes {
+            train: TRAIN_GZ.to_vec(),
+            test: TEST_GZ.to_vec(),
+        },
+        move |e| sink.borrow_mut().push(through_post_message(e)),
+    );
+    wasm_bindgen_futures::spawn_local(driver.clone().run());
+    let has = |f: &dyn Fn(&Event) -> bool| events.borrow().iter().any(f);
+    let last_step = || {
+        events
+            .borrow()
+            .iter()
+            .filter_map(|e| match e {
+                Event::Progress { progress, .. } => Some(progress.step),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+    };
+
+    driver.push(Command::Build {
+        session: 1,
+        experiment: Experiment::tutorial(ModelChoice::Mmoe),
+    });
+    wait_until("the model", 30_000.0, || {
+        has(&|e| matches!(e, Event::Built { .. }))
+    })
+    .await;
+    driver.push(Command::Step);
+    wait_until("one step", 10_000.0, || last_step() == 1).await;
+    driver.push(Command::Play);
+    wait_until("150 steps", 60_000.0, || last_step() >= 150).await;
+    driver.push(Command::Pause);
+    wait_until("the test scores", 30_000.0, || {
+        has(&|e| matches!(e, Event::Test { .. }))
+    })
+    .await;
+
+    let events = events.borrow();
+    assert!(matches!(
+        events[0],
+        Event::Ready {
+            backend: Backend::Cpu
+        }
+    ));
+    let validations: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Validation { point, .. } => Some(point.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        validations.len() >= 2,
+        "validation at step 0 and during training"
+    );
+    assert_eq!(validations[0].step, 0);
+    let auc = |p: &mtl_playground::protocol::EvalPoint| p.tasks[0].auc.unwrap_or(0.0);
+    assert!(
+        auc(validations.last().expect("a point")) > 0.8,
+        "income AUC after 150 steps"
+    );
+    let progress: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Progress { progress, .. } => Some(progress.clone()),
+            _ => None,
+        })
+        .collect();
+    // The worker reports every k steps, not every step.
+    assert!(
+        progress.len() < 150,
+        "{} reports for 150 steps",
+        progress.len()
+    );
+    for p in &progress {
+        assert_eq!(p.gates.len(), 2);
+        assert!(p.losses.iter().all(|l| l.is_finite()));
+        assert!((p.gates[0].iter().sum::<f32>() - 1.0).abs() < 1e-3);
+    }
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Stopped {
+            reason: StopReason::Paused,
+            ..
+        }
+    )));
+    let test = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Test { report, .. } => Some(report.clone()),
+            _ => None,
+        })
+        .expect("a test report");
+    assert!(
+        test.tasks.iter().all(|t| t.auc.is_some_and(|a| a > 0.75)),
+        "{test:?}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn driver_refuses_bad_commands_with_messages() {
+    let events: Rc<RefCell<Vec<Event>>> = Rc::default();
+    let sink = events.clone();
+    let driver = Driver::new(
+        Backend::Cpu,
+        Device::flex(),
+        DataSource::Bytes {
+            train: b"not,a,csv".to_vec(),
+            test: b"".to_vec(),
+        },
+        move |e| sink.borrow_mut().push(e.clone()),
+    );
+    wasm_bindgen_futures::spawn_local(driver.clone().run());
+    driver.push(Command::Play);
+    driver.push(Command::Build {
+        session: 4,
+        experiment: Experiment::default(),
+    });
+    wait_until("two errors", 10_000.0, || {
+        events
+            .borrow()
+            .iter()
+            .filter(|e| matches!(e, Event::Error { .. }))
+            .count()
+            >= 2
+    })
+    .await;
+    let messages: Vec<String> = events
+        .borrow()
+        .iter()
+        .filter_map(|e| match e {
+            Event::Error { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(messages[0].contains("no model"), "{messages:?}");
+    assert!(messages[1].contains("Adult data"), "{messages:?}");
+}
+
+fn info(gates: usize, experts: usize) -> ModelInfo {
+    ModelInfo {
+        params: 12_345,
+        tasks: vec!["income".into(), "never_married".into()],
+        gates: (0..gates)
+            .map(|t| GateView {
+                label: format!("task {}", t + 1),
+                level: 0,
+                task: Some(t),
+                experts: (0..experts).map(|e| format!("E{e}")).collect(),
+            })
+            .collect(),
+        steps_per_epoch: 115,
+        train_rows: 29_305,
+        input_fields: vec![],
+    }
+}
+
+fn query(selector: &str) -> web_sys::Element {
+    document()
+        .query_selector(selector)
+        .expect("valid selector")
+        .unwrap_or_else(|| panic!("no element {selector}"))
+}
+
+fn change(selector: &str, value: &str) {
+    let el = query(selector);
+    if let Some(input) = el.dyn_ref::<web_sys::HtmlInputElement>() {
+        input.set_value(value);
+    } else if let Some(select) = el.dyn_ref::<web_sys::HtmlSelectElement>() {
+        select.set_value(value);
+    }
+    let event = web_sys::Event::new("change").expect("an event");
+    el.dispatch_event(&event).expect("dispatched");
+}
+
+#[wasm_bindgen_test]
+async fn components_follow_the_worker_and_the_controls() {
+    let p = Playground::new(Experiment::default());
+    let root: web_sys::HtmlElement = document()
+        .create_element("div")
+        .expect("div")
+        .unchecked_into();
+    document()
+        .body()
+        .expect("body")
+        .append_child(&root)
+        .expect("appended");
+    let _mounted = leptos::mount::mount_to(root.clone(), move || {
+        provide_context(p);
+        view! { <Controls /> <RunBar /> <GateHeatmap /> <MetricsTable /> }
+    });
+    p.reset();
+    let session = p.session();
+    p.receive(Event::Built {
+        session,
+        info: info(2, 4),
+    });
+    p.receive(Event::Progress {
+        session,
+        progress: Progress {
+            step: 40,
+            epoch: 0,
+            epoch_progress: 0.35,
+            losses: vec![0.4, 0.3],
+            gates: vec![vec![0.7, 0.1, 0.1, 0.1], vec![0.1, 0.1, 0.1, 0.7]],
+            samples_per_sec: 5000.0,
+        },
+    });
+    // A stale session's events are ignored.
+    p.receive(Event::Progress {
+        session: session + 100,
+        progress: Progress {
+            step: 999,
+            epoch: 0,
+            epoch_progress: 0.0,
+            losses: vec![9.0, 9.0],
+            gates: vec![],
+            samples_per_sec: 0.0,
+        },
+    });
+    sleep(0).await;
+    let text = |sel: &str| query(sel).text_content().unwrap_or_default();
+    assert!(
+        text("[data-testid=step-counter]").contains("Step 40"),
+        "{}",
+        text("[data-testid=step-counter]")
+    );
+    let cells = root
+        .query_selector_all("[data-testid=gate-heatmap] td")
+        .expect("cells");
+    assert_eq!(cells.length(), 8);
+    assert!(text("[data-testid=gate-heatmap]").contains("0.70"));
+    assert!(text("[data-testid=metrics-table]").contains("income"));
+
+    // Picking a model shows its own knobs.
+    change("[data-testid=model-select]", "ple");
+    sleep(0).await;
+    assert_eq!(p.experiment.get_untracked().model, ModelChoice::Ple);
+    assert_eq!(p.experiment.get_untracked().expert_units, vec![64, 64]);
+    assert!(document().get_element_by_id("levels").is_some());
+    assert!(document().get_element_by_id("experts").is_none());
+    assert_ne!(p.session(), session, "a new model means a new session");
+
+    // Out-of-range values are clamped, with a message; junk is refused.
+    change("#levels", "9");
+    sleep(0).await;
+    assert_eq!(p.experiment.get_untracked().levels, 4);
+    assert!(
+        p.notices
+            .get_untracked()
+            .iter()
+            .any(|n| n.contains("levels"))
+    );
+    change("#expert-units", "64,<b>x</b>");
+    sleep(0).await;
+    assert_eq!(p.experiment.get_untracked().expert_units, vec![64, 64]);
+    assert!(
+        p.notices
+            .get_untracked()
+            .iter()
+            .any(|n| n.contains("not a positive whole number"))
+    );
+
+    // A NaN loss stops training and says why.
+    let session = p.session();
+    p.receive(Event::Built {
+        session,
+        info: info(0, 0),
+    });
+    p.receive(Event::Stopped {
+        session,
+        reason: StopReason::NonFinite {
+            message: "the loss of income became NaN at step 12".into(),
+        },
+    });
+    sleep(0).await;
+    assert_eq!(p.dashboard.get_untracked().state, RunState::Stopped);
+    assert!(text("[data-testid=train-toggle]").contains("Play"));
+    assert!(text("body").contains("became NaN at step 12"));
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_smoke_test_on_the_software_adapter() {
+    let probe = probe_webgpu().await;
+    assert!(
+        matches!(probe, AdapterProbe::Fallback(_) | AdapterProbe::Hardware(_)),
+        "Chromium runs with --enable-unsafe-webgpu, so an adapter exists: {probe:?}"
+    );
+    let device = Device::wgpu_options()
+        .init_async()
+        .await
+        .expect("the WebGPU device starts");
+    let a = Tensor::<2>::from_data([[1.0f32, 2.0], [3.0, 4.0]], &device);
+    let product = a
+        .clone()
+        .matmul(a)
+        .into_data_async()
+        .await
+        .expect("reads back");
+    assert_eq!(
+        product.try_to_vec::<f32>().expect("f32"),
+        vec![7.0, 10.0, 15.0, 22.0]
+    );
+
+    // One real training step of a tiny model through the runner, on WebGPU.
+    let data = mtl_playground::runner::load_data(TRAIN_GZ, TEST_GZ, true).expect("data");
+    let mut e = Experiment::tutorial(ModelChoice::Mmoe);
+    e.experts = 2;
+    e.expert_units = vec![8];
+    e.tower_units = vec![4];
+    e.batch_size = 64;
+    let mut session = Session::new(1, &e, &data, &device).expect("builds on WebGPU");
+    let chunk = session.train_chunk(1).read_async().await.expect("one step");
+    assert_eq!(chunk.step, 1);
+    assert!(chunk.losses.iter().all(|l| l.is_finite() && *l > 0.0));
+}

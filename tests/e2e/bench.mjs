@@ -1,0 +1,111 @@
+// In-browser benchmark: headless Chromium (Playwright) against the release build in dist/.
+// Prints one JSON line per figure; scripts/bench.sh runs it and puts the figures side by side.
+//
+//   node tests/e2e/bench.mjs [--seconds 6] [--models mmoe,ple]
+//
+// For each model: samples/s on the CPU device inside wasm (the page's own readout, averaged
+// over the run after a warm-up), the longest main-thread task while training, and the time
+// until the controls are interactive. WebGPU is measured only where a hardware adapter exists.
+import { chromium } from 'playwright-core';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from './serve.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+};
+const seconds = Number(flag('--seconds', '6'));
+const models = flag('--models', 'single_task,shared_bottom,omoe,mmoe,cgc,ple,esmm').split(',');
+const dist = resolve(flag('--dist', join(here, '..', '..', 'dist')));
+const server = await serve(dist, '/');
+const base = `http://127.0.0.1:${server.address().port}/`;
+const emit = (o) => console.log(JSON.stringify(o));
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-background-networking', '--no-first-run', '--enable-unsafe-webgpu'],
+});
+
+async function measure(model, device) {
+  const page = await browser.newPage();
+  const t0 = Date.now();
+  await page.goto(`${base}?model=${model}&epochs=100&device=${device}`);
+  await page.waitForFunction(
+    () => {
+      const t = document.querySelector('[data-testid=train-toggle]');
+      return t && !t.disabled && /Ready/.test(document.querySelector('[data-testid=run-status]')?.textContent || '');
+    },
+    null,
+    { timeout: 120_000 },
+  );
+  const interactiveMs = Date.now() - t0;
+  const status = await page.getByTestId('device-status').textContent();
+  await page.evaluate(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push(e.duration);
+    }).observe({ type: 'longtask' });
+  });
+  await page.getByTestId('train-toggle').click();
+  await page.waitForTimeout(1500); // warm-up: the browser finishes compiling the wasm
+  const readings = [];
+  const stepAt = async () => Number(/Step (\d+)/.exec(await page.getByTestId('step-counter').textContent())?.[1] || 0);
+  const start = { step: await stepAt(), time: Date.now() };
+  const end = Date.now() + seconds * 1000;
+  while (Date.now() < end) {
+    await page.waitForTimeout(500);
+    const text = await page.getByTestId('throughput').textContent();
+    const v = Number(/([\d.]+) samples\/s/.exec(text)?.[1]);
+    if (v > 0) readings.push(v);
+  }
+  const stop = { step: await stepAt(), time: Date.now() };
+  await page.getByTestId('train-toggle').click();
+  const longTasks = await page.evaluate(() => window.__longTasks);
+  const batch = 256;
+  const wallSamplesPerSec = ((stop.step - start.step) * batch * 1000) / (stop.time - start.time);
+  await page.close();
+  return {
+    model,
+    device,
+    status: status.trim(),
+    // Samples/s over wall time, counting everything (reports, validation, the page).
+    samples_per_sec: Math.round(wallSamplesPerSec),
+    // The worker's own readout: training chunks only.
+    readout_samples_per_sec: readings.length ? Math.round(readings.reduce((a, b) => a + b, 0) / readings.length) : null,
+    long_tasks: longTasks.length,
+    longest_task_ms: longTasks.length ? Math.round(Math.max(...longTasks)) : 0,
+    interactive_ms: interactiveMs,
+  };
+}
+
+// Does this browser have a hardware WebGPU adapter?
+const probe = await browser.newPage();
+await probe.goto(base);
+const adapter = await probe.evaluate(async () => {
+  if (!navigator.gpu) return { kind: 'none', name: 'no navigator.gpu' };
+  const a = await navigator.gpu.requestAdapter();
+  if (!a) return { kind: 'none', name: 'no adapter' };
+  const info = a.info || {};
+  const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
+  const fallback = info.isFallbackAdapter || a.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(name);
+  return { kind: fallback ? 'software' : 'hardware', name };
+});
+await probe.close();
+emit({ event: 'webgpu_adapter', ...adapter });
+
+for (const model of models) {
+  emit({ event: 'wasm_cpu', ...(await measure(model, 'cpu')) });
+  if (adapter.kind === 'hardware') {
+    emit({ event: 'wasm_webgpu', ...(await measure(model, 'webgpu')) });
+  }
+}
+if (adapter.kind !== 'hardware') {
+  emit({ event: 'wasm_webgpu', skipped: `no hardware WebGPU adapter (${adapter.kind}: ${adapter.name})` });
+}
+await browser.close();
+server.close();
+emit({ event: 'done' });

@@ -1,0 +1,400 @@
+// The end-to-end specs, one per behaviour. `PlaygroundPage` is the page object: every element
+// is found by its data-testid, which tests outside the project rely on too.
+import { join } from 'node:path';
+
+const MODELS = ['single_task', 'shared_bottom', 'omoe', 'mmoe', 'cgc', 'ple', 'esmm'];
+const GATED = new Set(['omoe', 'mmoe', 'cgc', 'ple']);
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+export class PlaygroundPage {
+  constructor(page, base) {
+    this.page = page;
+    this.base = base;
+  }
+  id(testid) {
+    return this.page.getByTestId(testid);
+  }
+  async open(query = '') {
+    await this.page.goto(this.base + query);
+    await this.waitReady();
+  }
+  /** Waits until a model is built and Play is enabled. */
+  async waitReady(timeout = 60_000) {
+    await this.page.waitForFunction(
+      () => {
+        const t = document.querySelector('[data-testid=train-toggle]');
+        const s = document.querySelector('[data-testid=run-status]');
+        return t && !t.disabled && s && /Ready/.test(s.textContent);
+      },
+      null,
+      { timeout },
+    );
+  }
+  async step() {
+    const text = await this.id('step-counter').textContent();
+    const m = /Step (\d+)/.exec(text || '');
+    return m ? Number(m[1]) : -1;
+  }
+  async selectModel(slug) {
+    await this.id('model-select').selectOption(slug);
+    await this.waitReady();
+  }
+  async play() {
+    await this.id('train-toggle').click();
+  }
+  /** Plays until the step counter reaches `steps`, then pauses and waits for the test scores. */
+  async trainFor(steps, timeout = 120_000) {
+    await this.play();
+    await this.page.waitForFunction(
+      (n) => {
+        const m = /Step (\d+)/.exec(document.querySelector('[data-testid=step-counter]')?.textContent || '');
+        return m && Number(m[1]) >= n;
+      },
+      steps,
+      { timeout },
+    );
+    await this.id('train-toggle').click();
+    await this.page.waitForFunction(
+      () => /Test scores at step/.test(document.querySelector('[data-testid=metrics-table]')?.parentElement?.textContent || ''),
+      null,
+      { timeout: 60_000 },
+    );
+  }
+  async linePoints(testid) {
+    return this.page.$$eval(`[data-testid=${testid}] polyline.series`, (ls) =>
+      ls.map((l) => (l.getAttribute('points') || '').trim().split(/\s+/).filter(Boolean).length),
+    );
+  }
+  async metrics() {
+    return this.page.$$eval('[data-testid=metrics-table] tbody tr', (rows) =>
+      rows.map((r) => ({
+        task: r.dataset.task,
+        validAuc: Number(r.querySelector('.valid-auc')?.textContent),
+        testAuc: Number(r.querySelector('.test-auc')?.textContent),
+      })),
+    );
+  }
+  async gateRows() {
+    return this.page.$$eval('[data-testid=gate-heatmap] tr', (rows) =>
+      rows.map((r) => ({
+        label: r.querySelector('th')?.textContent,
+        weights: [...r.querySelectorAll('td')].map((td) => Number(td.querySelector('.weight')?.textContent)),
+      })),
+    );
+  }
+  async screenshot(shots, name) {
+    await this.page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  }
+}
+
+export const specs = [
+  {
+    name: 'the page loads, shows its device and says why',
+    slug: 'loads',
+    async run({ page, base, shots, requests }) {
+      const t0 = Date.now();
+      const p = new PlaygroundPage(page, base);
+      await p.open();
+      const status = await p.id('device-status').textContent();
+      assert(/CPU/.test(status), `device status: ${status}`);
+      assert(/WebGPU|Auto/.test(status), `the status says why: ${status}`);
+      for (const id of ['model-select', 'train-toggle', 'step', 'reset', 'loss-chart', 'gate-heatmap', 'metrics-table', 'step-counter']) {
+        assert((await p.id(id).count()) === 1, `one ${id}`);
+      }
+      // Only the CPU worker was loaded: the WebGPU worker is lazy.
+      const wasm = requests.filter((n) => n.endsWith('.wasm'));
+      assert(wasm.some((n) => /worker_bg/.test(n)) && !wasm.some((n) => /worker_gpu/.test(n)), `wasm loaded: ${wasm}`);
+      console.log(`     ready to train after ${Date.now() - t0} ms`);
+      await p.screenshot(shots, 'loaded');
+    },
+  },
+  {
+    name: 'every model trains on the CPU device and its plots, AUC and gates update',
+    slug: 'every-model',
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      await p.open();
+      for (const model of MODELS) {
+        await p.selectModel(model);
+        assert((await p.step()) === 0, `${model}: a new model starts at step 0`);
+        await p.trainFor(model === 'ple' || model === 'cgc' ? 120 : 300);
+        const points = await p.linePoints('loss-chart');
+        assert(points.length === 4 && points.every((n) => n >= 2), `${model}: loss curves ${points}`);
+        const auc = await p.linePoints('auc-chart');
+        assert(auc.every((n) => n >= 2), `${model}: AUC curves ${auc}`);
+        const metrics = await p.metrics();
+        assert(metrics.length >= 2, `${model}: metrics rows`);
+        for (const m of metrics.slice(0, 2)) {
+          assert(m.validAuc > 0.6 && m.validAuc < 1, `${model} ${m.task}: validation AUC ${m.validAuc}`);
+          assert(m.testAuc > 0.6 && m.testAuc < 1, `${model} ${m.task}: test AUC ${m.testAuc}`);
+        }
+        const rows = await p.gateRows();
+        if (GATED.has(model)) {
+          assert(rows.length >= 1, `${model}: gate rows`);
+          for (const r of rows) {
+            const sum = r.weights.reduce((a, b) => a + b, 0);
+            assert(Math.abs(sum - 1) < 0.05, `${model} ${r.label}: weights sum to ${sum}`);
+          }
+        } else {
+          const text = await p.id('gate-heatmap').textContent();
+          assert(/no gates|nothing to gate/.test(text), `${model}: says why it has no gates: ${text}`);
+        }
+        await p.screenshot(shots, `model-${model}`);
+      }
+    },
+  },
+  {
+    name: 'MMoE learns different gates for the two tasks',
+    slug: 'mmoe-gates',
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      await p.open();
+      await p.selectModel('mmoe');
+      await p.trainFor(400);
+      const rows = await p.gateRows();
+      assert(rows.length === 2, `two gates: ${JSON.stringify(rows)}`);
+      const diff = rows[0].weights.reduce((acc, w, i) => acc + Math.abs(w - rows[1].weights[i]), 0);
+      console.log(`     gate L1 difference between the tasks: ${diff.toFixed(3)}`);
+      assert(diff > 0.02, `the tasks' gates differ: ${JSON.stringify(rows)}`);
+      await p.screenshot(shots, 'mmoe-gates');
+    },
+  },
+  {
+    name: 'the main thread never blocks for 50 ms while training',
+    slug: 'long-tasks',
+    async run({ page, base }) {
+      const p = new PlaygroundPage(page, base);
+      await p.open('?model=mmoe&epochs=100');
+      await page.evaluate(() => {
+        window.__longTasks = [];
+        new PerformanceObserver((list) => {
+          for (const e of list.getEntries()) window.__longTasks.push(e.duration);
+        }).observe({ type: 'longtask' });
+      });
+      await p.play();
+      await page.waitForTimeout(6000);
+      await p.id('train-toggle').click();
+      const tasks = await page.evaluate(() => window.__longTasks);
+      const steps = await p.step();
+      console.log(`     ${steps} steps in 6 s; main-thread tasks over 50 ms: ${tasks.length}${tasks.length ? ` (longest ${Math.max(...tasks).toFixed(0)} ms)` : ''}`);
+      assert(steps > 50, `training ran: ${steps} steps`);
+      assert(tasks.length === 0, `long tasks: ${tasks.map((t) => t.toFixed(0)).join(', ')} ms`);
+    },
+  },
+  {
+    name: 'bad input is clamped or refused with a message, and the learning rate applies live',
+    slug: 'bad-input',
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      await p.open();
+      await page.fill('#experts', '999');
+      await page.press('#experts', 'Enter');
+      await page.locator('#experts').blur();
+      await page.waitForFunction(() => document.querySelector('#experts').value === '16');
+      let notices = await p.id('notices').textContent();
+      assert(/experts must be between 1 and 16/.test(notices), `notice: ${notices}`);
+      await page.fill('#tower-units', '16,abc');
+      await page.locator('#tower-units').blur();
+      await page.waitForFunction(() => /not a positive whole number/.test(document.querySelector('[data-testid=notices]')?.textContent || ''));
+      assert((await page.inputValue('#tower-units')) === '16,8', 'the old tower sizes stay');
+      // The learning rate changes live: training continues from the same step.
+      await p.waitReady();
+      await p.play();
+      await page.waitForFunction(() => /Step [1-9]/.test(document.querySelector('[data-testid=step-counter]').textContent));
+      const before = await p.step();
+      await page.fill('#lr', '0.01');
+      await page.locator('#lr').blur();
+      await page.waitForTimeout(500);
+      const after = await p.step();
+      assert(after >= before, `no reset on a learning-rate change: ${before} -> ${after}`);
+      await page.fill('#lr', '50');
+      await page.locator('#lr').blur();
+      await page.waitForFunction(() => /learning rate must be in/.test(document.querySelector('[data-testid=notices]')?.textContent || ''));
+      assert((await page.inputValue('#lr')) === '1', `clamped to 1: ${await page.inputValue('#lr')}`);
+      await p.id('train-toggle').click();
+      await p.screenshot(shots, 'bad-input');
+    },
+  },
+  {
+    name: '100 resets and model switches leave memory flat and no training behind',
+    slug: 'resets',
+    async run({ page, base, context }) {
+      const p = new PlaygroundPage(page, base);
+      await p.open();
+      const heap = async () => {
+        await page.evaluate(() => window.gc && window.gc());
+        return page.evaluate(() => performance.memory.usedJSHeapSize);
+      };
+      // Warm up once, so lazily created structures do not count as growth.
+      await p.trainFor(20);
+      const before = await heap();
+      const models = ['mmoe', 'ple', 'shared_bottom', 'esmm', 'cgc'];
+      for (let i = 0; i < 100; i++) {
+        if (i % 2 === 0) {
+          await p.id('model-select').selectOption(models[(i / 2) % models.length]);
+        } else {
+          await p.id('reset').click();
+        }
+        if (i % 10 === 9) await p.waitReady();
+      }
+      await p.waitReady();
+      const stepBefore = await p.step();
+      await page.waitForTimeout(1500);
+      assert((await p.step()) === 0 && stepBefore === 0, 'no stale training loop moves the counter');
+      const after = await heap();
+      const growth = (after - before) / 1e6;
+      const workers = page.workers().length;
+      console.log(`     JS heap ${(before / 1e6).toFixed(1)} MB -> ${(after / 1e6).toFixed(1)} MB; workers alive: ${workers}`);
+      assert(growth < 5, `the heap grew by ${growth.toFixed(1)} MB`);
+      assert(workers === 1, `one worker, got ${workers}`);
+      // It still trains.
+      await p.trainFor(10);
+    },
+  },
+  {
+    name: 'every control is labelled and reachable by keyboard; the layout fits a tablet',
+    slug: 'a11y',
+    viewport: { width: 820, height: 1180 },
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      await p.open();
+      const unlabelled = await page.$$eval('input, select, button', (els) =>
+        els.filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || el.textContent.trim())).map((el) => el.outerHTML),
+      );
+      assert(unlabelled.length === 0, `unlabelled controls: ${unlabelled}`);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert(overflow <= 0, `horizontal overflow on a tablet: ${overflow}px`);
+      // Keyboard only: focus the model select, pick PLE with the arrow keys, start with Space.
+      await p.id('model-select').focus();
+      await page.keyboard.press('End');
+      await page.keyboard.press('ArrowUp');
+      await p.waitReady();
+      const model = await p.id('model-select').inputValue();
+      assert(model === 'ple', `keyboard picked ${model}`);
+      await p.id('train-toggle').focus();
+      await page.keyboard.press('Space');
+      await page.waitForFunction(() => /Step [1-9]/.test(document.querySelector('[data-testid=step-counter]').textContent), null, { timeout: 30_000 });
+      await page.keyboard.press('Space');
+      await p.screenshot(shots, 'tablet');
+    },
+  },
+  {
+    name: 'WebGPU: a software adapter is not picked by Auto, and a failed WebGPU worker falls back to the CPU',
+    slug: 'webgpu-fallback',
+    browserArgs: ['--enable-unsafe-webgpu'],
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      // Make the WebGPU worker's wasm fail to load, as a broken GPU stack would.
+      await page.route('**/worker_gpu_bg*.wasm', (route) => route.abort());
+      await p.open();
+      const status = await p.id('device-status').textContent();
+      assert(/CPU/.test(status) && /software/.test(status), `Auto on SwiftShader: ${status}`);
+      await page.selectOption('#device', 'webgpu');
+      await page.waitForFunction(
+        () => /WebGPU failed/.test(document.querySelector('[data-testid=notices]')?.textContent || ''),
+        null,
+        { timeout: 60_000 },
+      );
+      await p.waitReady();
+      const after = await p.id('device-status').textContent();
+      assert(/CPU/.test(after) && /fallback/i.test(after), `fell back: ${after}`);
+      await p.trainFor(20);
+      await p.screenshot(shots, 'webgpu-fallback');
+    },
+  },
+  {
+    name: 'a shared URL reproduces its setup, and hostile values are clamped and reported as text',
+    slug: 'shared-url',
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      await p.open('?model=ple&levels=3&specific=2&shared=3&expert_units=24%2C12&lr=0.005&seed=99&relationship=0&epochs=2');
+      assert((await p.id('model-select').inputValue()) === 'ple', 'model from the URL');
+      assert((await page.inputValue('#levels')) === '3', 'levels from the URL');
+      assert((await page.inputValue('#specific')) === '2', 'specific experts from the URL');
+      assert((await page.inputValue('#expert-units')) === '24,12', 'expert layers from the URL');
+      assert((await page.inputValue('#seed')) === '99', 'seed from the URL');
+      assert(!(await page.isChecked('#relationship')), 'relationship off from the URL');
+      const rows = await p.gateRows();
+      assert(rows.length === 3 * 2 + 2, `PLE with 3 levels has 8 gates: ${rows.length}`);
+      // The address bar follows the controls.
+      await page.fill('#seed', '5');
+      await page.locator('#seed').blur();
+      await page.waitForFunction(() => /seed=5(&|$)/.test(location.search));
+      // Hostile values: clamped, reported, never run as markup.
+      await p.open('?model=mmoe&experts=500&tower_units=%3Cimg%20src=x%20onerror=window.__pwned=1%3E&lr=abc&%3Cb%3Ebold%3C/b%3E=1');
+      assert((await page.inputValue('#experts')) === '16', 'experts clamped');
+      const notices = await p.id('notices').textContent();
+      assert(/experts must be between/.test(notices) && /tower_units/.test(notices) && /is not a setting/.test(notices), `notices: ${notices}`);
+      assert((await page.evaluate(() => window.__pwned)) === undefined, 'nothing from the URL ran');
+      assert((await page.locator('[data-testid=notices] img, [data-testid=notices] b').count()) === 0, 'no markup injected');
+      await p.screenshot(shots, 'shared-url');
+    },
+  },
+  {
+    name: 'each guided lesson loads its setup and runs',
+    slug: 'lessons',
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      await p.open();
+      const buttons = await page.$$eval('[data-testid^=lesson-]', (bs) => bs.filter((b) => b.tagName === 'BUTTON').map((b) => b.dataset.testid));
+      assert(buttons.length >= 6, `lesson steps: ${buttons}`);
+      const expected = { 'lesson-0-0': 'shared_bottom', 'lesson-0-1': 'mmoe', 'lesson-1-0': 'ple', 'lesson-2-0': 'esmm', 'lesson-3-1': 'mmoe' };
+      for (const id of buttons) {
+        await p.id(id).click();
+        await p.waitReady();
+        const text = await p.id('lesson-text').textContent();
+        assert(text.length > 40, `${id} says what to look for`);
+        if (expected[id]) assert((await p.id('model-select').inputValue()) === expected[id], `${id} sets up ${expected[id]}`);
+        if (id === 'lesson-3-1') assert(!(await page.isChecked('#relationship')), 'the leak lesson turns relationship off');
+        await p.trainFor(id.startsWith('lesson-1') ? 30 : 60);
+      }
+      await p.screenshot(shots, 'lessons');
+    },
+  },
+  {
+    name: 'runs are kept and compared, and the exports download files that parse',
+    slug: 'exports',
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      await p.open('?model=mmoe&epochs=1');
+      await p.id('clear-runs').click();
+      await p.trainFor(40);
+      await p.selectModel('shared_bottom');
+      await p.trainFor(40);
+      const rows = await page.locator('[data-testid=runs-table] tbody tr').count();
+      assert(rows === 2, `two runs kept: ${rows}`);
+      await page.locator('[data-testid=runs-table] tbody input[type=checkbox]').nth(0).check();
+      await page.locator('[data-testid=runs-table] tbody input[type=checkbox]').nth(1).check();
+      const curves = await p.linePoints('compare-chart');
+      assert(curves.length === 4, `overlaid curves: ${curves}`);
+      const grab = async (testid) => {
+        const [download] = await Promise.all([page.waitForEvent('download'), p.id(testid).click()]);
+        const path = await download.path();
+        const { readFile } = await import('node:fs/promises');
+        return { name: download.suggestedFilename(), text: await readFile(path, 'utf8') };
+      };
+      const json = await grab('export-json');
+      const parsed = JSON.parse(json.text);
+      assert(parsed.runs.length === 2 && parsed.runs[0].tests.length === 2, `runs JSON: ${json.text.slice(0, 200)}`);
+      const csv = await grab('export-csv');
+      const lines = csv.text.trim().split('\n');
+      assert(lines.length === 3 && lines[0].startsWith('session,'), `CSV: ${csv.text.slice(0, 200)}`);
+      const run = await grab('export-run');
+      const one = JSON.parse(run.text);
+      assert(one.experiment.model === 'shared_bottom' && one.test.tasks.length === 2, `run JSON: ${run.text.slice(0, 200)}`);
+      // The history survives a reload (localStorage).
+      await page.reload();
+      await p.waitReady();
+      assert((await page.locator('[data-testid=runs-table] tbody tr').count()) === 2, 'history restored after reload');
+      await p.id('show-code').click();
+      const code = await p.id('code').textContent();
+      assert(/SharedBottom\(/.test(code) && /model\.fit\(/.test(code), `code: ${code.slice(0, 120)}`);
+      await p.screenshot(shots, 'exports');
+      await p.id('clear-runs').click();
+      assert((await page.locator('[data-testid=runs-table] tbody tr').count()) === 0, 'cleared');
+    },
+  },
+];
