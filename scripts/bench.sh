@@ -26,7 +26,8 @@ out="$(mktemp -d)"
 
 printf '\n==> building (release)\n'
 cargo build --release -p mtl --bin mtl
-trunk build --release
+# The browser figures are of dist/ as built by `trunk build --release`; build it if missing.
+[ -f dist/index.html ] || trunk build --release
 
 printf '\n==> native (flex CPU device)\n'
 "$CARGO_TARGET_DIR/release/mtl" bench --seconds "$seconds" | tee "$out/native.jsonl"

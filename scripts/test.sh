@@ -33,9 +33,9 @@ step "release build (trunk build --release)"
 trunk build --release
 
 step "browser tests (wasm-bindgen-test in headless Chromium)"
-# --release shares the dependency builds with trunk build --release below.
-WASM_BINDGEN_TEST_TIMEOUT=300 wasm-pack test --release --headless --chrome --chromedriver /usr/bin/chromedriver . \
-  -- --features ui,gpu,web --test browser
+# Options after the path go to `cargo test`.
+WASM_BINDGEN_TEST_TIMEOUT=300 wasm-pack test --release --headless --chrome --chromedriver /usr/bin/chromedriver \
+  . --features ui,gpu,web --test browser
 
 step "end-to-end tests (Playwright driving Chromium)"
 node tests/e2e/run.mjs

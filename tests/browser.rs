@@ -2,7 +2,7 @@
 //! protocol through real JS values, a real training run on the CPU device inside wasm, the
 //! components in a DOM, and a WebGPU smoke test on Chromium's software adapter.
 //!
-//! Run with `wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver --
+//! Run with `wasm-pack test --release --headless --chrome --chromedriver /usr/bin/chromedriver .
 //! --features ui,gpu,web --test browser` (scripts/test.sh does).
 #![cfg(target_arch = "wasm32")]
 

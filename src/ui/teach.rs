@@ -46,7 +46,7 @@ pub fn LessonsPanel() -> impl IntoView {
     view! {
         <section class="panel lessons" aria-labelledby="lessons-title" data-testid="lessons">
             <h2 id="lessons-title">"Guided experiments"</h2>
-            <ol>
+            <ul class="plain">
                 {titles
                     .into_iter()
                     .map(|(l, title, buttons)| {
@@ -81,7 +81,7 @@ pub fn LessonsPanel() -> impl IntoView {
                         }
                     })
                     .collect_view()}
-            </ol>
+            </ul>
             <Show when=move || look_for().is_some()>
                 <p class="look-for" role="status" data-testid="lesson-text">{move || look_for().unwrap_or_default()}</p>
             </Show>

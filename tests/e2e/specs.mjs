@@ -81,7 +81,7 @@ export class PlaygroundPage {
     return this.page.$$eval('[data-testid=gate-heatmap] tr', (rows) =>
       rows.map((r) => ({
         label: r.querySelector('th')?.textContent,
-        weights: [...r.querySelectorAll('td')].map((td) => Number(td.querySelector('.weight')?.textContent)),
+        weights: [...r.querySelectorAll('td:not(.share)')].map((td) => Number(td.querySelector('.weight')?.textContent)),
       })),
     );
   }
