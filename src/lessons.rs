@@ -220,17 +220,17 @@ from sklearn.preprocessing import LabelEncoder, MinMaxScaler\n\
 from deepctr.feature_column import SparseFeat, DenseFeat, get_feature_names\n\
 \n\
 cols = ['age', 'workclass', 'fnlwgt', 'education', 'education_num', 'marital_status', 'occupation',\n\
-        'relationship', 'race', 'sex', 'capital_gain', 'capital_loss', 'hours_per_week', 'native_country', 'income']\n\
+\x20       'relationship', 'race', 'sex', 'capital_gain', 'capital_loss', 'hours_per_week', 'native_country', 'income']\n\
 data = pd.read_csv('adult.data', names=cols, skipinitialspace=True)\n\
 data['{t1}'] = (data['income'] == '>50K').astype(int)\n\
 data['{t2}'] = (data['marital_status'] == 'Never-married').astype(int)\n\
 sparse_features = ['workclass', 'education', 'occupation', 'relationship', 'race', 'sex', 'native_country']{relationship}\n\
 dense_features = ['age', 'fnlwgt', 'education_num', 'capital_gain', 'capital_loss', 'hours_per_week']\n\
 for f in sparse_features:\n\
-    data[f] = LabelEncoder().fit_transform(data[f])\n\
+\x20   data[f] = LabelEncoder().fit_transform(data[f])\n\
 data[dense_features] = MinMaxScaler().fit_transform(data[dense_features])\n\
 dnn_feature_columns = [SparseFeat(f, data[f].max() + 1, embedding_dim={emb}) for f in sparse_features] + \\\n\
-                      [DenseFeat(f, 1) for f in dense_features]\n\
+\x20                     [DenseFeat(f, 1) for f in dense_features]\n\
 \n\
 {model}\n\
 \n\
@@ -298,6 +298,13 @@ mod tests {
         assert!(code.contains("expert_dnn_hidden_units=(64,)"));
         assert!(code.contains("tower_dnn_hidden_units=(16, 16)"));
         assert!(code.contains("batch_size=256"));
+        // Python needs its indentation (a `\` line continuation in Rust would eat it).
+        assert!(
+            code.contains("\n    data[f] = LabelEncoder().fit_transform(data[f])\n"),
+            "{code}"
+        );
+        assert!(code.contains("\n        'relationship',"));
+        assert!(code.contains("\n                      [DenseFeat(f, 1)"));
         let cgc = deepctr_code(&Experiment::tutorial(ModelChoice::Cgc));
         assert!(cgc.contains("num_levels=1"));
         let mut esmm = Experiment::tutorial(ModelChoice::Esmm);

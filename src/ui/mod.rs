@@ -359,7 +359,6 @@ pub fn App() -> impl IntoView {
                 <Controls />
                 <ModelNotePanel />
                 <LessonsPanel />
-                <CodePanel />
             </div>
             <section class="results" aria-label="Training results">
                 <RunBar />
@@ -374,6 +373,7 @@ pub fn App() -> impl IntoView {
                 <GateHeatmap />
                 <charts::GateHistoryChart />
                 <RunsPanel />
+                <CodePanel />
             </section>
         </main>
         <footer class="foot">
