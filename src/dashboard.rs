@@ -193,6 +193,14 @@ impl Dashboard {
         }
     }
 
+    /// A new epoch budget: a finished run with epochs left may be played again.
+    pub fn set_epoch_budget(&mut self, epochs: usize) {
+        if self.state == RunState::Finished && self.epoch < epochs {
+            self.state = RunState::Paused;
+            self.status = format!("Budget raised to {epochs} epochs. Press Play to go on.");
+        }
+    }
+
     pub fn is_running(&self) -> bool {
         self.state == RunState::Running
     }
@@ -325,6 +333,25 @@ mod tests {
         assert_eq!(d.state, RunState::Stopped);
         assert!(d.error.as_deref().is_some_and(|m| m.contains("NaN")));
         assert!(d.status.starts_with("Training paused"));
+    }
+
+    #[test]
+    fn dashboard_raised_budget_reopens_a_finished_run() {
+        let mut d = Dashboard::default();
+        d.begin(1);
+        d.apply(&Event::Built {
+            session: 1,
+            info: info(),
+        });
+        d.apply(&Event::Stopped {
+            session: 1,
+            reason: StopReason::Finished { epochs: 1 },
+        });
+        d.epoch = 1;
+        d.set_epoch_budget(1);
+        assert_eq!(d.state, RunState::Finished);
+        d.set_epoch_budget(3);
+        assert_eq!(d.state, RunState::Paused);
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub enum Command {
     SetLossWeights {
         weights: [f32; 2],
     },
+    /// A new epoch budget; training that had finished may go on.
+    SetEpochs {
+        epochs: usize,
+    },
     /// Scores the test set now.
     Evaluate,
     /// Trains `steps` batches as fast as possible and reports samples/s (benchmarks).

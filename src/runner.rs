@@ -6,7 +6,9 @@
 use mtl::burn::tensor::{Device, Tensor, TensorData, Transaction};
 use mtl::data::{AdultData, CATEGORICAL_FIELDS, DataError, DataOptions, NUMERIC_FIELDS};
 use mtl::models::{ConfigError, ExpertRef, GateInfo, ModelConfig, ModelKind};
-use mtl::train::{EvalReport, EvalSet, TaskMetrics, TrainConfig, TrainError, Trainer};
+use mtl::train::{
+    EvalReport, EvalSet, TaskMetrics, TrainConfig, TrainError, Trainer, check_finite,
+};
 
 use crate::experiment::{Experiment, ModelChoice};
 use crate::protocol::{EvalPoint, GateView, ModelInfo, Progress, TaskScore, TestReport};
@@ -344,25 +346,6 @@ impl PendingChunk {
     }
 }
 
-/// Refuses a NaN or infinite loss with a message that says what to try.
-pub fn check_finite(losses: &[f32], names: &[String], step: u64, lr: f64) -> Result<(), RunError> {
-    if let Some((t, &value)) = losses.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        let hint = if lr > 0.01 {
-            format!("The learning rate {lr} is probably too high; try 0.001.")
-        } else {
-            "The weights diverged; try a lower learning rate or smaller loss weights.".to_string()
-        };
-        return Err(TrainError::NonFinite {
-            step,
-            task: names.get(t).cloned().unwrap_or_default(),
-            value,
-            hint,
-        }
-        .into());
-    }
-    Ok(())
-}
-
 /// Labels each gate for the page: whose it is and, for PLE, which level.
 pub fn gate_views(layout: &[GateInfo], tasks: &[String], levels: usize) -> Vec<GateView> {
     layout
@@ -553,7 +536,9 @@ mod tests {
     fn check_finite_names_the_task_and_a_fix() {
         let names = vec!["income".to_string(), "never_married".to_string()];
         assert!(check_finite(&[0.5, 0.4], &names, 3, 1e-3).is_ok());
-        let err = check_finite(&[0.5, f32::NAN], &names, 7, 0.5).expect_err("NaN is refused");
+        let err: RunError = check_finite(&[0.5, f32::NAN], &names, 7, 0.5)
+            .expect_err("NaN is refused")
+            .into();
         let msg = err.non_finite().expect("a NaN message");
         assert!(
             msg.contains("never_married") && msg.contains("too high"),

@@ -193,6 +193,11 @@ impl Driver {
                     });
                 }
             }
+            Command::SetEpochs { epochs } => {
+                if let Some(s) = self.session.borrow_mut().as_mut() {
+                    s.experiment.epochs = epochs.max(1);
+                }
+            }
             Command::Evaluate => {
                 self.tested_at.set(None);
                 self.evaluate_test().await;

@@ -244,7 +244,10 @@ impl Playground {
                 });
             }
             if next.epochs != before.epochs {
-                self.rebuild();
+                self.send(Command::SetEpochs {
+                    epochs: next.epochs,
+                });
+                self.dashboard.update(|d| d.set_epoch_budget(next.epochs));
             }
         }
     }

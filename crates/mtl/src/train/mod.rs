@@ -6,7 +6,7 @@ mod trainer;
 
 pub use trainer::{
     EvalReport, EvalSet, GateSummary, MAX_BATCH_SIZE, MAX_LEARNING_RATE, PendingEval, PendingStep,
-    StepReport, TaskMetrics, TrainConfig, TrainError, Trainer,
+    StepReport, TaskMetrics, TrainConfig, TrainError, Trainer, check_finite,
 };
 
 use crate::models::MtlModel;

@@ -231,7 +231,13 @@ impl PendingStep {
     }
 }
 
-fn check_finite(losses: &[f32], names: &[String], step: u64, lr: f64) -> Result<(), TrainError> {
+/// Refuses a NaN or infinite loss with a message naming the task and the step, and what to try.
+pub fn check_finite(
+    losses: &[f32],
+    names: &[String],
+    step: u64,
+    lr: f64,
+) -> Result<(), TrainError> {
     if let Some((t, &value)) = losses.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         let hint = if lr > 0.01 {
             format!("The learning rate {lr} is probably too high; try 0.001.")
