@@ -40,4 +40,9 @@ WASM_BINDGEN_TEST_TIMEOUT=300 wasm-pack test --release --headless --chrome --chr
 step "end-to-end tests (Playwright driving Chromium)"
 node tests/e2e/run.mjs
 
+step "the model file the page downloaded loads natively (mtl eval)"
+scored=$(cargo run -q -p mtl -- eval tests/e2e/screenshots/downloaded-model.bpk --json)
+echo "$scored"
+grep -q '"event":"eval"' <<<"$scored"
+
 step "all tests passed in $(($(date +%s) - started)) s"

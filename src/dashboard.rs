@@ -85,7 +85,8 @@ impl Dashboard {
             | Event::Test { session, .. }
             | Event::Stopped { session, .. }
             | Event::Error { session, .. }
-            | Event::BenchmarkDone { session, .. } => *session,
+            | Event::BenchmarkDone { session, .. }
+            | Event::ModelExported { session, .. } => *session,
             Event::Ready { .. } | Event::DeviceFailed { .. } => return false,
         };
         if session != self.session {
@@ -178,6 +179,12 @@ impl Dashboard {
                 samples_per_sec, ..
             } => {
                 self.status = format!("Benchmark: {samples_per_sec:.0} samples/s.");
+            }
+            Event::ModelExported { step, bytes, .. } => {
+                self.status = format!(
+                    "Model file saved at step {step} ({:.0} KB).",
+                    bytes.len() as f64 / 1024.0
+                );
             }
             Event::Ready { .. } | Event::DeviceFailed { .. } => {}
         }

@@ -33,6 +33,8 @@ pub enum Command {
     },
     /// Scores the test set now.
     Evaluate,
+    /// Sends the model's weights as a model file (a Burn record): [`Event::ModelExported`].
+    ExportModel,
     /// Trains `steps` batches as fast as possible and reports samples/s (benchmarks).
     Benchmark {
         steps: u32,
@@ -88,6 +90,14 @@ pub enum Event {
         samples_per_sec: f64,
         steps: u32,
         millis: f64,
+    },
+    /// The model file asked for by [`Command::ExportModel`]: a burnpack that `mtl eval` and
+    /// `mtl::train::ModelFile::load` read back.
+    ModelExported {
+        session: u32,
+        /// Training steps the weights had taken.
+        step: u64,
+        bytes: serde_bytes::ByteBuf,
     },
 }
 
@@ -215,5 +225,12 @@ mod tests {
         let json = serde_json::to_string(&ev).expect("serialises");
         assert_eq!(serde_json::from_str::<Event>(&json).expect("parses"), ev);
         assert!(serde_json::from_str::<Command>(r#"{"type":"explode"}"#).is_err());
+        let ev = Event::ModelExported {
+            session: 2,
+            step: 40,
+            bytes: serde_bytes::ByteBuf::from(vec![0x4e, 0x52, 0x55, 0x42]),
+        };
+        let json = serde_json::to_string(&ev).expect("serialises");
+        assert_eq!(serde_json::from_str::<Event>(&json).expect("parses"), ev);
     }
 }

@@ -7,7 +7,8 @@ use mtl::burn::tensor::{Device, Tensor, TensorData, Transaction};
 use mtl::data::{AdultData, CATEGORICAL_FIELDS, DataError, DataOptions, NUMERIC_FIELDS};
 use mtl::models::{ConfigError, ExpertRef, GateInfo, ModelConfig, ModelKind};
 use mtl::train::{
-    EvalReport, EvalSet, TaskMetrics, TrainConfig, TrainError, Trainer, check_finite,
+    EvalReport, EvalSet, TaskMetrics, TrainConfig, TrainError, Trainer, check_finite, read_all,
+    read_all_async,
 };
 
 use crate::experiment::{Experiment, ModelChoice};
@@ -225,6 +226,11 @@ impl Session {
         self.trainer.evaluate_pending(&self.valid)
     }
 
+    /// The model's weights on their way to a model file (a Burn record).
+    pub fn export(&self) -> mtl::train::PendingExport {
+        self.trainer.export_pending()
+    }
+
     /// Scores the test split (on the device until read).
     pub fn test(&self) -> mtl::train::PendingEval {
         self.trainer.evaluate_pending(&self.test)
@@ -301,20 +307,13 @@ impl PendingChunk {
 
     /// Reads the chunk, blocking (natively only).
     pub fn read(self) -> Result<ChunkResult, RunError> {
-        let data = self
-            .transaction()
-            .try_execute()
-            .map_err(|e| TrainError::Read(format!("{e:?}")))?;
+        let data = read_all(self.transaction())?;
         self.finish(data)
     }
 
     /// Reads the chunk without blocking (the browser's way).
     pub async fn read_async(self) -> Result<ChunkResult, RunError> {
-        let data = self
-            .transaction()
-            .execute_async()
-            .await
-            .map_err(|e| TrainError::Read(format!("{e:?}")))?;
+        let data = read_all_async(self.transaction()).await?;
         self.finish(data)
     }
 
@@ -521,6 +520,32 @@ mod tests {
             s.train_chunk(4).read().expect("reads").losses
         };
         assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn session_exports_a_model_file_with_the_page_settings() {
+        let mut e = small(ModelChoice::Ple);
+        e.levels = 2;
+        e.relationship = false;
+        let d = load_data(
+            include_bytes!("../assets/adult.data.gz"),
+            include_bytes!("../assets/adult.test.gz"),
+            false,
+        )
+        .expect("data");
+        let mut s = Session::new(1, &e, &d, &Device::flex()).expect("builds");
+        s.train_chunk(2).read().expect("reads");
+        let bytes = s.export().read().expect("exports");
+        let (file, model) =
+            mtl::train::ModelFile::load(bytes, &Device::flex()).expect("loads back");
+        assert_eq!(file.steps, 2);
+        assert_eq!(file.config, model_config(&s.experiment));
+        assert_eq!(file.input, d.input_spec(), "without the relationship field");
+        assert_eq!(file.tasks.len(), 2);
+        assert_eq!(
+            mtl::burn::module::Module::num_params(&model),
+            s.info().params
+        );
     }
 
     #[test]

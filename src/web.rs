@@ -151,13 +151,22 @@ pub fn now_epoch_ms() -> f64 {
 
 /// Offers `text` as a file download.
 pub fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
+    download_part(name, mime, &JsValue::from_str(text))
+}
+
+/// Offers `bytes` as a file download.
+pub fn download_bytes(name: &str, mime: &str, bytes: &[u8]) -> Result<(), String> {
+    download_part(name, mime, &js_sys::Uint8Array::from(bytes))
+}
+
+fn download_part(name: &str, mime: &str, part: &JsValue) -> Result<(), String> {
     let document = web_sys::window()
         .and_then(|w| w.document())
         .ok_or("no document to download from")?;
-    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let parts = js_sys::Array::of1(part);
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
         .map_err(|e| format!("could not prepare {name}: {}", describe(&e)))?;
     let url = web_sys::Url::create_object_url_with_blob(&blob)
         .map_err(|e| format!("could not prepare {name}: {}", describe(&e)))?;

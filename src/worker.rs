@@ -203,6 +203,34 @@ impl Driver {
                 self.evaluate_test().await;
             }
             Command::Benchmark { steps } => self.benchmark(steps).await,
+            Command::ExportModel => self.export_model().await,
+        }
+    }
+
+    /// Reads the weights off the device without blocking and sends them as a model file.
+    async fn export_model(&self) {
+        let Some((id, step, pending)) = self
+            .session
+            .borrow()
+            .as_ref()
+            .map(|s| (s.id, s.steps(), s.export()))
+        else {
+            self.post(Event::Error {
+                session: 0,
+                message: "there is no model to save yet".into(),
+            });
+            return;
+        };
+        match pending.read_async().await {
+            Ok(bytes) => self.post(Event::ModelExported {
+                session: id,
+                step,
+                bytes: serde_bytes::ByteBuf::from(bytes),
+            }),
+            Err(e) => self.post(Event::Error {
+                session: id,
+                message: e.to_string(),
+            }),
         }
     }
 

@@ -173,8 +173,13 @@ impl Playground {
                     .dashboard
                     .try_update(|d| d.apply(&other))
                     .unwrap_or(false);
-                if taken && matches!(other, Event::Test { .. }) {
-                    self.record_run();
+                if !taken {
+                    return;
+                }
+                match other {
+                    Event::Test { .. } => self.record_run(),
+                    Event::ModelExported { step, bytes, .. } => self.save_model(step, &bytes),
+                    _ => {}
                 }
             }
         }
@@ -319,6 +324,25 @@ impl Playground {
         let text = serde_json::to_string_pretty(&json).unwrap_or_default();
         if let Err(e) = crate::web::download(&name, "application/json", &text) {
             self.notify(e);
+        }
+    }
+
+    /// Asks the worker for the trained model; [`Playground::save_model`] downloads it.
+    pub fn export_model(self) {
+        self.send(Command::ExportModel);
+    }
+
+    fn save_model(self, step: u64, bytes: &[u8]) {
+        let name = self.experiment.with_untracked(|e| {
+            // `.bpk`: Burn's extension for burnpack records (the UI links no Burn to ask it).
+            format!("mtl-{}-seed{}-step{step}.bpk", e.model.slug(), e.seed)
+        });
+        match crate::web::download_bytes(&name, "application/octet-stream", bytes) {
+            Ok(()) => self.notify(format!(
+                "Saved {name}, a Burn record with the model's config. Score it natively with \
+                 `cargo run --release -p mtl -- eval {name}`."
+            )),
+            Err(e) => self.notify(e),
         }
     }
 

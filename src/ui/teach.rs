@@ -182,6 +182,10 @@ pub fn RunsPanel() -> impl IntoView {
                 <button type="button" data-testid="export-csv" on:click=move |_| export(false)>"Export CSV"</button>
                 <button type="button" data-testid="export-json" on:click=move |_| export(true)>"Export JSON"</button>
                 <button type="button" data-testid="export-run" on:click=move |_| p.export_run()>"Download this run (config + metrics)"</button>
+                <button type="button" data-testid="export-model"
+                    title="The weights as a Burn record (.bpk) that also holds the model's config; `mtl eval` scores it natively."
+                    disabled=move || p.dashboard.with(|d| d.info.is_none())
+                    on:click=move |_| p.export_model()>"Download the trained model (Burn record)"</button>
                 <button type="button" data-testid="clear-runs" on:click=move |_| { selected.set(Vec::new()); p.clear_history(); }>"Clear history"</button>
             </div>
             <Show when=move || selected.with(|s| !s.is_empty())>

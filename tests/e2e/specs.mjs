@@ -370,11 +370,16 @@ export const specs = [
       await page.locator('[data-testid=runs-table] tbody input[type=checkbox]').nth(1).check();
       const curves = await p.linePoints('compare-chart');
       assert(curves.length === 4, `overlaid curves: ${curves}`);
-      const grab = async (testid) => {
+      const grabBytes = async (testid, keepAs) => {
         const [download] = await Promise.all([page.waitForEvent('download'), p.id(testid).click()]);
         const path = await download.path();
+        if (keepAs) await download.saveAs(join(shots, keepAs));
         const { readFile } = await import('node:fs/promises');
-        return { name: download.suggestedFilename(), text: await readFile(path, 'utf8') };
+        return { name: download.suggestedFilename(), bytes: await readFile(path) };
+      };
+      const grab = async (testid) => {
+        const { name, bytes } = await grabBytes(testid);
+        return { name, text: bytes.toString('utf8') };
       };
       const json = await grab('export-json');
       const parsed = JSON.parse(json.text);
@@ -385,6 +390,16 @@ export const specs = [
       const run = await grab('export-run');
       const one = JSON.parse(run.text);
       assert(one.experiment.model === 'shared_bottom' && one.test.tasks.length === 2, `run JSON: ${run.text.slice(0, 200)}`);
+      // The trained model: a burnpack (magic "NRUB", version 1, CBOR metadata) that carries the
+      // model's config, with at least 4 bytes per parameter. It is kept, and the test command
+      // then scores it natively with `mtl eval`.
+      const model = await grabBytes('export-model', 'downloaded-model.bpk');
+      assert(/^mtl-shared_bottom-seed\d+-step\d+\.bpk$/.test(model.name), `model file name: ${model.name}`);
+      assert(model.bytes.readUInt32LE(0) === 0x4255524e && model.bytes.readUInt16LE(4) === 1, 'burnpack header');
+      const metaEnd = 10 + model.bytes.readUInt32LE(6);
+      const meta = model.bytes.subarray(10, metaEnd).toString('latin1');
+      assert(meta.includes('mtl-playground model v1') && meta.includes('"SharedBottom"'), `model metadata: ${meta.slice(0, 200)}`);
+      assert(model.bytes.length >= 4 * one.params, `model file of ${model.bytes.length} bytes for ${one.params} parameters`);
       // The history survives a reload (localStorage).
       await page.reload();
       await p.waitReady();

@@ -1,4 +1,6 @@
-//! `mtl train`: trains one model on Adult natively, with early stopping, and reports test metrics.
+//! `mtl train`: trains one model on Adult natively, with early stopping, and reports test metrics
+//! (`--save` writes the model file). `mtl eval FILE` scores a saved model file, the page's
+//! downloads included. `mtl bench` times each model.
 //! On a terminal it shows a progress bar per epoch; with `--json` it prints one JSON object per
 //! line, the last being `{"event":"final", …}`.
 
@@ -11,7 +13,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mtl::burn::tensor::Device;
 use mtl::data::{AdultData, DataOptions};
 use mtl::models::{ModelConfig, ModelKind};
-use mtl::train::{EarlyStopping, EvalReport, EvalSet, TaskMetrics, TrainConfig, Trainer, Verdict};
+use mtl::train::{
+    EarlyStopping, EvalReport, EvalSet, ModelFile, TaskMetrics, TrainConfig, Trainer, Verdict,
+};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -25,6 +29,9 @@ struct Cli {
 enum Command {
     /// Train a model and report its test AUC and log loss per task.
     Train(TrainArgs),
+    /// Score a saved model file (from `train --save`, or the page's "Download the trained model")
+    /// on the test split.
+    Eval(EvalArgs),
     /// Measure training throughput (samples/s) of each model's default config on the CPU device.
     Bench(BenchArgs),
 }
@@ -43,6 +50,15 @@ struct BenchArgs {
     /// Steps between read-backs, as the browser worker does.
     #[arg(long, default_value_t = 16)]
     read_every: usize,
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// A `.bpk` model file.
+    file: std::path::PathBuf,
+    /// One JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -100,11 +116,23 @@ struct TrainArgs {
     /// One JSON object per line instead of progress bars.
     #[arg(long)]
     json: bool,
+    /// Write the trained model (the best epoch's weights) to this `.bpk` file.
+    #[arg(long)]
+    save: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
     let args = match Cli::parse().command {
         Command::Train(args) => args,
+        Command::Eval(args) => {
+            return match eval(&args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Command::Bench(args) => {
             return match bench(&args) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -159,6 +187,80 @@ fn task_label(kind: ModelKind, t: usize, name: &str) -> String {
         (ModelKind::Esmm, _) => "ctcvr".into(),
         _ => name.into(),
     }
+}
+
+fn print_report(kind: ModelKind, report: &EvalReport) {
+    println!("{:<14} {:>8} {:>9}", "test task", "AUC", "logloss");
+    let cvr = report.cvr.iter().map(|m| ("cvr (clicked)".to_string(), m));
+    for (name, m) in report
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(t, m)| (task_label(kind, t, &m.name), m))
+        .chain(cvr)
+    {
+        println!(
+            "{:<14} {:>8.4} {:>9.4}",
+            name,
+            m.auc.unwrap_or(f64::NAN),
+            m.logloss.unwrap_or(f64::NAN)
+        );
+    }
+}
+
+/// Loads a model file, finds the Adult variant its input was built from, and scores the test
+/// split.
+fn eval(args: &EvalArgs) -> Result<(), String> {
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| format!("could not read {}: {e}", args.file.display()))?;
+    let device = Device::flex();
+    let (file, model) =
+        ModelFile::load(bytes, &device.clone().autodiff()).map_err(|e| e.to_string())?;
+    let mut data = None;
+    for relationship in [true, false] {
+        let candidate = AdultData::embedded(DataOptions {
+            relationship,
+            ..DataOptions::default()
+        })
+        .map_err(|e| e.to_string())?;
+        if candidate.input_spec() == file.input {
+            data = Some(candidate);
+            break;
+        }
+    }
+    let data = data.ok_or(
+        "the model's input does not match the Adult fields, with or without `relationship`",
+    )?;
+    let kind = file.config.kind;
+    let mut trainer = Trainer::new(
+        file.config.clone(),
+        TrainConfig::new(),
+        &file.input,
+        file.tasks.clone(),
+        &data.train,
+        &device,
+    )
+    .map_err(|e| e.to_string())?;
+    trainer.restore(model);
+    let report = trainer
+        .evaluate(&EvalSet::new(&data.test, &trainer.eval_device()))
+        .map_err(|e| e.to_string())?;
+    if args.json {
+        println!(
+            "{}",
+            json!({"event": "eval", "model": kind.slug(), "params": trainer.num_params(),
+                   "steps": file.steps, "test": report_json(kind, &report)})
+        );
+    } else {
+        println!(
+            "{} ({} parameters, {} training steps)",
+            kind.label(),
+            trainer.num_params(),
+            file.steps
+        );
+        print_report(kind, &report);
+    }
+    Ok(())
 }
 
 fn metrics_json(m: &TaskMetrics) -> Value {
@@ -390,22 +492,13 @@ fn train(args: &TrainArgs) -> Result<(), String> {
             kind.label(),
             stopping.best_epoch()
         );
-        println!("{:<14} {:>8} {:>9}", "test task", "AUC", "logloss");
-        let cvr = report.cvr.iter().map(|m| ("cvr (clicked)".to_string(), m));
-        for (name, m) in report
-            .tasks
-            .iter()
-            .enumerate()
-            .map(|(t, m)| (task_label(kind, t, &m.name), m))
-            .chain(cvr)
-        {
-            println!(
-                "{:<14} {:>8.4} {:>9.4}",
-                name,
-                m.auc.unwrap_or(f64::NAN),
-                m.logloss.unwrap_or(f64::NAN)
-            );
-        }
+        print_report(kind, &report);
+    }
+    if let Some(path) = &args.save {
+        let bytes = trainer.export_pending().read().map_err(|e| e.to_string())?;
+        std::fs::write(path, bytes)
+            .map_err(|e| format!("could not write {}: {e}", path.display()))?;
+        eprintln!("saved the model to {}", path.display());
     }
     Ok(())
 }

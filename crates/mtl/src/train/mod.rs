@@ -1,12 +1,15 @@
 //! Training: losses, metrics, the step-wise [`Trainer`] and early stopping.
 
+mod export;
 pub mod loss;
 pub mod metrics;
 mod trainer;
 
+pub use export::{EXTENSION, FORMAT, ModelFile, PendingExport};
 pub use trainer::{
     EvalReport, EvalSet, GateSummary, MAX_BATCH_SIZE, MAX_LEARNING_RATE, PendingEval, PendingStep,
-    StepReport, TaskMetrics, TrainConfig, TrainError, Trainer, check_finite,
+    StepReport, TaskMetrics, TrainConfig, TrainError, Trainer, check_finite, read_all,
+    read_all_async,
 };
 
 use crate::models::MtlModel;

@@ -207,3 +207,71 @@ fn early_stopping_keeps_the_best_weights() {
     assert_eq!(stop.best_epoch(), 1);
     assert!(stop.take_best().is_some());
 }
+
+#[test]
+fn model_file_loads_back_to_the_same_predictions() {
+    let data = small_data();
+    for kind in [ModelKind::Ple, ModelKind::Esmm] {
+        let mut t = trainer(kind, &data, TrainConfig::new().with_seed(5));
+        for _ in 0..3 {
+            t.step().read().expect("finite step");
+        }
+        let bytes = t.export_pending().read().expect("exports");
+        assert_eq!(
+            &bytes[..4],
+            b"NRUB",
+            "{kind:?}: a burnpack file starts with its magic"
+        );
+
+        let (file, model) = ModelFile::load(bytes, &Device::flex()).expect("loads back");
+        assert_eq!(file.steps, 3);
+        assert_eq!(&file.config, t.model_config());
+        assert_eq!(file.tasks, data.tasks);
+        assert_eq!(file.input, data.input_spec());
+        assert_eq!(model.num_params(), t.num_params());
+
+        let batch = data.valid.to_device(&Device::flex()).range(0, 64);
+        let input = crate::models::ModelInput::from(&batch);
+        let before = t.model().valid().forward(&input);
+        let after = model.forward(&input);
+        for (a, b) in before.tasks.iter().zip(&after.tasks) {
+            let a = a
+                .probability()
+                .into_data()
+                .try_to_vec::<f32>()
+                .expect("f32");
+            let b = b
+                .probability()
+                .into_data()
+                .try_to_vec::<f32>()
+                .expect("f32");
+            assert_eq!(
+                a, b,
+                "{kind:?}: the loaded model predicts what the trained one did"
+            );
+        }
+    }
+}
+
+#[test]
+fn model_file_refuses_what_it_cannot_use() {
+    let data = small_data();
+    let t = trainer(ModelKind::Mmoe, &data, TrainConfig::new());
+    let bytes = t.export_pending().read().expect("exports");
+    let refuse = |bytes: Vec<u8>| match ModelFile::load(bytes, &Device::flex()) {
+        Err(TrainError::ModelFile(why)) => why,
+        Err(other) => panic!("wrong error: {other}"),
+        Ok(_) => panic!("a broken file loaded"),
+    };
+    assert!(refuse(b"not a model".to_vec()).contains("not a Burn record"));
+    assert!(refuse(bytes[..bytes.len() / 2].to_vec()).contains("not a Burn record"));
+    // A plain Burn record, without the playground's description.
+    let plain = t
+        .model()
+        .valid()
+        .into_record()
+        .into_bytes()
+        .expect("record")
+        .to_vec();
+    assert!(refuse(plain).contains("mtl.format"));
+}

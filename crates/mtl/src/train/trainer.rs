@@ -7,6 +7,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData, Transaction};
 
+use super::export::{ModelFile, PendingExport};
 use super::loss::task_loss;
 use super::metrics;
 use crate::data::{DeviceSplit, InputSpec, Split, SplitMix64, TaskKind, TaskSpec};
@@ -100,6 +101,24 @@ pub enum TrainError {
     },
     #[error("could not read results back from the device: {0}")]
     Read(String),
+    #[error("this model file cannot be used: {0}")]
+    ModelFile(String),
+}
+
+/// Reads a transaction's tensors back, blocking. Natively only: a blocking read panics in a
+/// browser.
+pub fn read_all(transaction: Transaction) -> Result<Vec<TensorData>, TrainError> {
+    transaction
+        .try_execute()
+        .map_err(|e| TrainError::Read(format!("{e:?}")))
+}
+
+/// Reads a transaction's tensors back without blocking (the browser's way).
+pub async fn read_all_async(transaction: Transaction) -> Result<Vec<TensorData>, TrainError> {
+    transaction
+        .execute_async()
+        .await
+        .map_err(|e| TrainError::Read(format!("{e:?}")))
 }
 
 /// A split on the evaluation device, with its labels kept on the host for the metrics.
@@ -140,6 +159,7 @@ pub struct Trainer {
     optim: ModuleOptimizer,
     model_config: ModelConfig,
     config: TrainConfig,
+    input: InputSpec,
     tasks: Vec<TaskSpec>,
     gates: Vec<GateInfo>,
     train: DeviceSplit,
@@ -213,20 +233,13 @@ impl PendingStep {
 
     /// Reads the step back, blocking. Natively only: a blocking read panics in a browser.
     pub fn read(self) -> Result<StepReport, TrainError> {
-        let data = self
-            .transaction()
-            .try_execute()
-            .map_err(|e| TrainError::Read(format!("{e:?}")))?;
+        let data = read_all(self.transaction())?;
         self.finish(data)
     }
 
     /// Reads the step back without blocking (the browser's way).
     pub async fn read_async(self) -> Result<StepReport, TrainError> {
-        let data = self
-            .transaction()
-            .execute_async()
-            .await
-            .map_err(|e| TrainError::Read(format!("{e:?}")))?;
+        let data = read_all_async(self.transaction()).await?;
         self.finish(data)
     }
 }
@@ -292,6 +305,7 @@ impl Trainer {
             optim,
             model_config,
             config,
+            input: spec.clone(),
             tasks,
             gates,
             train: train_data,
@@ -466,6 +480,20 @@ impl Trainer {
         }
     }
 
+    /// The weights as they stand, on their way to a model file ([`PendingExport::read`] natively,
+    /// [`PendingExport::read_async`] in a browser).
+    pub fn export_pending(&self) -> PendingExport {
+        PendingExport::new(
+            self.model.valid(),
+            ModelFile {
+                config: self.model_config.clone(),
+                tasks: self.tasks.clone(),
+                input: self.input.clone(),
+                steps: self.steps,
+            },
+        )
+    }
+
     /// Evaluates a split, blocking (natively).
     pub fn evaluate(&self, set: &EvalSet) -> Result<EvalReport, TrainError> {
         self.evaluate_pending(set).read()
@@ -549,19 +577,12 @@ impl PendingEval {
     }
 
     pub fn read(self) -> Result<EvalReport, TrainError> {
-        let data = self
-            .transaction()
-            .try_execute()
-            .map_err(|e| TrainError::Read(format!("{e:?}")))?;
+        let data = read_all(self.transaction())?;
         self.finish(data)
     }
 
     pub async fn read_async(self) -> Result<EvalReport, TrainError> {
-        let data = self
-            .transaction()
-            .execute_async()
-            .await
-            .map_err(|e| TrainError::Read(format!("{e:?}")))?;
+        let data = read_all_async(self.transaction()).await?;
         self.finish(data)
     }
 
