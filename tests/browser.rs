@@ -154,8 +154,23 @@ async fn driver_trains_on_the_cpu_device_in_wasm() {
         has(&|e| matches!(e, Event::Test { .. }))
     })
     .await;
+    driver.push(Command::ExportModel);
+    wait_until("the model file", 30_000.0, || {
+        has(&|e| matches!(e, Event::ModelExported { .. }))
+    })
+    .await;
 
     let events = events.borrow();
+    let (step, bytes) = events
+        .iter()
+        .find_map(|e| match e {
+            Event::ModelExported { step, bytes, .. } => Some((*step, bytes.clone().into_vec())),
+            _ => None,
+        })
+        .expect("a model file");
+    let (file, _) = mtl::train::ModelFile::load(bytes, &Device::flex())
+        .expect("the file that crossed postMessage loads");
+    assert_eq!(file.steps, step);
     assert!(matches!(
         events[0],
         Event::Ready {
@@ -433,4 +448,17 @@ async fn webgpu_smoke_test_on_the_software_adapter() {
     let chunk = session.train_chunk(1).read_async().await.expect("one step");
     assert_eq!(chunk.step, 1);
     assert!(chunk.losses.iter().all(|l| l.is_finite() && *l > 0.0));
+
+    // The model file is read off WebGPU without blocking and loads back on the CPU.
+    let bytes = session
+        .export()
+        .read_async()
+        .await
+        .expect("exports from WebGPU");
+    let (file, model) = mtl::train::ModelFile::load(bytes, &Device::flex()).expect("loads");
+    assert_eq!(file.steps, 1);
+    assert_eq!(
+        mtl::burn::module::Module::num_params(&model),
+        session.info().params
+    );
 }
