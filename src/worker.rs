@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::protocol::{Backend, Command, Event, StopReason};
-use crate::runner::{Session, chunk_steps, eval_point, load_data, test_report};
+use crate::runner::{RunError, Session, chunk_steps, eval_point, load_data, test_report};
 use crate::web::{fetch_bytes, now, sleep, to_js};
 
 /// Milliseconds of training per progress report: about ten updates a second.
@@ -168,31 +168,9 @@ impl Driver {
                 }
             }
             Command::SetLearningRate { learning_rate } => {
-                let result = self
-                    .session
-                    .borrow_mut()
-                    .as_mut()
-                    .map(|s| s.set_learning_rate(learning_rate));
-                if let Some(Err(e)) = result {
-                    self.post(Event::Error {
-                        session: self.session_id(),
-                        message: e.to_string(),
-                    });
-                }
+                self.set_live(|s| s.set_learning_rate(learning_rate))
             }
-            Command::SetLossWeights { weights } => {
-                let result = self
-                    .session
-                    .borrow_mut()
-                    .as_mut()
-                    .map(|s| s.set_loss_weights(weights));
-                if let Some(Err(e)) = result {
-                    self.post(Event::Error {
-                        session: self.session_id(),
-                        message: e.to_string(),
-                    });
-                }
-            }
+            Command::SetLossWeights { weights } => self.set_live(|s| s.set_loss_weights(weights)),
             Command::SetEpochs { epochs } => {
                 if let Some(s) = self.session.borrow_mut().as_mut() {
                     s.experiment.epochs = epochs.max(1);
@@ -231,6 +209,17 @@ impl Driver {
                 session: id,
                 message: e.to_string(),
             }),
+        }
+    }
+
+    /// Applies a live setting to the current model; a refused value is reported, not applied.
+    fn set_live(&self, apply: impl FnOnce(&mut Session) -> Result<(), RunError>) {
+        let result = self.session.borrow_mut().as_mut().map(apply);
+        if let Some(Err(e)) = result {
+            self.post(Event::Error {
+                session: self.session_id(),
+                message: e.to_string(),
+            });
         }
     }
 

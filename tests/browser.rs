@@ -145,8 +145,15 @@ async fn driver_trains_on_the_cpu_device_in_wasm() {
         has(&|e| matches!(e, Event::Built { .. }))
     })
     .await;
+    // A refused live setting is reported and leaves the model training.
+    driver.push(Command::SetLearningRate {
+        learning_rate: -1.0,
+    });
     driver.push(Command::Step);
     wait_until("one step", 10_000.0, || last_step() == 1).await;
+    assert!(has(
+        &|e| matches!(e, Event::Error { message, .. } if message.contains("learning rate"))
+    ));
     driver.push(Command::Play);
     wait_until("150 steps", 60_000.0, || last_step() >= 150).await;
     driver.push(Command::Pause);
@@ -247,17 +254,18 @@ async fn driver_refuses_bad_commands_with_messages() {
     );
     wasm_bindgen_futures::spawn_local(driver.clone().run());
     driver.push(Command::Play);
+    driver.push(Command::ExportModel);
     driver.push(Command::Build {
         session: 4,
         experiment: Experiment::default(),
     });
-    wait_until("two errors", 10_000.0, || {
+    wait_until("three errors", 10_000.0, || {
         events
             .borrow()
             .iter()
             .filter(|e| matches!(e, Event::Error { .. }))
             .count()
-            >= 2
+            >= 3
     })
     .await;
     let messages: Vec<String> = events
@@ -269,7 +277,8 @@ async fn driver_refuses_bad_commands_with_messages() {
         })
         .collect();
     assert!(messages[0].contains("no model"), "{messages:?}");
-    assert!(messages[1].contains("Adult data"), "{messages:?}");
+    assert!(messages[1].contains("no model to save"), "{messages:?}");
+    assert!(messages[2].contains("Adult data"), "{messages:?}");
 }
 
 fn info(gates: usize, experts: usize) -> ModelInfo {
