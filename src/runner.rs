@@ -7,8 +7,8 @@ use mtl::burn::tensor::{Device, Tensor, TensorData, Transaction};
 use mtl::data::{AdultData, CATEGORICAL_FIELDS, DataError, DataOptions, NUMERIC_FIELDS};
 use mtl::models::{ConfigError, ExpertRef, GateInfo, ModelConfig, ModelKind};
 use mtl::train::{
-    EvalReport, EvalSet, TaskMetrics, TrainConfig, TrainError, Trainer, check_finite, read_all,
-    read_all_async,
+    EvalReport, EvalSet, TaskMetrics, TrainConfig, TrainError, Trainer, check_finite, f32_values,
+    read_all, read_all_async,
 };
 
 use crate::experiment::{Experiment, ModelChoice};
@@ -319,14 +319,9 @@ impl PendingChunk {
 
     fn finish(self, data: Vec<TensorData>) -> Result<ChunkResult, RunError> {
         let n = self.steps.max(1) as f32;
-        let mut values = Vec::with_capacity(data.len());
-        for d in data {
-            let v = d
-                .try_into_vec::<f32>()
-                .map_err(|e| TrainError::Read(format!("{e:?}")))?;
-            values.push(v.into_iter().map(|x| x / n).collect::<Vec<f32>>());
-        }
-        let mut values = values.into_iter();
+        let mut values = f32_values(data)?
+            .into_iter()
+            .map(|v| v.into_iter().map(|x| x / n).collect::<Vec<f32>>());
         let losses = if self.losses.is_some() {
             values.next().unwrap_or_default()
         } else {

@@ -6,7 +6,8 @@ use leptos::prelude::*;
 use super::Playground;
 use crate::dashboard::RunState;
 
-fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+/// A number with `digits` decimals, or a dash where there is none.
+pub(super) fn fmt_opt(v: Option<f64>, digits: usize) -> String {
     v.map(|x| format!("{x:.digits$}"))
         .unwrap_or_else(|| "–".into())
 }

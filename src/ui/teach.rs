@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use super::Playground;
 use super::charts::{LineChart, Series};
+use super::panels::fmt_opt;
 use crate::experiment::to_query;
 use crate::history::History;
 use crate::lessons::{deepctr_code, lessons, note};
@@ -128,7 +129,6 @@ pub fn RunsPanel() -> impl IntoView {
             p.notify(e);
         }
     };
-    let fmt = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "–".into());
     view! {
         <section class="panel" aria-labelledby="runs-title" data-testid="runs">
             <h2 id="runs-title">"Runs"</h2>
@@ -150,7 +150,7 @@ pub fn RunsPanel() -> impl IntoView {
                         <For each=runs key=|r| (r.session, r.time_ms.to_bits()) let:r>
                             {
                                 let session = r.session;
-                                let t = |i: usize| r.tests.get(i).map(|t| format!("{} {} / {}", t.name, fmt(t.auc), fmt(t.logloss))).unwrap_or_default();
+                                let t = |i: usize| r.tests.get(i).map(|t| format!("{} {} / {}", t.name, fmt_opt(t.auc, 4), fmt_opt(t.logloss, 4))).unwrap_or_default();
                                 let (t1, t2) = (t(0), t(1));
                                 view! {
                                     <tr>

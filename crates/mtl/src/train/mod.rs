@@ -8,7 +8,7 @@ mod trainer;
 pub use export::{EXTENSION, FORMAT, ModelFile, PendingExport};
 pub use trainer::{
     EvalReport, EvalSet, GateSummary, MAX_BATCH_SIZE, MAX_LEARNING_RATE, PendingEval, PendingStep,
-    StepReport, TaskMetrics, TrainConfig, TrainError, Trainer, check_finite, read_all,
+    StepReport, TaskMetrics, TrainConfig, TrainError, Trainer, check_finite, f32_values, read_all,
     read_all_async,
 };
 

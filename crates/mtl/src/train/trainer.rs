@@ -121,6 +121,16 @@ pub async fn read_all_async(transaction: Transaction) -> Result<Vec<TensorData>,
         .map_err(|e| TrainError::Read(format!("{e:?}")))
 }
 
+/// Tensors read back, as `f32` vectors in the order they were registered.
+pub fn f32_values(data: Vec<TensorData>) -> Result<Vec<Vec<f32>>, TrainError> {
+    data.into_iter()
+        .map(|d| {
+            d.try_into_vec::<f32>()
+                .map_err(|e| TrainError::Read(format!("{e:?}")))
+        })
+        .collect()
+}
+
 /// A split on the evaluation device, with its labels kept on the host for the metrics.
 #[derive(Debug, Clone)]
 pub struct EvalSet {
@@ -212,14 +222,9 @@ impl PendingStep {
     }
 
     fn finish(self, data: Vec<TensorData>) -> Result<StepReport, TrainError> {
-        let mut values = data.into_iter().map(|d| {
-            d.try_into_vec::<f32>()
-                .map_err(|e| TrainError::Read(format!("{e:?}")))
-        });
-        let losses = values
-            .next()
-            .ok_or(TrainError::Read("no losses".into()))??;
-        let gates = values.collect::<Result<Vec<_>, _>>()?;
+        let mut values = f32_values(data)?.into_iter();
+        let losses = values.next().ok_or(TrainError::Read("no losses".into()))?;
+        let gates = values.collect();
         check_finite(&losses, &self.task_names, self.step, self.learning_rate)?;
         Ok(StepReport {
             step: self.step,
@@ -587,14 +592,11 @@ impl PendingEval {
     }
 
     fn finish(self, data: Vec<TensorData>) -> Result<EvalReport, TrainError> {
-        let mut values = data.into_iter().map(|d| {
-            d.try_into_vec::<f32>()
-                .map_err(|e| TrainError::Read(format!("{e:?}")))
-        });
+        let mut values = f32_values(data)?.into_iter();
         let mut next = || {
             values
                 .next()
-                .ok_or_else(|| TrainError::Read("missing tensor".into()))?
+                .ok_or_else(|| TrainError::Read("missing tensor".into()))
         };
         let mut tasks = Vec::with_capacity(self.tasks.len());
         for (task, labels) in self.tasks.iter().zip(&self.labels) {
