@@ -54,4 +54,9 @@ if ! _has_version wasm-opt 'version 132' || { [ "$_mode" = test ] && [ ! -d "$_r
   _say "tools: npm ci (binaryen 132, playwright-core)"
   (cd "$_root/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# Trunk runs cargo with --offline (Trunk.toml), so on a fresh machine the crates must be in
+# the local registry before the first build: fetch them (for every target) from the registry.
+_say "tools: cargo fetch --locked (the crates the builds need)"
+(cd "$_root" && cargo fetch --locked)
+
 _say "tools: ready ($(trunk --version), $(wasm-bindgen --version), $(wasm-opt --version | head -1))"
