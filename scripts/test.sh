@@ -3,6 +3,11 @@
 # browser tests (wasm-pack, headless Chromium) and the end-to-end tests (Playwright against the
 # release build). Installs what is missing first, so it works on a fresh Debian machine with only
 # Rust (rustup) installed. CI (.ci/run) calls exactly this.
+#
+# Burn is the slow part of every build (wgpu and CubeCL with it), so each step reuses a build
+# that an earlier step made rather than building it again with other features or another
+# profile: clippy runs inside the test builds (scripts/clippy-rustc.sh), the browser tests use
+# the shipped bundles' profiles and features, and `mtl eval` uses the native test build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,33 +20,38 @@ started=$(date +%s)
 source scripts/tools.sh test
 
 step() { printf '\n==> %s (at %ss)\n' "$*" "$(($(date +%s) - started))"; }
+# The workspace's crates are compiled with clippy's lints, warnings denied; the dependencies
+# exactly as in a plain build, so they are shared with it.
+lint() { RUSTC_WORKSPACE_WRAPPER="$PWD/scripts/clippy-rustc.sh" "$@"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy (native, warnings denied)"
-cargo clippy --workspace --all-targets --features mtl-playground/ml -- -D warnings
-
-step "cargo clippy (wasm32: the page, both workers and the browser tests)"
-cargo clippy --target wasm32-unknown-unknown -p mtl-playground --all-targets --features ui,gpu,web -- -D warnings
-cargo clippy --target wasm32-unknown-unknown -p mtl-playground --bin app --no-default-features --features ui -- -D warnings
-
-step "native tests (flex CPU device, seeded)"
-cargo test --workspace --features mtl-playground/ml
+step "native tests, clippy included (flex CPU device, seeded)"
+lint cargo test --workspace --features mtl-playground/ml
 
 step "release build (trunk build --release)"
 trunk build --release
 
-step "browser tests (wasm-bindgen-test in headless Chromium)"
-# Options after the path go to `cargo test`.
-WASM_BINDGEN_TEST_TIMEOUT=300 wasm-pack test --release --headless --chrome --chromedriver /usr/bin/chromedriver \
-  . --features ui,gpu,web --test browser
+# The page's test with the page's profile and features, the worker's with the WebGPU worker's.
+# These builds compile every wasm32 target of the crate (the bins too, as cargo does for
+# integration tests), so they are also the wasm32 clippy run: the page, both workers, the tests.
+step "browser tests, wasm32 clippy included (wasm-bindgen-test in headless Chromium)"
+browser_test() {
+  # Options after the path go to `cargo test`.
+  WASM_BINDGEN_TEST_TIMEOUT=300 lint wasm-pack test --headless --chrome \
+    --chromedriver /usr/bin/chromedriver . --no-default-features "$@"
+}
+browser_test --profile web-ui --features ui --test browser_page
+browser_test --profile web --features gpu,web --test browser_worker
 
 step "end-to-end tests (Playwright driving Chromium)"
 node tests/e2e/run.mjs
 
 step "the model file the page downloaded loads natively (mtl eval)"
-scored=$(cargo run -q -p mtl -- eval tests/e2e/screenshots/downloaded-model.bpk --json)
+# The workspace, features and profile of the native tests above, so only the bin is linked.
+lint cargo build -q --workspace --features mtl-playground/ml --bin mtl
+scored=$("$CARGO_TARGET_DIR/debug/mtl" eval tests/e2e/screenshots/downloaded-model.bpk --json)
 echo "$scored"
 grep -q '"event":"eval"' <<<"$scored"
 

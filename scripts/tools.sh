@@ -6,7 +6,8 @@
 set -euo pipefail
 _mode="${1:-test}"
 _root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export PATH="$HOME/.cargo/bin:$_root/tests/e2e/node_modules/.bin:$PATH"
+# scripts/bin first: its wasm-opt puts a cache in front of the npm one (see the script).
+export PATH="$_root/scripts/bin:$HOME/.cargo/bin:$_root/tests/e2e/node_modules/.bin:$PATH"
 
 _say() { printf '\n==> %s\n' "$*"; }
 _has_version() { command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q "$2"; }
@@ -33,6 +34,14 @@ if [ "${#_debs[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive _sudo apt-get install -y -qq "${_debs[@]}"
 fi
 
+# trunk and wasm-pack are built without LTO and at opt-level 1 (the environment overrides their
+# manifests' release profile): trunk's asks for fat LTO and one codegen unit, 15 min on 2 cores,
+# which buys nothing for programs that mostly wait on cargo, wasm-bindgen and wasm-opt.
+# wasm-bindgen keeps its own profile: it does real work on every build.
+_install() {
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false cargo install "$@"
+}
 # Cargo tools, pinned. wasm-bindgen-cli must equal the wasm-bindgen crate (0.2.130); it
 # installs without --locked (with it, the lock file asks for a missing webpki-roots).
 if ! _has_version wasm-bindgen 0.2.130; then
@@ -40,12 +49,12 @@ if ! _has_version wasm-bindgen 0.2.130; then
   cargo install wasm-bindgen-cli --version 0.2.130 --force
 fi
 if ! _has_version trunk 0.21.14; then
-  _say "tools: cargo install trunk 0.21.14 (about 15 min on 2 cores)"
-  cargo install --locked trunk --version 0.21.14 --force
+  _say "tools: cargo install trunk 0.21.14"
+  _install --locked trunk --version 0.21.14 --force
 fi
 if [ "$_mode" = test ] && ! _has_version wasm-pack 0.15.1; then
   _say "tools: cargo install wasm-pack 0.15.1"
-  cargo install --locked wasm-pack --version 0.15.1 --force
+  _install --locked wasm-pack --version 0.15.1 --force
 fi
 
 # npm: binaryen 132's wasm-opt (never Debian's 108, whose output crashes at load) and

@@ -1,27 +1,24 @@
-//! Browser tests (wasm-bindgen-test in headless Chromium): what only a browser has. The worker
-//! protocol through real JS values, a real training run on the CPU device inside wasm, the
-//! components in a DOM, and a WebGPU smoke test on Chromium's software adapter.
+//! Browser tests of the worker side (wasm-bindgen-test in headless Chromium): what only a
+//! browser has. The worker protocol through real JS values, a real training run on the CPU device
+//! inside wasm, and a WebGPU smoke test on Chromium's software adapter.
 //!
-//! Run with `wasm-pack test --release --headless --chrome --chromedriver /usr/bin/chromedriver .
-//! --features ui,gpu,web --test browser` (scripts/test.sh does).
+//! Built with the WebGPU worker's own profile and features, so it reuses that build:
+//! `wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver . --profile web
+//! --no-default-features --features gpu,web --test browser_worker` (scripts/test.sh does).
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use leptos::prelude::*;
 use mtl::burn::tensor::{Device, Tensor};
-use mtl_playground::dashboard::RunState;
 use mtl_playground::device::AdapterProbe;
 use mtl_playground::experiment::{Experiment, ModelChoice};
 use mtl_playground::protocol::{
-    Backend, Command, Event, GateView, ModelInfo, Progress, StopReason, TaskScore, TestReport,
+    Backend, Command, Event, Progress, StopReason, TaskScore, TestReport,
 };
 use mtl_playground::runner::Session;
-use mtl_playground::ui::{Controls, GateHeatmap, MetricsTable, Playground, RunBar};
 use mtl_playground::web::{from_js, now, probe_webgpu, sleep, to_js};
 use mtl_playground::worker::{DataSource, Driver};
-use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
@@ -279,148 +276,6 @@ async fn driver_refuses_bad_commands_with_messages() {
     assert!(messages[0].contains("no model"), "{messages:?}");
     assert!(messages[1].contains("no model to save"), "{messages:?}");
     assert!(messages[2].contains("Adult data"), "{messages:?}");
-}
-
-fn info(gates: usize, experts: usize) -> ModelInfo {
-    ModelInfo {
-        params: 12_345,
-        tasks: vec!["income".into(), "never_married".into()],
-        gates: (0..gates)
-            .map(|t| GateView {
-                label: format!("task {}", t + 1),
-                level: 0,
-                task: Some(t),
-                experts: (0..experts).map(|e| format!("E{e}")).collect(),
-            })
-            .collect(),
-        steps_per_epoch: 115,
-        train_rows: 29_305,
-        input_fields: vec![],
-    }
-}
-
-fn query(selector: &str) -> web_sys::Element {
-    document()
-        .query_selector(selector)
-        .expect("valid selector")
-        .unwrap_or_else(|| panic!("no element {selector}"))
-}
-
-fn change(selector: &str, value: &str) {
-    let el = query(selector);
-    if let Some(input) = el.dyn_ref::<web_sys::HtmlInputElement>() {
-        input.set_value(value);
-    } else if let Some(select) = el.dyn_ref::<web_sys::HtmlSelectElement>() {
-        select.set_value(value);
-    }
-    let event = web_sys::Event::new("change").expect("an event");
-    el.dispatch_event(&event).expect("dispatched");
-}
-
-#[wasm_bindgen_test]
-async fn components_follow_the_worker_and_the_controls() {
-    let p = Playground::new(Experiment::default());
-    let root: web_sys::HtmlElement = document()
-        .create_element("div")
-        .expect("div")
-        .unchecked_into();
-    document()
-        .body()
-        .expect("body")
-        .append_child(&root)
-        .expect("appended");
-    let _mounted = leptos::mount::mount_to(root.clone(), move || {
-        provide_context(p);
-        view! { <Controls /> <RunBar /> <GateHeatmap /> <MetricsTable /> }
-    });
-    p.reset();
-    let session = p.session();
-    p.receive(Event::Built {
-        session,
-        info: info(2, 4),
-    });
-    p.receive(Event::Progress {
-        session,
-        progress: Progress {
-            step: 40,
-            epoch: 0,
-            epoch_progress: 0.35,
-            losses: vec![0.4, 0.3],
-            gates: vec![vec![0.7, 0.1, 0.1, 0.1], vec![0.1, 0.1, 0.1, 0.7]],
-            samples_per_sec: 5000.0,
-        },
-    });
-    // A stale session's events are ignored.
-    p.receive(Event::Progress {
-        session: session + 100,
-        progress: Progress {
-            step: 999,
-            epoch: 0,
-            epoch_progress: 0.0,
-            losses: vec![9.0, 9.0],
-            gates: vec![],
-            samples_per_sec: 0.0,
-        },
-    });
-    sleep(0).await;
-    let text = |sel: &str| query(sel).text_content().unwrap_or_default();
-    assert!(
-        text("[data-testid=step-counter]").contains("Step 40"),
-        "{}",
-        text("[data-testid=step-counter]")
-    );
-    let cells = root
-        .query_selector_all("[data-testid=gate-heatmap] td")
-        .expect("cells");
-    assert_eq!(cells.length(), 8);
-    assert!(text("[data-testid=gate-heatmap]").contains("0.70"));
-    assert!(text("[data-testid=metrics-table]").contains("income"));
-
-    // Picking a model shows its own knobs.
-    change("[data-testid=model-select]", "ple");
-    sleep(0).await;
-    assert_eq!(p.experiment.get_untracked().model, ModelChoice::Ple);
-    assert_eq!(p.experiment.get_untracked().expert_units, vec![64, 64]);
-    assert!(document().get_element_by_id("levels").is_some());
-    assert!(document().get_element_by_id("experts").is_none());
-    assert_ne!(p.session(), session, "a new model means a new session");
-
-    // Out-of-range values are clamped, with a message; junk is refused.
-    change("#levels", "9");
-    sleep(0).await;
-    assert_eq!(p.experiment.get_untracked().levels, 4);
-    assert!(
-        p.notices
-            .get_untracked()
-            .iter()
-            .any(|n| n.contains("levels"))
-    );
-    change("#expert-units", "64,<b>x</b>");
-    sleep(0).await;
-    assert_eq!(p.experiment.get_untracked().expert_units, vec![64, 64]);
-    assert!(
-        p.notices
-            .get_untracked()
-            .iter()
-            .any(|n| n.contains("not a positive whole number"))
-    );
-
-    // A NaN loss stops training and says why.
-    let session = p.session();
-    p.receive(Event::Built {
-        session,
-        info: info(0, 0),
-    });
-    p.receive(Event::Stopped {
-        session,
-        reason: StopReason::NonFinite {
-            message: "the loss of income became NaN at step 12".into(),
-        },
-    });
-    sleep(0).await;
-    assert_eq!(p.dashboard.get_untracked().state, RunState::Stopped);
-    assert!(text("[data-testid=train-toggle]").contains("Play"));
-    assert!(text("body").contains("became NaN at step 12"));
 }
 
 #[wasm_bindgen_test]
