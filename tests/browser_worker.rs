@@ -10,7 +10,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use mtl::burn::module::{Module, ModuleVisitor, Param};
+use mtl::burn::optim::GradientsParams;
 use mtl::burn::tensor::{Device, Tensor};
+use mtl::data::AdultData;
+use mtl::models::ModelInput;
+use mtl::train::loss::task_loss;
 use mtl_playground::device::AdapterProbe;
 use mtl_playground::experiment::{Experiment, ModelChoice};
 use mtl_playground::protocol::{
@@ -285,10 +290,7 @@ async fn webgpu_smoke_test_on_the_software_adapter() {
         matches!(probe, AdapterProbe::Fallback(_) | AdapterProbe::Hardware(_)),
         "Chromium runs with --enable-unsafe-webgpu, so an adapter exists: {probe:?}"
     );
-    let device = Device::wgpu_options()
-        .init_async()
-        .await
-        .expect("the WebGPU device starts");
+    let device = webgpu().await;
     let a = Tensor::<2>::from_data([[1.0f32, 2.0], [3.0, 4.0]], &device);
     let product = a
         .clone()
@@ -325,4 +327,113 @@ async fn webgpu_smoke_test_on_the_software_adapter() {
         mtl::burn::module::Module::num_params(&model),
         session.info().params
     );
+}
+
+thread_local! {
+    /// Burn's WebGPU runtime starts once per page, and every test here shares the page.
+    static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+}
+
+async fn webgpu() -> Device {
+    if let Some(device) = WEBGPU.with(|w| w.borrow().clone()) {
+        return device;
+    }
+    let device = Device::wgpu_options()
+        .init_async()
+        .await
+        .expect("the WebGPU device starts");
+    WEBGPU.with(|w| *w.borrow_mut() = Some(device.clone()));
+    device
+}
+
+/// Every float parameter's gradient, flattened, in the module's visiting order.
+struct Gradients<'a> {
+    grads: &'a GradientsParams,
+    flat: Vec<Tensor<1>>,
+}
+
+impl ModuleVisitor for Gradients<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let grad = self
+            .grads
+            .get::<D>(param.id)
+            .expect("every parameter has a gradient");
+        let n = grad.shape().num_elements();
+        self.flat.push(grad.reshape([n]));
+    }
+}
+
+/// Loads the model file on `device` (with autodiff), runs one batch forward and backward, and
+/// reads back the task outputs and every parameter's gradient.
+async fn outputs_and_gradients(bytes: Vec<u8>, device: &Device, data: &AdultData) -> [Vec<f32>; 2] {
+    let device = device.clone().autodiff();
+    let (file, model) = mtl::train::ModelFile::load(bytes, &device).expect("loads");
+    let rows = 64;
+    let batch = data
+        .train
+        .subset(&(0..rows).collect::<Vec<_>>())
+        .to_device(&device)
+        .range(0, rows);
+    let out = model.forward(&ModelInput::from(&batch));
+    let mut total: Option<Tensor<1>> = None;
+    for (t, task) in file.tasks.iter().enumerate() {
+        let labels = batch.labels.clone().slice([0..rows, t..t + 1]);
+        let loss = task_loss(&out.tasks[t], labels, task.kind);
+        total = Some(match total {
+            Some(sum) => sum + loss,
+            None => loss,
+        });
+    }
+    let outputs = Tensor::cat(out.tasks.iter().map(|p| p.raw().detach()).collect(), 1);
+    let grads = GradientsParams::from_grads(total.expect("two tasks").backward(), &model);
+    let mut visitor = Gradients {
+        grads: &grads,
+        flat: Vec::new(),
+    };
+    model.visit(&mut visitor);
+    let read = |t: mtl::burn::tensor::TensorData| t.try_to_vec::<f32>().expect("f32");
+    [
+        read(outputs.into_data_async().await.expect("outputs read back")),
+        read(
+            Tensor::cat(visitor.flat, 0)
+                .into_data_async()
+                .await
+                .expect("gradients read back"),
+        ),
+    ]
+}
+
+/// WebGPU (Chromium's software adapter) and the CPU device compute the same thing: one batch's
+/// outputs and gradients of a small MMoE with the same weights agree to within 1e-4 + 1e-3·|x|
+/// (f32, with sums taken in another order on each side).
+#[wasm_bindgen_test]
+async fn webgpu_and_cpu_agree_on_outputs_and_gradients() {
+    let data = mtl_playground::runner::load_data(TRAIN_GZ, TEST_GZ, true).expect("data");
+    let mut e = Experiment::tutorial(ModelChoice::Mmoe);
+    e.experts = 3;
+    e.expert_units = vec![8];
+    e.tower_units = vec![4];
+    // The weights come from one CPU-built model, written as a model file and loaded on each side.
+    let session = Session::new(1, &e, &data, &Device::flex()).expect("builds on the CPU");
+    let bytes = session.export().read_async().await.expect("exports");
+    let gpu = webgpu().await;
+    let [cpu_out, cpu_grads] = outputs_and_gradients(bytes.clone(), &Device::flex(), &data).await;
+    let [gpu_out, gpu_grads] = outputs_and_gradients(bytes, &gpu, &data).await;
+
+    for (what, cpu, gpu) in [
+        ("outputs", &cpu_out, &gpu_out),
+        ("gradients", &cpu_grads, &gpu_grads),
+    ] {
+        assert_eq!(cpu.len(), gpu.len(), "{what}");
+        assert!(cpu.iter().any(|v| *v != 0.0), "{what} are not all zero");
+        let worst = cpu
+            .iter()
+            .zip(gpu)
+            .map(|(c, g)| (c - g).abs() / (1e-4 + 1e-3 * c.abs()))
+            .fold(0.0f32, f32::max);
+        assert!(
+            worst <= 1.0,
+            "{what}: the worst entry is {worst:.2} times the tolerance"
+        );
+    }
 }

@@ -147,18 +147,31 @@ export const specs = [
     },
   },
   {
-    name: 'MMoE learns different gates for the two tasks',
+    name: "MMoE: each task's gate moves away from its initial weights, and the two end apart",
     slug: 'mmoe-gates',
     async run({ page, base, shots }) {
       const p = new PlaygroundPage(page, base);
       await p.open();
       await p.selectModel('mmoe');
+      // One step reports the gates as initialised: the first report is the model's own weights.
+      await p.id('step').click();
+      await page.waitForFunction(() => /Step 1\b/.test(document.querySelector('[data-testid=step-counter]')?.textContent || ''));
+      const initial = await p.gateRows();
       await p.trainFor(400);
       const rows = await p.gateRows();
-      assert(rows.length === 2, `two gates: ${JSON.stringify(rows)}`);
-      const diff = rows[0].weights.reduce((acc, w, i) => acc + Math.abs(w - rows[1].weights[i]), 0);
-      console.log(`     gate L1 difference between the tasks: ${diff.toFixed(3)}`);
-      assert(diff > 0.02, `the tasks' gates differ: ${JSON.stringify(rows)}`);
+      assert(rows.length === 2 && initial.length === 2, `two gates: ${JSON.stringify({ initial, rows })}`);
+      const l1 = (a, b) => a.reduce((acc, w, i) => acc + Math.abs(w - b[i]), 0);
+      const moved = rows.map((r, i) => l1(r.weights, initial[i].weights));
+      const apart = l1(rows[0].weights, rows[1].weights);
+      console.log(`     gate L1 moved from step 1: ${moved.map((m) => m.toFixed(3)).join(', ')}; between the tasks: ${l1(initial[0].weights, initial[1].weights).toFixed(3)} -> ${apart.toFixed(3)}`);
+      // A gate that no task reads gets no gradient, but it still drifts a little, because its
+      // input (the embeddings) trains. Measured at the page's defaults over 400 steps: with task
+      // 2 wired to gate 1 on purpose, gate 2 moved 0.05 (gate 1: 0.23); wired right, the gates
+      // moved 0.30 and 0.33. The bar sits between the two.
+      for (const [i, m] of moved.entries()) {
+        assert(m > 0.15, `gate ${i + 1} moved only ${m.toFixed(3)} from ${JSON.stringify(initial[i].weights)} to ${JSON.stringify(rows[i].weights)}`);
+      }
+      assert(apart > 0.02, `the tasks' gates end apart: ${JSON.stringify(rows)}`);
       await p.screenshot(shots, 'mmoe-gates');
     },
   },
@@ -204,12 +217,22 @@ export const specs = [
       await p.waitReady();
       await p.play();
       await page.waitForFunction(() => /Step [1-9]/.test(document.querySelector('[data-testid=step-counter]').textContent));
+      // Every value the counter shows from here on, so a reset cannot slip between two reads.
+      await page.evaluate(() => {
+        const counter = document.querySelector('[data-testid=step-counter]');
+        const read = () => Number(/Step (\d+)/.exec(counter.textContent)?.[1]);
+        window.__steps = [read()];
+        new MutationObserver(() => window.__steps.push(read())).observe(counter, { subtree: true, childList: true, characterData: true });
+      });
       const before = await p.step();
       await page.fill('#lr', '0.01');
       await page.locator('#lr').blur();
-      await page.waitForTimeout(500);
-      const after = await p.step();
-      assert(after >= before, `no reset on a learning-rate change: ${before} -> ${after}`);
+      // The same model trains on with the new rate: the counter passes `before` and never drops
+      // (a rebuild would put it back to 0).
+      await page.waitForFunction((n) => window.__steps.at(-1) > n + 20, before);
+      const seen = (await page.evaluate(() => window.__steps)).filter(Number.isFinite);
+      assert(seen.every((v, i) => i === 0 || v >= seen[i - 1]), `the counter never goes back: ${seen.join(' ')}`);
+      assert(!/learning rate/.test(await p.id('notices').textContent()), 'a valid rate gives no notice');
       await page.fill('#lr', '50');
       await page.locator('#lr').blur();
       await page.waitForFunction(() => /learning rate must be in/.test(document.querySelector('[data-testid=notices]')?.textContent || ''));

@@ -197,15 +197,42 @@ fn trainer_refuses_invalid_settings() {
 }
 
 #[test]
-fn early_stopping_keeps_the_best_weights() {
+fn early_stopping_restores_the_best_weights_not_the_last() {
     let data = small_data();
-    let t = trainer(ModelKind::Mmoe, &data, TrainConfig::new());
-    let mut stop = EarlyStopping::new(2);
-    assert_eq!(stop.observe(1, 0.5, t.model()), Verdict::Improved);
-    assert_eq!(stop.observe(2, 0.6, t.model()), Verdict::Continue);
-    assert_eq!(stop.observe(3, 0.7, t.model()), Verdict::Stop);
-    assert_eq!(stop.best_epoch(), 1);
-    assert!(stop.take_best().is_some());
+    let mut t = trainer(ModelKind::Mmoe, &data, TrainConfig::new().with_seed(3));
+    let batch = data.valid.to_device(&Device::flex()).range(0, 64);
+    let input = crate::models::ModelInput::from(&batch);
+    let predict = |m: &MtlModel| -> Vec<f32> {
+        m.valid().forward(&input).tasks[0]
+            .probability()
+            .into_data()
+            .try_to_vec()
+            .expect("f32")
+    };
+    // Validation losses with a clear best in the middle (epoch 2); the weights move every epoch.
+    let losses = [0.60, 0.40, 0.45, 0.50, 0.55];
+    let mut stop = EarlyStopping::new(3);
+    let mut verdicts = Vec::new();
+    let mut predictions = Vec::new();
+    for (i, &loss) in losses.iter().enumerate() {
+        for _ in 0..5 {
+            t.step().read().expect("finite step");
+        }
+        predictions.push(predict(t.model()));
+        verdicts.push(stop.observe(i + 1, loss, t.model()));
+    }
+    use Verdict::*;
+    assert_eq!(verdicts, [Improved, Improved, Continue, Continue, Stop]);
+    assert_eq!(stop.best_epoch(), 2);
+    assert_eq!(stop.best_loss(), 0.40);
+    let best = stop.take_best().expect("the best weights");
+    assert_ne!(predictions[1], predictions[4], "training moved the weights");
+    assert_eq!(
+        predict(&best),
+        predictions[1],
+        "epoch 2's weights, not the last"
+    );
+    assert!(stop.take_best().is_none(), "handed back once");
 }
 
 #[test]
