@@ -85,7 +85,6 @@ impl Dashboard {
             | Event::Test { session, .. }
             | Event::Stopped { session, .. }
             | Event::Error { session, .. }
-            | Event::BenchmarkDone { session, .. }
             | Event::ModelExported { session, .. } => *session,
             Event::Ready { .. } | Event::DeviceFailed { .. } => return false,
         };
@@ -174,11 +173,6 @@ impl Dashboard {
                         RunState::Loading
                     };
                 }
-            }
-            Event::BenchmarkDone {
-                samples_per_sec, ..
-            } => {
-                self.status = format!("Benchmark: {samples_per_sec:.0} samples/s.");
             }
             Event::ModelExported { step, bytes, .. } => {
                 self.status = format!(

@@ -35,10 +35,6 @@ pub enum Command {
     Evaluate,
     /// Sends the model's weights as a model file (a Burn record): [`Event::ModelExported`].
     ExportModel,
-    /// Trains `steps` batches as fast as possible and reports samples/s (benchmarks).
-    Benchmark {
-        steps: u32,
-    },
 }
 
 /// Worker → page.
@@ -84,12 +80,6 @@ pub enum Event {
     Error {
         session: u32,
         message: String,
-    },
-    BenchmarkDone {
-        session: u32,
-        samples_per_sec: f64,
-        steps: u32,
-        millis: f64,
     },
     /// The model file asked for by [`Command::ExportModel`]: a burnpack that `mtl eval` and
     /// `mtl::train::ModelFile::load` read back.

@@ -180,7 +180,6 @@ impl Driver {
                 self.tested_at.set(None);
                 self.evaluate_test().await;
             }
-            Command::Benchmark { steps } => self.benchmark(steps).await,
             Command::ExportModel => self.export_model().await,
         }
     }
@@ -408,46 +407,6 @@ impl Driver {
                 self.post(Event::Test {
                     session: id,
                     report: test_report(step, &report),
-                });
-            }
-            Err(e) => self.post(Event::Error {
-                session: id,
-                message: e.to_string(),
-            }),
-        }
-    }
-
-    /// Trains `steps` batches in one chunk after a short warm-up and reports the throughput.
-    async fn benchmark(&self, steps: u32) {
-        self.running.set(false);
-        let id = self.session_id();
-        let Some(warm) = self.session.borrow_mut().as_mut().map(|s| s.train_chunk(5)) else {
-            return;
-        };
-        if let Err(e) = warm.read_async().await {
-            self.post(Event::Error {
-                session: id,
-                message: e.to_string(),
-            });
-            return;
-        }
-        let started = now();
-        let Some(pending) = self
-            .session
-            .borrow_mut()
-            .as_mut()
-            .map(|s| s.train_chunk(steps as usize))
-        else {
-            return;
-        };
-        match pending.read_async().await {
-            Ok(chunk) => {
-                let millis = now() - started;
-                self.post(Event::BenchmarkDone {
-                    session: id,
-                    samples_per_sec: chunk.samples as f64 * 1000.0 / millis.max(1e-9),
-                    steps: chunk.steps as u32,
-                    millis,
                 });
             }
             Err(e) => self.post(Event::Error {
