@@ -3,12 +3,12 @@
 //! on the device until one read at the end of the chunk, and turns the results into protocol
 //! messages. It imports no web crate, so its tests run natively on the CPU device.
 
-use mtl::burn::tensor::{Device, Tensor, TensorData, Transaction};
+use mtl::burn::tensor::{Device, Tensor, TensorData};
 use mtl::data::{AdultData, CATEGORICAL_FIELDS, DataError, DataOptions, NUMERIC_FIELDS};
 use mtl::models::{ConfigError, ExpertRef, GateInfo, ModelConfig, ModelKind};
 use mtl::train::{
-    EvalReport, EvalSet, TaskMetrics, TrainConfig, TrainError, Trainer, check_finite, f32_values,
-    read_all, read_all_async,
+    EvalReport, EvalSet, Readback, TaskMetrics, TrainConfig, TrainError, Trainer, check_finite,
+    f32_values, transaction,
 };
 
 use crate::experiment::{Experiment, ModelChoice};
@@ -185,7 +185,7 @@ impl Session {
 
     /// Trains `steps` batches (fewer if the epoch budget ends first). The losses and gate
     /// weights are summed on the device and read once, by the returned chunk.
-    pub fn train_chunk(&mut self, steps: usize) -> PendingChunk {
+    pub fn train_chunk(&mut self, steps: usize) -> Readback<ChunkResult, RunError> {
         let mut losses: Option<Tensor<1>> = None;
         let mut gates: Vec<Tensor<1>> = Vec::new();
         let mut done = 0;
@@ -208,7 +208,7 @@ impl Session {
                     .collect();
             }
         }
-        PendingChunk {
+        let chunk = Chunk {
             losses,
             gates,
             steps: done,
@@ -218,21 +218,25 @@ impl Session {
             epoch_progress: self.trainer.epoch_progress(),
             task_names: self.task_names.clone(),
             learning_rate: self.experiment.learning_rate,
-        }
+        };
+        Readback::new(
+            transaction(chunk.losses.iter().chain(&chunk.gates)),
+            move |data| chunk.finish(data),
+        )
     }
 
     /// Scores the validation split (on the device until read).
-    pub fn validation(&self) -> mtl::train::PendingEval {
+    pub fn validation(&self) -> Readback<EvalReport> {
         self.trainer.evaluate_pending(&self.valid)
     }
 
     /// The model's weights on their way to a model file (a Burn record).
-    pub fn export(&self) -> mtl::train::PendingExport {
+    pub fn export(&self) -> Readback<Vec<u8>> {
         self.trainer.export_pending()
     }
 
     /// Scores the test split (on the device until read).
-    pub fn test(&self) -> mtl::train::PendingEval {
+    pub fn test(&self) -> Readback<EvalReport> {
         self.trainer.evaluate_pending(&self.test)
     }
 
@@ -253,11 +257,11 @@ impl Experiment {
 }
 
 /// A chunk of training whose numbers are still on the device.
-pub struct PendingChunk {
+struct Chunk {
     losses: Option<Tensor<1>>,
     gates: Vec<Tensor<1>>,
-    pub steps: usize,
-    pub samples: usize,
+    steps: usize,
+    samples: usize,
     step: u64,
     epoch: usize,
     epoch_progress: f64,
@@ -296,27 +300,7 @@ impl ChunkResult {
     }
 }
 
-impl PendingChunk {
-    fn transaction(&self) -> Transaction {
-        let mut tx = Transaction::default();
-        for t in self.losses.iter().chain(&self.gates) {
-            tx = tx.register(t.clone());
-        }
-        tx
-    }
-
-    /// Reads the chunk, blocking (natively only).
-    pub fn read(self) -> Result<ChunkResult, RunError> {
-        let data = read_all(self.transaction())?;
-        self.finish(data)
-    }
-
-    /// Reads the chunk without blocking (the browser's way).
-    pub async fn read_async(self) -> Result<ChunkResult, RunError> {
-        let data = read_all_async(self.transaction()).await?;
-        self.finish(data)
-    }
-
+impl Chunk {
     fn finish(self, data: Vec<TensorData>) -> Result<ChunkResult, RunError> {
         let n = self.steps.max(1) as f32;
         let mut values = f32_values(data)?

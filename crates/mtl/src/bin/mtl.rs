@@ -315,7 +315,7 @@ fn bench(args: &BenchArgs) -> Result<(), String> {
                 last = Some(step);
             }
             if let Some(step) = last {
-                step.read().map_err(|e| e.to_string())?;
+                step.readback().read().map_err(|e| e.to_string())?;
             }
             Ok(samples)
         };
@@ -420,7 +420,11 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         let mut loss_sum = vec![0.0f64; data.tasks.len()];
         let mut steps = 0usize;
         loop {
-            let report = trainer.step().read().map_err(|e| e.to_string())?;
+            let report = trainer
+                .step()
+                .readback()
+                .read()
+                .map_err(|e| e.to_string())?;
             samples += report.batch_size;
             steps += 1;
             for (s, l) in loss_sum.iter_mut().zip(&report.losses) {

@@ -14,7 +14,8 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor, TensorData, Transaction};
 use burn_pack::{Reader, Writer};
 
-use super::trainer::{TrainError, read_all, read_all_async};
+use super::readback::Readback;
+use super::trainer::TrainError;
 use crate::data::{InputSpec, TaskSpec};
 use crate::models::{ModelConfig, MtlModel};
 
@@ -79,14 +80,6 @@ fn bad_file(why: String) -> TrainError {
     TrainError::ModelFile(why)
 }
 
-/// A model's weights, still on their device, on the way to a model file.
-pub struct PendingExport {
-    model: MtlModel,
-    ids: Vec<ParamId>,
-    transaction: Transaction,
-    file: ModelFile,
-}
-
 /// Registers every float parameter in one transaction, remembering whose it is.
 struct Collect {
     ids: Vec<ParamId>,
@@ -122,32 +115,15 @@ impl ModuleMapper for ToHost {
     }
 }
 
-impl PendingExport {
-    pub(super) fn new(model: MtlModel, file: ModelFile) -> Self {
-        let mut collect = Collect {
-            ids: Vec::new(),
-            transaction: Some(Transaction::default()),
-        };
-        model.visit(&mut collect);
-        Self {
-            model,
-            ids: collect.ids,
-            transaction: collect.transaction.unwrap_or_default(),
-            file,
-        }
-    }
-
-    /// Reads the weights and writes the file, blocking (natively only).
-    pub fn read(self) -> Result<Vec<u8>, TrainError> {
-        let data = read_all(self.transaction)?;
-        finish(self.model, self.ids, data, &self.file)
-    }
-
-    /// Reads the weights without blocking (the browser's way) and writes the file.
-    pub async fn read_async(self) -> Result<Vec<u8>, TrainError> {
-        let data = read_all_async(self.transaction).await?;
-        finish(self.model, self.ids, data, &self.file)
-    }
+/// Reads every weight of `model` in one transaction, then writes the model file on the host.
+pub(super) fn export_readback(model: MtlModel, file: ModelFile) -> Readback<Vec<u8>> {
+    let mut collect = Collect {
+        ids: Vec::new(),
+        transaction: Some(Transaction::default()),
+    };
+    model.visit(&mut collect);
+    let (ids, tx) = (collect.ids, collect.transaction.unwrap_or_default());
+    Readback::new(tx, move |data| finish(model, ids, data, &file))
 }
 
 fn finish(

@@ -1,15 +1,18 @@
 //! Training: losses, metrics, the step-wise [`Trainer`] and early stopping.
 
+mod evaluate;
 mod export;
 pub mod loss;
 pub mod metrics;
+mod readback;
 mod trainer;
 
-pub use export::{EXTENSION, FORMAT, ModelFile, PendingExport};
+pub use evaluate::{EvalReport, EvalSet, GateSummary, TaskMetrics};
+pub use export::{EXTENSION, FORMAT, ModelFile};
+pub use readback::{Readback, f32_values, transaction};
 pub use trainer::{
-    EvalReport, EvalSet, GateSummary, MAX_BATCH_SIZE, MAX_LEARNING_RATE, PendingEval, PendingStep,
-    StepReport, TaskMetrics, TrainConfig, TrainError, Trainer, check_finite, f32_values, read_all,
-    read_all_async,
+    MAX_BATCH_SIZE, MAX_LEARNING_RATE, PendingStep, StepReport, TrainConfig, TrainError, Trainer,
+    check_finite,
 };
 
 use crate::models::MtlModel;

@@ -85,7 +85,7 @@ fn trainer_is_bit_reproducible_for_a_seed() {
     let run = |seed| {
         let mut t = trainer(ModelKind::Mmoe, &data, TrainConfig::new().with_seed(seed));
         (0..5)
-            .map(|_| t.step().read().unwrap().losses)
+            .map(|_| t.step().readback().read().unwrap().losses)
             .collect::<Vec<_>>()
     };
     assert_eq!(run(3), run(3));
@@ -104,7 +104,7 @@ fn trainer_learns_and_evaluates() {
     let before = t.evaluate(&valid).unwrap();
     let mut epoch_done = 0;
     for _ in 0..3 * t.steps_per_epoch() {
-        if t.step().read().unwrap().epoch_done {
+        if t.step().readback().read().unwrap().epoch_done {
             epoch_done += 1;
         }
     }
@@ -122,7 +122,7 @@ fn trainer_learns_and_evaluates() {
 fn trainer_reports_gate_means_that_sum_to_one() {
     let data = small_data();
     let mut t = trainer(ModelKind::Ple, &data, TrainConfig::new());
-    let report = t.step().read().unwrap();
+    let report = t.step().readback().read().unwrap();
     assert_eq!(report.gates.len(), 5);
     for g in &report.gates {
         assert!((g.iter().sum::<f32>() - 1.0).abs() < 1e-4);
@@ -165,7 +165,7 @@ fn trainer_stops_on_a_non_finite_loss_with_a_hint() {
         TrainConfig::new().with_learning_rate(0.5),
     );
     let err = (0..t.steps_per_epoch())
-        .find_map(|_| t.step().read().err())
+        .find_map(|_| t.step().readback().read().err())
         .expect("a NaN input gives a NaN loss");
     assert!(matches!(err, TrainError::NonFinite { .. }), "{err:?}");
     let message = err.to_string();
@@ -216,7 +216,7 @@ fn early_stopping_restores_the_best_weights_not_the_last() {
     let mut predictions = Vec::new();
     for (i, &loss) in losses.iter().enumerate() {
         for _ in 0..5 {
-            t.step().read().expect("finite step");
+            t.step().readback().read().expect("finite step");
         }
         predictions.push(predict(t.model()));
         verdicts.push(stop.observe(i + 1, loss, t.model()));
@@ -241,7 +241,7 @@ fn model_file_loads_back_to_the_same_predictions() {
     for kind in [ModelKind::Ple, ModelKind::Esmm] {
         let mut t = trainer(kind, &data, TrainConfig::new().with_seed(5));
         for _ in 0..3 {
-            t.step().read().expect("finite step");
+            t.step().readback().read().expect("finite step");
         }
         let bytes = t.export_pending().read().expect("exports");
         assert_eq!(

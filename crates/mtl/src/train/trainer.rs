@@ -1,17 +1,17 @@
 //! The step-wise trainer: one batch per call, so a UI (or the CLI) drives the loop and decides
-//! when to read numbers back. Reads are explicit ([`PendingStep::read`] natively,
-//! [`PendingStep::read_async`] in a browser) and batch several tensors in one `Transaction`.
+//! when to read numbers back. Reads are explicit: each result comes as a [`Readback`]
+//! (`read` natively, `read_async` in a browser) of several tensors in one `Transaction`.
 
 use burn::config::Config;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::{Device, Int, Tensor, TensorData, Transaction};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use super::export::{ModelFile, PendingExport};
+use super::export::{ModelFile, export_readback};
 use super::loss::task_loss;
-use super::metrics;
-use crate::data::{DeviceSplit, InputSpec, Split, SplitMix64, TaskKind, TaskSpec};
-use crate::models::{ConfigError, GateInfo, ModelConfig, ModelInput, ModelKind, MtlModel};
+use super::readback::{Readback, f32_values, transaction};
+use crate::data::{DeviceSplit, InputSpec, Split, SplitMix64, TaskSpec};
+use crate::models::{ConfigError, GateInfo, ModelConfig, ModelInput, MtlModel};
 
 /// Optimiser and batching settings. Defaults are the tutorial's (Keras's Adam, batch 256).
 #[derive(Config, Debug, PartialEq)]
@@ -105,50 +105,6 @@ pub enum TrainError {
     ModelFile(String),
 }
 
-/// Reads a transaction's tensors back, blocking. Natively only: a blocking read panics in a
-/// browser.
-pub fn read_all(transaction: Transaction) -> Result<Vec<TensorData>, TrainError> {
-    transaction
-        .try_execute()
-        .map_err(|e| TrainError::Read(format!("{e:?}")))
-}
-
-/// Reads a transaction's tensors back without blocking (the browser's way).
-pub async fn read_all_async(transaction: Transaction) -> Result<Vec<TensorData>, TrainError> {
-    transaction
-        .execute_async()
-        .await
-        .map_err(|e| TrainError::Read(format!("{e:?}")))
-}
-
-/// Tensors read back, as `f32` vectors in the order they were registered.
-pub fn f32_values(data: Vec<TensorData>) -> Result<Vec<Vec<f32>>, TrainError> {
-    data.into_iter()
-        .map(|d| {
-            d.try_into_vec::<f32>()
-                .map_err(|e| TrainError::Read(format!("{e:?}")))
-        })
-        .collect()
-}
-
-/// A split on the evaluation device, with its labels kept on the host for the metrics.
-#[derive(Debug, Clone)]
-pub struct EvalSet {
-    pub data: DeviceSplit,
-    /// Per task.
-    pub labels: Vec<Vec<f32>>,
-}
-
-impl EvalSet {
-    /// Uploads `split` to `device` (the trainer's [`Trainer::eval_device`]).
-    pub fn new(split: &Split, device: &Device) -> Self {
-        Self {
-            data: split.to_device(device),
-            labels: (0..split.n_tasks).map(|t| split.task_labels(t)).collect(),
-        }
-    }
-}
-
 /// Touches every parameter, so lazily initialised ones are drawn now.
 struct ForceInit;
 
@@ -160,9 +116,6 @@ impl ModuleVisitor for ForceInit {
 
 /// Serialises seeding and weight initialisation across threads.
 static SEED_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Rows per forward pass during evaluation.
-const EVAL_CHUNK: usize = 4096;
 
 pub struct Trainer {
     model: MtlModel,
@@ -213,39 +166,23 @@ pub struct StepReport {
 }
 
 impl PendingStep {
-    fn transaction(&self) -> Transaction {
-        let mut tx = Transaction::default().register(self.losses.clone());
-        for g in &self.gates {
-            tx = tx.register(g.clone());
-        }
-        tx
-    }
-
-    fn finish(self, data: Vec<TensorData>) -> Result<StepReport, TrainError> {
-        let mut values = f32_values(data)?.into_iter();
-        let losses = values.next().ok_or(TrainError::Read("no losses".into()))?;
-        let gates = values.collect();
-        check_finite(&losses, &self.task_names, self.step, self.learning_rate)?;
-        Ok(StepReport {
-            step: self.step,
-            epoch: self.epoch,
-            epoch_done: self.epoch_done,
-            batch_size: self.batch_size,
-            losses,
-            gates,
+    /// The step's losses and gate means, to read back; a NaN or infinite loss is an error.
+    pub fn readback(self) -> Readback<StepReport> {
+        let tx = transaction(std::iter::once(&self.losses).chain(&self.gates));
+        Readback::new(tx, move |data| {
+            let mut values = f32_values(data)?.into_iter();
+            let losses = values.next().ok_or(TrainError::Read("no losses".into()))?;
+            let gates = values.collect();
+            check_finite(&losses, &self.task_names, self.step, self.learning_rate)?;
+            Ok(StepReport {
+                step: self.step,
+                epoch: self.epoch,
+                epoch_done: self.epoch_done,
+                batch_size: self.batch_size,
+                losses,
+                gates,
+            })
         })
-    }
-
-    /// Reads the step back, blocking. Natively only: a blocking read panics in a browser.
-    pub fn read(self) -> Result<StepReport, TrainError> {
-        let data = read_all(self.transaction())?;
-        self.finish(data)
-    }
-
-    /// Reads the step back without blocking (the browser's way).
-    pub async fn read_async(self) -> Result<StepReport, TrainError> {
-        let data = read_all_async(self.transaction()).await?;
-        self.finish(data)
     }
 }
 
@@ -439,56 +376,9 @@ impl Trainer {
         }
     }
 
-    /// Runs the model without autodiff over a whole split, keeping results on the device.
-    pub fn evaluate_pending(&self, set: &EvalSet) -> PendingEval {
-        let model = self.model.valid();
-        let n = set.data.len;
-        let mut preds: Vec<Vec<Tensor<2>>> = vec![Vec::new(); self.tasks.len()];
-        let mut cvr = Vec::new();
-        let mut gate_sums: Vec<Option<Tensor<1>>> = vec![None; self.gates.len()];
-        let mut start = 0;
-        while start < n {
-            let end = (start + EVAL_CHUNK).min(n);
-            let batch = set.data.range(start, end);
-            let out = model.forward(&ModelInput::from(&batch));
-            for (t, task) in self.tasks.iter().enumerate() {
-                preds[t].push(match task.kind {
-                    TaskKind::Binary => out.tasks[t].probability(),
-                    TaskKind::Regression => out.tasks[t].raw(),
-                });
-            }
-            if let Some(p) = out.cvr {
-                cvr.push(p);
-            }
-            for (sum, g) in gate_sums.iter_mut().zip(out.gates) {
-                let s = g.sum_dim(0).squeeze_dim::<1>(0);
-                *sum = Some(match sum.take() {
-                    Some(acc) => acc + s,
-                    None => s,
-                });
-            }
-            start = end;
-        }
-        let flatten = |parts: Vec<Tensor<2>>| Tensor::cat(parts, 0).reshape([n]);
-        PendingEval {
-            predictions: preds.into_iter().map(flatten).collect(),
-            cvr: (!cvr.is_empty()).then(|| flatten(cvr)),
-            gate_means: gate_sums
-                .into_iter()
-                .flatten()
-                .map(|s| s / n.max(1) as f32)
-                .collect(),
-            labels: set.labels.clone(),
-            tasks: self.tasks.clone(),
-            gates: self.gates.clone(),
-            kind: self.model_config.kind,
-        }
-    }
-
-    /// The weights as they stand, on their way to a model file ([`PendingExport::read`] natively,
-    /// [`PendingExport::read_async`] in a browser).
-    pub fn export_pending(&self) -> PendingExport {
-        PendingExport::new(
+    /// The weights as they stand, on their way to a model file's bytes.
+    pub fn export_pending(&self) -> Readback<Vec<u8>> {
+        export_readback(
             self.model.valid(),
             ModelFile {
                 config: self.model_config.clone(),
@@ -498,154 +388,12 @@ impl Trainer {
             },
         )
     }
-
-    /// Evaluates a split, blocking (natively).
-    pub fn evaluate(&self, set: &EvalSet) -> Result<EvalReport, TrainError> {
-        self.evaluate_pending(set).read()
-    }
 }
 
 fn shuffled_order(rng: &mut SplitMix64, len: usize, device: &Device) -> Tensor<1, Int> {
     let mut order: Vec<i64> = (0..len as i64).collect();
     rng.shuffle(&mut order);
     Tensor::from_data(TensorData::new(order, [len]), device)
-}
-
-/// An evaluation still on the device.
-#[derive(Debug, Clone)]
-pub struct PendingEval {
-    predictions: Vec<Tensor<1>>,
-    cvr: Option<Tensor<1>>,
-    gate_means: Vec<Tensor<1>>,
-    labels: Vec<Vec<f32>>,
-    tasks: Vec<TaskSpec>,
-    gates: Vec<GateInfo>,
-    kind: ModelKind,
-}
-
-/// Loss, AUC and log loss of one task over a split.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct TaskMetrics {
-    pub name: String,
-    /// The training objective's term for this task (log loss for binary tasks, MSE otherwise).
-    pub loss: f64,
-    /// `None` where undefined (one class only, or a regression task).
-    pub auc: Option<f64>,
-    pub logloss: Option<f64>,
-    pub samples: usize,
-}
-
-/// One gate's mean weight per expert over a split.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct GateSummary {
-    pub gate: GateInfo,
-    pub mean: Vec<f32>,
-}
-
-/// Everything an evaluation tells.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct EvalReport {
-    pub tasks: Vec<TaskMetrics>,
-    /// ESMM's CVR head, scored where it is defined: on the rows whose first label is 1
-    /// ("clicked"), against the second label.
-    pub cvr: Option<TaskMetrics>,
-    pub gates: Vec<GateSummary>,
-}
-
-impl EvalReport {
-    /// The weighted sum of task losses, which early stopping watches.
-    pub fn weighted_loss(&self, weights: &[f32]) -> f64 {
-        self.tasks
-            .iter()
-            .zip(weights)
-            .map(|(m, &w)| m.loss * w as f64)
-            .sum()
-    }
-
-    pub fn task(&self, name: &str) -> Option<&TaskMetrics> {
-        self.tasks.iter().find(|t| t.name == name)
-    }
-}
-
-impl PendingEval {
-    fn transaction(&self) -> Transaction {
-        let mut tx = Transaction::default();
-        for t in self
-            .predictions
-            .iter()
-            .chain(&self.cvr)
-            .chain(&self.gate_means)
-        {
-            tx = tx.register(t.clone());
-        }
-        tx
-    }
-
-    pub fn read(self) -> Result<EvalReport, TrainError> {
-        let data = read_all(self.transaction())?;
-        self.finish(data)
-    }
-
-    pub async fn read_async(self) -> Result<EvalReport, TrainError> {
-        let data = read_all_async(self.transaction()).await?;
-        self.finish(data)
-    }
-
-    fn finish(self, data: Vec<TensorData>) -> Result<EvalReport, TrainError> {
-        let mut values = f32_values(data)?.into_iter();
-        let mut next = || {
-            values
-                .next()
-                .ok_or_else(|| TrainError::Read("missing tensor".into()))
-        };
-        let mut tasks = Vec::with_capacity(self.tasks.len());
-        for (task, labels) in self.tasks.iter().zip(&self.labels) {
-            let p = next()?;
-            tasks.push(score(&task.name, task.kind, &p, labels));
-        }
-        let cvr = match self.cvr {
-            Some(_) => {
-                let p = next()?;
-                let clicked: Vec<usize> =
-                    (0..p.len()).filter(|&i| self.labels[0][i] > 0.5).collect();
-                let p: Vec<f32> = clicked.iter().map(|&i| p[i]).collect();
-                let y: Vec<f32> = clicked.iter().map(|&i| self.labels[1][i]).collect();
-                Some(score("cvr", TaskKind::Binary, &p, &y))
-            }
-            None => None,
-        };
-        let mut gates = Vec::with_capacity(self.gates.len());
-        for info in self.gates {
-            gates.push(GateSummary {
-                gate: info,
-                mean: next()?,
-            });
-        }
-        debug_assert!(self.kind.has_gates() || gates.is_empty());
-        Ok(EvalReport { tasks, cvr, gates })
-    }
-}
-
-fn score(name: &str, kind: TaskKind, predictions: &[f32], labels: &[f32]) -> TaskMetrics {
-    match kind {
-        TaskKind::Binary => {
-            let logloss = metrics::logloss(predictions, labels);
-            TaskMetrics {
-                name: name.to_string(),
-                loss: logloss,
-                auc: metrics::auc(predictions, labels),
-                logloss: Some(logloss),
-                samples: labels.len(),
-            }
-        }
-        TaskKind::Regression => TaskMetrics {
-            name: name.to_string(),
-            loss: metrics::mse(predictions, labels),
-            auc: None,
-            logloss: None,
-            samples: labels.len(),
-        },
-    }
 }
 
 #[cfg(test)]
@@ -669,6 +417,15 @@ mod check_tests {
             message.contains("never_married") && message.contains("step 7"),
             "{message}"
         );
-        assert!(message.contains("learning rate 0.5"), "{message}");
+        assert!(
+            message.contains("learning rate 0.5 is probably too high"),
+            "{message}"
+        );
+        // Below 0.01 the rate is not blamed: the hint says the weights diverged.
+        let low = super::check_finite(&[f32::INFINITY, 0.2], &names, 3, 1e-3)
+            .unwrap_err()
+            .to_string();
+        assert!(low.contains("income") && low.contains("diverged"), "{low}");
+        assert!(!low.contains("too high"), "{low}");
     }
 }

@@ -1,0 +1,206 @@
+//! Scoring a split: the model without autodiff over the whole split in chunks, every
+//! prediction and gate mean kept on the device and read back at once, then loss, AUC and log loss
+//! per task on the host.
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::metrics;
+use super::readback::{Readback, f32_values, transaction};
+use super::trainer::{TrainError, Trainer};
+use crate::data::{DeviceSplit, Split, TaskKind, TaskSpec};
+use crate::models::{GateInfo, ModelInput, ModelKind};
+
+/// A split on the evaluation device, with its labels kept on the host for the metrics.
+#[derive(Debug, Clone)]
+pub struct EvalSet {
+    pub data: DeviceSplit,
+    /// Per task.
+    pub labels: Vec<Vec<f32>>,
+}
+
+impl EvalSet {
+    /// Uploads `split` to `device` (the trainer's [`Trainer::eval_device`]).
+    pub fn new(split: &Split, device: &Device) -> Self {
+        Self {
+            data: split.to_device(device),
+            labels: (0..split.n_tasks).map(|t| split.task_labels(t)).collect(),
+        }
+    }
+}
+
+/// Rows per forward pass during evaluation.
+const EVAL_CHUNK: usize = 4096;
+
+impl Trainer {
+    /// Runs the model without autodiff over a whole split; the scores come with the read.
+    pub fn evaluate_pending(&self, set: &EvalSet) -> Readback<EvalReport> {
+        let model = self.model().valid();
+        let n = set.data.len;
+        let mut preds: Vec<Vec<Tensor<2>>> = vec![Vec::new(); self.tasks().len()];
+        let mut cvr = Vec::new();
+        let mut gate_sums: Vec<Option<Tensor<1>>> = vec![None; self.gate_layout().len()];
+        let mut start = 0;
+        while start < n {
+            let end = (start + EVAL_CHUNK).min(n);
+            let batch = set.data.range(start, end);
+            let out = model.forward(&ModelInput::from(&batch));
+            for (t, task) in self.tasks().iter().enumerate() {
+                preds[t].push(match task.kind {
+                    TaskKind::Binary => out.tasks[t].probability(),
+                    TaskKind::Regression => out.tasks[t].raw(),
+                });
+            }
+            if let Some(p) = out.cvr {
+                cvr.push(p);
+            }
+            for (sum, g) in gate_sums.iter_mut().zip(out.gates) {
+                let s = g.sum_dim(0).squeeze_dim::<1>(0);
+                *sum = Some(match sum.take() {
+                    Some(acc) => acc + s,
+                    None => s,
+                });
+            }
+            start = end;
+        }
+        let flatten = |parts: Vec<Tensor<2>>| Tensor::cat(parts, 0).reshape([n]);
+        let eval = Evaluation {
+            predictions: preds.into_iter().map(flatten).collect(),
+            cvr: (!cvr.is_empty()).then(|| flatten(cvr)),
+            gate_means: gate_sums
+                .into_iter()
+                .flatten()
+                .map(|s| s / n.max(1) as f32)
+                .collect(),
+            labels: set.labels.clone(),
+            tasks: self.tasks().to_vec(),
+            gates: self.gate_layout().to_vec(),
+            kind: self.model_config().kind,
+        };
+        let tx = transaction(
+            eval.predictions
+                .iter()
+                .chain(&eval.cvr)
+                .chain(&eval.gate_means),
+        );
+        Readback::new(tx, move |data| eval.finish(data))
+    }
+
+    /// Evaluates a split, blocking (natively).
+    pub fn evaluate(&self, set: &EvalSet) -> Result<EvalReport, TrainError> {
+        self.evaluate_pending(set).read()
+    }
+}
+
+/// An evaluation still on the device.
+struct Evaluation {
+    predictions: Vec<Tensor<1>>,
+    cvr: Option<Tensor<1>>,
+    gate_means: Vec<Tensor<1>>,
+    labels: Vec<Vec<f32>>,
+    tasks: Vec<TaskSpec>,
+    gates: Vec<GateInfo>,
+    kind: ModelKind,
+}
+
+/// Loss, AUC and log loss of one task over a split.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TaskMetrics {
+    pub name: String,
+    /// The training objective's term for this task (log loss for binary tasks, MSE otherwise).
+    pub loss: f64,
+    /// `None` where undefined (one class only, or a regression task).
+    pub auc: Option<f64>,
+    pub logloss: Option<f64>,
+    pub samples: usize,
+}
+
+/// One gate's mean weight per expert over a split.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GateSummary {
+    pub gate: GateInfo,
+    pub mean: Vec<f32>,
+}
+
+/// Everything an evaluation tells.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EvalReport {
+    pub tasks: Vec<TaskMetrics>,
+    /// ESMM's CVR head, scored where it is defined: on the rows whose first label is 1
+    /// ("clicked"), against the second label.
+    pub cvr: Option<TaskMetrics>,
+    pub gates: Vec<GateSummary>,
+}
+
+impl EvalReport {
+    /// The weighted sum of task losses, which early stopping watches.
+    pub fn weighted_loss(&self, weights: &[f32]) -> f64 {
+        self.tasks
+            .iter()
+            .zip(weights)
+            .map(|(m, &w)| m.loss * w as f64)
+            .sum()
+    }
+
+    pub fn task(&self, name: &str) -> Option<&TaskMetrics> {
+        self.tasks.iter().find(|t| t.name == name)
+    }
+}
+
+impl Evaluation {
+    fn finish(self, data: Vec<TensorData>) -> Result<EvalReport, TrainError> {
+        let mut values = f32_values(data)?.into_iter();
+        let mut next = || {
+            values
+                .next()
+                .ok_or_else(|| TrainError::Read("missing tensor".into()))
+        };
+        let mut tasks = Vec::with_capacity(self.tasks.len());
+        for (task, labels) in self.tasks.iter().zip(&self.labels) {
+            let p = next()?;
+            tasks.push(score(&task.name, task.kind, &p, labels));
+        }
+        let cvr = match self.cvr {
+            Some(_) => {
+                let p = next()?;
+                let clicked: Vec<usize> =
+                    (0..p.len()).filter(|&i| self.labels[0][i] > 0.5).collect();
+                let p: Vec<f32> = clicked.iter().map(|&i| p[i]).collect();
+                let y: Vec<f32> = clicked.iter().map(|&i| self.labels[1][i]).collect();
+                Some(score("cvr", TaskKind::Binary, &p, &y))
+            }
+            None => None,
+        };
+        let mut gates = Vec::with_capacity(self.gates.len());
+        for info in self.gates {
+            gates.push(GateSummary {
+                gate: info,
+                mean: next()?,
+            });
+        }
+        debug_assert!(self.kind.has_gates() || gates.is_empty());
+        Ok(EvalReport { tasks, cvr, gates })
+    }
+}
+
+fn score(name: &str, kind: TaskKind, predictions: &[f32], labels: &[f32]) -> TaskMetrics {
+    match kind {
+        TaskKind::Binary => {
+            let logloss = metrics::logloss(predictions, labels);
+            TaskMetrics {
+                name: name.to_string(),
+                loss: logloss,
+                auc: metrics::auc(predictions, labels),
+                logloss: Some(logloss),
+                samples: labels.len(),
+            }
+        }
+        TaskKind::Regression => TaskMetrics {
+            name: name.to_string(),
+            loss: metrics::mse(predictions, labels),
+            auc: None,
+            logloss: None,
+            samples: labels.len(),
+        },
+    }
+}
