@@ -112,20 +112,24 @@ async fn wait_until(what: &str, timeout_ms: f64, mut done: impl FnMut() -> bool)
     }
 }
 
-#[wasm_bindgen_test]
-async fn driver_trains_on_the_cpu_device_in_wasm() {
+/// A running driver on the CPU device with these data files, and every event it posts, as the
+/// page would receive them (after a structured clone).
+fn cpu_driver(train: Vec<u8>, test: Vec<u8>) -> (Rc<Driver>, Rc<RefCell<Vec<Event>>>) {
     let events: Rc<RefCell<Vec<Event>>> = Rc::default();
     let sink = events.clone();
     let driver = Driver::new(
         Backend::Cpu,
         Device::flex(),
-        DataSource::Bytes {
-            train: TRAIN_GZ.to_vec(),
-            test: TEST_GZ.to_vec(),
-        },
+        DataSource::Bytes { train, test },
         move |e| sink.borrow_mut().push(through_post_message(e)),
     );
     wasm_bindgen_futures::spawn_local(driver.clone().run());
+    (driver, events)
+}
+
+#[wasm_bindgen_test]
+async fn driver_trains_on_the_cpu_device_in_wasm() {
+    let (driver, events) = cpu_driver(TRAIN_GZ.to_vec(), TEST_GZ.to_vec());
     let has = |f: &dyn Fn(&Event) -> bool| events.borrow().iter().any(f);
     let last_step = || {
         events
@@ -243,18 +247,7 @@ async fn driver_trains_on_the_cpu_device_in_wasm() {
 
 #[wasm_bindgen_test]
 async fn driver_refuses_bad_commands_with_messages() {
-    let events: Rc<RefCell<Vec<Event>>> = Rc::default();
-    let sink = events.clone();
-    let driver = Driver::new(
-        Backend::Cpu,
-        Device::flex(),
-        DataSource::Bytes {
-            train: b"not,a,csv".to_vec(),
-            test: b"".to_vec(),
-        },
-        move |e| sink.borrow_mut().push(e.clone()),
-    );
-    wasm_bindgen_futures::spawn_local(driver.clone().run());
+    let (driver, events) = cpu_driver(b"not,a,csv".to_vec(), b"".to_vec());
     driver.push(Command::Play);
     driver.push(Command::ExportModel);
     driver.push(Command::Build {
