@@ -56,7 +56,13 @@ export class PlaygroundPage {
       steps,
       { timeout },
     );
-    await this.id('train-toggle').click();
+    // Pause, unless the run has meanwhile ended on its own (its epoch budget; the toggle is then
+    // a disabled Play). The check and the click run in one turn of the page's event loop, so the
+    // run cannot end between them. Either way the test set is scored.
+    await this.page.evaluate(() => {
+      const toggle = document.querySelector('[data-testid=train-toggle]');
+      if (toggle.getAttribute('aria-pressed') === 'true') toggle.click();
+    });
     await this.page.waitForFunction(
       () => /Test scores at step/.test(document.querySelector('[data-testid=metrics-table]')?.parentElement?.textContent || ''),
       null,
