@@ -335,6 +335,38 @@ export const specs = [
     },
   },
   {
+    name: 'the shipped WebGPU worker starts on the software adapter and trains a step',
+    slug: 'webgpu-step',
+    browserArgs: ['--enable-unsafe-webgpu'],
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      // A small MMoE: SwiftShader runs WebGPU on the CPU, slowly, and compiles every kernel once.
+      await p.open('?model=mmoe&experts=2&expert_units=8&tower_units=4&batch=64');
+      await page.selectOption('#device', 'webgpu');
+      await page.waitForFunction(
+        () => /Device: WebGPU/.test(document.querySelector('[data-testid=device-status]')?.textContent || ''),
+        null,
+        { timeout: 60_000 },
+      );
+      await p.waitReady(120_000);
+      await p.id('step').click();
+      await page.waitForFunction(
+        () => /Step 1\b/.test(document.querySelector('[data-testid=step-counter]')?.textContent || ''),
+        null,
+        { timeout: 120_000 },
+      );
+      const status = await p.id('device-status').textContent();
+      const notices = await p.id('notices').count() ? await p.id('notices').textContent() : '';
+      assert(!/WebGPU failed/.test(notices), `no fallback: ${notices}`);
+      const validLoss = await page.$$eval('[data-testid=metrics-table] tbody tr', (rows) =>
+        rows.map((r) => Number(r.querySelectorAll('td')[1]?.textContent)),
+      );
+      console.log(`     ${status.trim()}; validation loss after one step: ${validLoss.join(', ')}`);
+      assert(validLoss.length === 2 && validLoss.every((l) => l > 0 && l < 2), `validation loss on WebGPU: ${validLoss}`);
+      await p.screenshot(shots, 'webgpu-step');
+    },
+  },
+  {
     name: 'a shared URL reproduces its setup, and hostile values are clamped and reported as text',
     slug: 'shared-url',
     async run({ page, base, shots }) {
