@@ -72,11 +72,11 @@ mod tests {
     fn readback_hands_the_data_over_in_registration_order() {
         let device = Device::flex();
         let a = Tensor::<1>::from_floats([1.0, 2.0], &device);
-        let b = Tensor::<1>::from_floats([3.0], &device);
+        let b = Tensor::<1>::from_floats([5.0], &device);
         let sums = Readback::<Vec<f32>>::new(transaction([&a, &b]), |data| {
             Ok(f32_values(data)?.iter().map(|v| v.iter().sum()).collect())
         });
-        assert_eq!(sums.read().expect("reads"), vec![3.0, 3.0]);
+        assert_eq!(sums.read().expect("reads"), vec![3.0, 5.0]);
         let refused = Readback::<()>::new(transaction([&a]), |_| {
             Err(TrainError::Read("refused".into()))
         });
