@@ -1,9 +1,10 @@
 //! The web app around the `mtl` core: the experiment a learner sets up, the messages between the
 //! page and the training worker, the runner that trains inside the worker, and the page itself.
 //!
-//! Dependencies flow one way: `experiment` and `protocol` are plain data; `runner` (feature `ml`)
-//! uses the core library; `worker` (features `ml` + `web`) wires the runner to a Web Worker; `ui`
-//! (feature `ui`) draws the page and never imports Burn.
+//! Dependencies flow one way: `experiment` and `protocol` are plain data; `schedule` is the
+//! worker's policy (when to train, score and stop) as a plain state machine; `runner` (feature
+//! `ml`) uses the core library; `worker` (features `ml` + `web`) wires the runner and the schedule
+//! to a Web Worker; `ui` (feature `ui`) draws the page and never imports Burn.
 
 pub mod chart;
 pub mod dashboard;
@@ -13,6 +14,7 @@ pub mod experiment;
 pub mod history;
 pub mod lessons;
 pub mod protocol;
+pub mod schedule;
 
 #[cfg(feature = "ml")]
 pub mod runner;

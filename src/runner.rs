@@ -384,16 +384,6 @@ pub fn test_report(step: u64, report: &EvalReport) -> TestReport {
     }
 }
 
-/// How many steps to run between reports, so that each report covers about `target_ms` of
-/// training: the plots then move smoothly whatever the model's speed, and the worker still
-/// yields to its event loop (to hear Pause) several times a second.
-pub fn chunk_steps(last_step_ms: f64, target_ms: f64) -> usize {
-    if !(last_step_ms.is_finite() && last_step_ms > 0.0) {
-        return 1;
-    }
-    ((target_ms / last_step_ms).round() as usize).clamp(1, 64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -548,14 +538,5 @@ mod tests {
             msg.contains("never_married") && msg.contains("too high"),
             "{msg}"
         );
-    }
-
-    #[test]
-    fn chunk_steps_targets_a_report_interval() {
-        assert_eq!(chunk_steps(1.0, 100.0), 64);
-        assert_eq!(chunk_steps(10.0, 100.0), 10);
-        assert_eq!(chunk_steps(500.0, 100.0), 1);
-        assert_eq!(chunk_steps(f64::NAN, 100.0), 1);
-        assert_eq!(chunk_steps(0.0, 100.0), 1);
     }
 }

@@ -1,11 +1,13 @@
 //! The training worker: a [`Driver`] that owns the device and the [`Session`], takes
 //! [`Command`]s in order, trains between them, and posts [`Event`]s. One async loop does all
 //! the work, so a command never meets a half-finished step, and Pause is heard between chunks.
+//! When to train, score and stop is the [`Schedule`]'s to say; the driver asks it and does the
+//! I/O (reading tensors, posting events, awaiting).
 //!
 //! The driver does not know it runs in a worker: the caller gives it an outbox and a data
 //! source. The worker binaries wire it to `postMessage`; the browser tests run it in the page.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -16,12 +18,10 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::protocol::{Backend, Command, Event, StopReason};
-use crate::runner::{RunError, Session, chunk_steps, eval_point, load_data, test_report};
+use crate::protocol::{Backend, Command, Event};
+use crate::runner::{RunError, Session, eval_point, load_data, test_report};
+use crate::schedule::{Action, Chunk, ChunkOutcome, Schedule, SessionState};
 use crate::web::{fetch_bytes, now, sleep, to_js};
-
-/// Milliseconds of training per progress report: about ten updates a second.
-pub const REPORT_MS: f64 = 100.0;
 
 /// Where the Adult files come from.
 pub enum DataSource {
@@ -51,10 +51,8 @@ pub struct Driver {
     /// Decoded data, with and without `relationship`.
     data: RefCell<Vec<(bool, Rc<AdultData>)>>,
     session: RefCell<Option<Session>>,
-    running: Cell<bool>,
-    step_ms: Cell<f64>,
-    next_validation: Cell<u64>,
-    tested_at: Cell<Option<u64>>,
+    /// When to train, score and stop. Never borrowed across an `await`.
+    schedule: RefCell<Schedule>,
 }
 
 impl Driver {
@@ -73,10 +71,7 @@ impl Driver {
             wake: RefCell::new(None),
             data: RefCell::new(Vec::new()),
             session: RefCell::new(None),
-            running: Cell::new(false),
-            step_ms: Cell::new(f64::NAN),
-            next_validation: Cell::new(0),
-            tested_at: Cell::new(None),
+            schedule: RefCell::new(Schedule::new()),
         })
     }
 
@@ -96,6 +91,17 @@ impl Driver {
         self.session.borrow().as_ref().map(|s| s.id).unwrap_or(0)
     }
 
+    /// The model as the schedule sees it.
+    fn session_state(&self) -> SessionState {
+        match self.session.borrow().as_ref() {
+            None => SessionState::Absent,
+            Some(s) if s.finished() => SessionState::Finished {
+                epochs: s.experiment.epochs,
+            },
+            Some(_) => SessionState::Unfinished,
+        }
+    }
+
     /// The loop: commands first, then one chunk of training if playing, else wait.
     pub async fn run(self: Rc<Self>) {
         self.post(Event::Ready {
@@ -107,8 +113,9 @@ impl Driver {
                 self.handle(command).await;
                 continue;
             }
-            if self.running.get() {
-                self.train_chunk().await;
+            let chunk = self.schedule.borrow().next_chunk();
+            if let Some(steps) = chunk {
+                self.perform(vec![Action::Train(steps)]).await;
                 // Yield to the event loop, so Pause and other messages arrive.
                 sleep(0).await;
                 continue;
@@ -131,41 +138,18 @@ impl Driver {
                 experiment,
             } => self.build(session, experiment).await,
             Command::Play => {
-                let finished = self.session.borrow().as_ref().map(|s| s.finished());
-                match finished {
-                    Some(false) => self.running.set(true),
-                    Some(true) => {
-                        let (id, epochs) = self.with_session(|s| (s.id, s.experiment.epochs));
-                        self.post(Event::Stopped {
-                            session: id,
-                            reason: StopReason::Finished { epochs },
-                        });
-                    }
-                    None => self.post(Event::Error {
-                        session: 0,
-                        message: "there is no model yet".into(),
-                    }),
-                }
+                let state = self.session_state();
+                let actions = self.schedule.borrow_mut().on_play(state);
+                self.perform(actions).await;
             }
             Command::Pause => {
-                if self.running.replace(false) {
-                    self.post(Event::Stopped {
-                        session: self.session_id(),
-                        reason: StopReason::Paused,
-                    });
-                    self.evaluate_test().await;
-                }
+                let actions = self.schedule.borrow_mut().on_pause();
+                self.perform(actions).await;
             }
             Command::Step => {
-                self.running.set(false);
-                if self
-                    .session
-                    .borrow()
-                    .as_ref()
-                    .is_some_and(|s| !s.finished())
-                {
-                    self.train_steps(1).await;
-                }
+                let state = self.session_state();
+                let actions = self.schedule.borrow_mut().on_step(state);
+                self.perform(actions).await;
             }
             Command::SetLearningRate { learning_rate } => {
                 self.set_live(|s| s.set_learning_rate(learning_rate))
@@ -177,10 +161,37 @@ impl Driver {
                 }
             }
             Command::Evaluate => {
-                self.tested_at.set(None);
-                self.evaluate_test().await;
+                let actions = self.schedule.borrow_mut().on_evaluate();
+                self.perform(actions).await;
             }
             Command::ExportModel => self.export_model().await,
+        }
+    }
+
+    /// Does what the schedule asked, in order. A chunk's own actions come before any that
+    /// were asked for after it (none are, today: `Train` ends every list that has one).
+    async fn perform(&self, actions: Vec<Action>) {
+        let mut todo = VecDeque::from(actions);
+        while let Some(action) = todo.pop_front() {
+            match action {
+                Action::Train(steps) => {
+                    let outcome = self.train_steps(steps).await;
+                    let next = self.schedule.borrow_mut().after_chunk(outcome);
+                    for action in next.into_iter().rev() {
+                        todo.push_front(action);
+                    }
+                }
+                Action::Validate => self.validate().await,
+                Action::Test => self.evaluate_test().await,
+                Action::Stop(reason) => self.post(Event::Stopped {
+                    session: self.session_id(),
+                    reason,
+                }),
+                Action::Error(message) => self.post(Event::Error {
+                    session: self.session_id(),
+                    message,
+                }),
+            }
         }
     }
 
@@ -222,10 +233,6 @@ impl Driver {
         }
     }
 
-    fn with_session<T: Default>(&self, f: impl FnOnce(&Session) -> T) -> T {
-        self.session.borrow().as_ref().map(f).unwrap_or_default()
-    }
-
     async fn data(&self, session: u32, relationship: bool) -> Result<Rc<AdultData>, String> {
         if let Some((_, d)) = self.data.borrow().iter().find(|(r, _)| *r == relationship) {
             return Ok(d.clone());
@@ -258,11 +265,9 @@ impl Driver {
     }
 
     async fn build(&self, session: u32, experiment: crate::experiment::Experiment) {
-        self.running.set(false);
+        self.schedule.borrow_mut().on_build();
         // Free the old model's buffers before allocating the new one.
         self.session.borrow_mut().take();
-        self.tested_at.set(None);
-        self.step_ms.set(f64::NAN);
         let data = match self.data(session, experiment.relationship).await {
             Ok(d) => d,
             Err(message) => {
@@ -285,14 +290,13 @@ impl Driver {
         });
         match Session::new(session, &experiment, &data, &self.device) {
             Ok(s) => {
-                self.next_validation.set(0);
+                let actions = self.schedule.borrow_mut().on_built();
                 self.post(Event::Built {
                     session,
                     info: s.info().clone(),
                 });
                 *self.session.borrow_mut() = Some(s);
-                // Score the untrained model, so the curves start at step 0.
-                self.validate().await;
+                self.perform(actions).await;
             }
             Err(e) => self.post(Event::Error {
                 session,
@@ -301,12 +305,8 @@ impl Driver {
         }
     }
 
-    async fn train_chunk(&self) {
-        let steps = chunk_steps(self.step_ms.get(), REPORT_MS);
-        self.train_steps(steps).await;
-    }
-
-    async fn train_steps(&self, steps: usize) {
+    /// Trains `steps` steps, posts the progress, and says how it went for the schedule.
+    async fn train_steps(&self, steps: usize) -> ChunkOutcome {
         let started = now();
         let Some(pending) = self
             .session
@@ -314,56 +314,34 @@ impl Driver {
             .as_mut()
             .map(|s| s.train_chunk(steps))
         else {
-            self.running.set(false);
-            return;
+            return ChunkOutcome::NoModel;
         };
-        let id = self.session_id();
         let result = pending.read_async().await;
         let elapsed = now() - started;
-        match result {
-            Ok(chunk) => {
-                if chunk.steps > 0 {
-                    self.step_ms.set(elapsed / chunk.steps as f64);
-                }
-                self.tested_at.set(None);
-                self.post(Event::Progress {
-                    session: id,
-                    progress: chunk.progress(elapsed),
-                });
-                let (steps_done, every, finished, epochs) = self.with_session(|s| {
-                    (
-                        s.steps(),
-                        s.validation_every(),
-                        s.finished(),
-                        s.experiment.epochs,
-                    )
-                });
-                if steps_done >= self.next_validation.get() || finished {
-                    self.validate().await;
-                    self.next_validation.set(steps_done + every);
-                }
-                if finished {
-                    self.running.set(false);
-                    self.post(Event::Stopped {
-                        session: id,
-                        reason: StopReason::Finished { epochs },
-                    });
-                    self.evaluate_test().await;
-                }
-            }
+        let chunk = match result {
+            Ok(chunk) => chunk,
             Err(e) => {
-                self.running.set(false);
-                match e.non_finite() {
-                    Some(message) => self.post(Event::Stopped {
-                        session: id,
-                        reason: StopReason::NonFinite { message },
-                    }),
-                    None => self.post(Event::Error {
-                        session: id,
-                        message: e.to_string(),
-                    }),
-                }
+                return match e.non_finite() {
+                    Some(message) => ChunkOutcome::NonFinite(message),
+                    None => ChunkOutcome::Failed(e.to_string()),
+                };
             }
+        };
+        self.post(Event::Progress {
+            session: self.session_id(),
+            progress: chunk.progress(elapsed),
+        });
+        match self.session.borrow().as_ref() {
+            Some(s) => ChunkOutcome::Trained(Chunk {
+                steps: chunk.steps,
+                elapsed_ms: elapsed,
+                steps_done: s.steps(),
+                validation_every: s.validation_every(),
+                finished: s.finished(),
+                epochs: s.experiment.epochs,
+            }),
+            // The model trained this chunk, and nothing runs between its read and here.
+            None => ChunkOutcome::NoModel,
         }
     }
 
@@ -388,22 +366,21 @@ impl Driver {
         }
     }
 
+    /// Scores the test split, unless the schedule says this step needs no score (the check
+    /// comes first, so a repeated score costs no forward pass).
     async fn evaluate_test(&self) {
         let Some((id, step, pending)) = self
             .session
             .borrow()
             .as_ref()
-            .filter(|s| s.steps() > 0)
+            .filter(|s| self.schedule.borrow().should_test(s.steps()))
             .map(|s| (s.id, s.steps(), s.test()))
         else {
             return;
         };
-        if self.tested_at.get() == Some(step) {
-            return;
-        }
         match pending.read_async().await {
             Ok(report) => {
-                self.tested_at.set(Some(step));
+                self.schedule.borrow_mut().tested(step);
                 self.post(Event::Test {
                     session: id,
                     report: test_report(step, &report),
