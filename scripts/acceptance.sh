@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p mtl
 bin=target/release/mtl
-for model in single shared-bottom mmoe omoe cgc ple esmm; do
+for model in single_task shared_bottom mmoe omoe cgc ple esmm; do
   for seed in 1 2 3; do
     "$bin" train --model "$model" --seed "$seed" --epochs 20 --patience 3 --json | tail -n 1
   done

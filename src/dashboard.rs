@@ -109,6 +109,7 @@ impl Dashboard {
                     .collect();
                 self.gates = info
                     .gates
+                    .gates
                     .iter()
                     .map(|g| vec![1.0 / g.experts.len().max(1) as f32; g.experts.len()])
                     .collect();
@@ -133,11 +134,26 @@ impl Dashboard {
                     let v = smoother.push(loss as f64);
                     push_bounded(&mut curves.train_loss, (step, v), MAX_POINTS);
                 }
-                if progress.gates.len() == self.gates.len() {
+                // Weights are joined to the layout by position, so a report that does not match
+                // it is refused out loud rather than drawn against the wrong experts.
+                let layout = self.info.as_ref().map(|i| &i.gates.gates);
+                let fits = layout.is_some_and(|l| {
+                    l.len() == progress.gates.len()
+                        && l.iter()
+                            .zip(&progress.gates)
+                            .all(|(g, w)| g.experts.len() == w.len())
+                });
+                if fits {
                     self.gates = progress.gates.clone();
                     for (h, g) in self.gate_history.iter_mut().zip(&progress.gates) {
                         push_bounded(&mut h.points, (step, g.clone()), MAX_POINTS);
                     }
+                } else if !progress.gates.is_empty() || !self.gates.is_empty() {
+                    self.error = Some(format!(
+                        "the worker reported {} gate(s) that do not match this model's layout; \
+                         the gate views show the last matching report",
+                        progress.gates.len()
+                    ));
                 }
                 if matches!(self.state, RunState::Ready) {
                     self.state = RunState::Paused;
@@ -229,28 +245,18 @@ impl Dashboard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{EvalPoint, GateView, Progress, TaskScore};
+    use crate::experiment::{ModelKind, ModelSettings};
+    use crate::protocol::{EvalPoint, GateLayout, Progress, TaskScore};
 
     fn info() -> ModelInfo {
+        let two_experts = ModelSettings {
+            experts: 2,
+            ..ModelSettings::default()
+        };
         ModelInfo {
             params: 100,
             tasks: vec!["income".into(), "never_married".into()],
-            gates: vec![
-                GateView {
-                    label: "task 1".into(),
-                    level: 0,
-                    task: Some(0),
-                    experts: vec!["E0".into(), "E1".into()],
-                },
-                GateView {
-                    label: "task 2".into(),
-                    level: 0,
-                    task: Some(1),
-                    experts: vec!["E0".into(), "E1".into()],
-                },
-            ],
-            steps_per_epoch: 115,
-            train_rows: 29305,
+            gates: GateLayout::new(ModelKind::Mmoe, &two_experts, 2),
             input_fields: vec![],
         }
     }
@@ -284,6 +290,29 @@ mod tests {
         }));
         assert_eq!(d.state, RunState::Ready);
         assert_eq!(d.gates, vec![vec![0.5, 0.5], vec![0.5, 0.5]]);
+    }
+
+    #[test]
+    fn dashboard_refuses_gate_weights_that_do_not_fit_the_layout() {
+        let mut d = Dashboard::default();
+        d.begin(1);
+        d.apply(&Event::Built {
+            session: 1,
+            info: info(),
+        });
+        d.apply(&progress(10, 0.5));
+        let good = d.gates.clone();
+        let Event::Progress { mut progress, .. } = progress(20, 0.5) else {
+            unreachable!()
+        };
+        progress.gates[1].push(0.0);
+        d.apply(&Event::Progress {
+            session: 1,
+            progress,
+        });
+        assert_eq!(d.gates, good, "kept the last matching weights");
+        assert_eq!(d.gate_history[1].points.len(), 1);
+        assert!(d.error.as_deref().is_some_and(|e| e.contains("layout")));
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! Plain numbers, so the layout is tested natively; `ui::diagram` only draws it and colours the
 //! expert → gate edges with the live gate weights.
 
-use crate::experiment::{Experiment, ModelChoice};
-use crate::protocol::GateView;
+use crate::experiment::{Experiment, ModelKind};
+use crate::protocol::{ExpertRef, GateInfo, GateLayout, Owner};
 
 pub const NODE_W: f64 = 30.0;
 pub const NODE_H: f64 = 22.0;
@@ -96,10 +96,13 @@ fn units(u: &[usize]) -> String {
     crate::experiment::format_units(u)
 }
 
-/// Lays out `e`'s architecture. `gates` is the worker's gate list (it names each gate's experts);
-/// before the model is built it may be empty, and the diagram then has no weighted edges.
-pub fn layout(e: &Experiment, gates: &[GateView]) -> Diagram {
-    let tasks = e.model.task_names();
+/// Lays out `e`'s architecture. Its gates come from the same [`GateLayout`] the core builds the
+/// model with, so each expert → gate edge's weight index is the index of that weight in the
+/// worker's reports.
+pub fn layout(e: &Experiment) -> Diagram {
+    let tasks = e.task_names();
+    let task_names: Vec<String> = tasks.iter().map(|t| t.to_string()).collect();
+    let gates = GateLayout::new(e.model, &e.arch, tasks.len());
     let mut rows: Vec<Row> = Vec::new();
     // Edges by label, resolved once the nodes exist.
     let mut links: Vec<Link> = Vec::new();
@@ -118,7 +121,7 @@ pub fn layout(e: &Experiment, gates: &[GateView]) -> Diagram {
         "embeddings",
         format!(
             "one {}-wide embedding per categorical field, concatenated with the numeric fields",
-            e.embedding_dim
+            e.arch.embedding_dim
         ),
         NodeKind::Embedding,
     );
@@ -128,13 +131,13 @@ pub fn layout(e: &Experiment, gates: &[GateView]) -> Diagram {
     // What each task's tower reads.
     let mut tower_inputs: Vec<Vec<String>> = vec![Vec::new(); 2];
     match e.model {
-        ModelChoice::SingleTask => {
+        ModelKind::SingleTask => {
             let mut row = Row::new();
             for (t, name) in tasks.iter().enumerate() {
                 let label = format!("bottom {}", t + 1);
                 row.push(
                     &label,
-                    format!("{name}'s own network [{}]", units(&e.bottom_units)),
+                    format!("{name}'s own network [{}]", units(&e.arch.bottom_units)),
                     NodeKind::Bottom,
                 );
                 link(&mut links, "embeddings", &label);
@@ -142,11 +145,14 @@ pub fn layout(e: &Experiment, gates: &[GateView]) -> Diagram {
             }
             rows.push(row);
         }
-        ModelChoice::SharedBottom => {
+        ModelKind::SharedBottom => {
             let mut row = Row::new();
             row.push(
                 "shared bottom",
-                format!("one network for both tasks [{}]", units(&e.bottom_units)),
+                format!(
+                    "one network for both tasks [{}]",
+                    units(&e.arch.bottom_units)
+                ),
                 NodeKind::Bottom,
             );
             rows.push(row);
@@ -155,30 +161,31 @@ pub fn layout(e: &Experiment, gates: &[GateView]) -> Diagram {
                 t.push("shared bottom".into());
             }
         }
-        ModelChoice::Esmm => {}
-        ModelChoice::Omoe | ModelChoice::Mmoe | ModelChoice::Cgc | ModelChoice::Ple => {
-            let levels = gates.iter().map(|g| g.level + 1).max().unwrap_or(0);
+        ModelKind::Esmm => {}
+        ModelKind::Omoe | ModelKind::Mmoe | ModelKind::Cgc | ModelKind::Ple => {
+            let levels = gates.levels();
             // What each expert group reads at the current level: the embeddings at level 1.
             let mut feeds: Vec<String> = vec!["embeddings".into(); 3]; // task 1, task 2, shared
             for level in 0..levels {
-                let level_gates: Vec<(usize, &GateView)> = gates
+                let level_gates: Vec<(usize, &GateInfo)> = gates
+                    .gates
                     .iter()
                     .enumerate()
                     .filter(|(_, g)| g.level == level)
                     .collect();
-                // Experts in a stable order: task 1's, the shared (or pooled) ones, task 2's.
-                let mut experts: Vec<String> = Vec::new();
+                // Experts in a stable order: task 1's, the shared ones, task 2's.
+                let mut experts: Vec<ExpertRef> = Vec::new();
                 for (_, g) in &level_gates {
-                    for name in &g.experts {
-                        if !experts.contains(name) {
-                            experts.push(name.clone());
+                    for x in &g.experts {
+                        if !experts.contains(x) {
+                            experts.push(*x);
                         }
                     }
                 }
-                let rank = |n: &String| match n.chars().next() {
-                    Some('T') if n.starts_with("T1") => 0,
-                    Some('T') => 2,
-                    _ => 1,
+                let rank = |x: &ExpertRef| match x.owner {
+                    Owner::Task(0) => 0,
+                    Owner::Shared => 1,
+                    Owner::Task(_) => 2,
                 };
                 experts.sort_by_key(rank);
                 let suffix = if levels > 1 {
@@ -186,17 +193,19 @@ pub fn layout(e: &Experiment, gates: &[GateView]) -> Diagram {
                 } else {
                     String::new()
                 };
+                let node = |x: &ExpertRef| format!("{}{suffix}", gates.expert_name(x));
                 let mut row = Row::new();
-                for name in &experts {
-                    let label = format!("{name}{suffix}");
-                    let feed = match rank(name) {
+                for x in &experts {
+                    let label = node(x);
+                    let name = gates.expert_name(x);
+                    let feed = match rank(x) {
                         0 => &feeds[0],
                         2 => &feeds[1],
                         _ => &feeds[2],
                     };
                     row.push(
                         &label,
-                        format!("expert {name}{suffix} [{}]", units(&e.expert_units)),
+                        format!("expert {name}{suffix} [{}]", units(&e.arch.expert_units)),
                         NodeKind::Expert,
                     );
                     link(&mut links, &feed.clone(), &label);
@@ -214,9 +223,10 @@ pub fn layout(e: &Experiment, gates: &[GateView]) -> Diagram {
                         Some(t) => format!("G{}{suffix}", t + 1),
                         None => format!("GS{suffix}"),
                     };
-                    row.push(&label, format!("gate of {}", g.label), NodeKind::Gate);
-                    for (ei, name) in g.experts.iter().enumerate() {
-                        links.push((format!("{name}{suffix}"), label.clone(), Some((*gi, ei))));
+                    let title = format!("gate of {}", gates.gate_label(g, &task_names));
+                    row.push(&label, title, NodeKind::Gate);
+                    for (ei, x) in g.experts.iter().enumerate() {
+                        links.push((node(x), label.clone(), Some((*gi, ei))));
                     }
                     match g.task {
                         Some(t) => feeds[t.min(1)] = label.clone(),
@@ -250,15 +260,15 @@ pub fn layout(e: &Experiment, gates: &[GateView]) -> Diagram {
 
     let mut towers = Row::new();
     let mut outputs = Row::new();
-    if e.model == ModelChoice::Esmm {
+    if e.model == ModelKind::Esmm {
         towers.push(
             "CTR tower",
-            format!("[{}]", units(&e.tower_units)),
+            format!("[{}]", units(&e.arch.tower_units)),
             NodeKind::Tower,
         );
         towers.push(
             "CVR tower",
-            format!("[{}]", units(&e.tower_units)),
+            format!("[{}]", units(&e.arch.tower_units)),
             NodeKind::Tower,
         );
         link(&mut links, "embeddings", "CTR tower");
@@ -299,7 +309,7 @@ pub fn layout(e: &Experiment, gates: &[GateView]) -> Diagram {
             let tower = format!("tower {}", t + 1);
             towers.push(
                 &tower,
-                format!("{name}'s tower [{}]", units(&e.tower_units)),
+                format!("{name}'s tower [{}]", units(&e.arch.tower_units)),
                 NodeKind::Tower,
             );
             for from in &tower_inputs[t] {
@@ -357,71 +367,23 @@ pub fn layout(e: &Experiment, gates: &[GateView]) -> Diagram {
 mod tests {
     use super::*;
 
-    /// The gate list the worker would send (mirrors the core's `gate_layout`).
-    fn gates(e: &Experiment) -> Vec<GateView> {
-        let pooled = |n: usize| (0..n).map(|i| format!("E{i}")).collect::<Vec<_>>();
-        match e.model {
-            ModelChoice::Mmoe => (0..2)
-                .map(|t| GateView {
-                    label: format!("task {}", t + 1),
-                    level: 0,
-                    task: Some(t),
-                    experts: pooled(e.experts),
-                })
-                .collect(),
-            ModelChoice::Omoe => vec![GateView {
-                label: "one gate".into(),
-                level: 0,
-                task: None,
-                experts: pooled(e.experts),
-            }],
-            ModelChoice::Cgc | ModelChoice::Ple => {
-                let levels = if e.model == ModelChoice::Cgc {
-                    1
-                } else {
-                    e.levels
-                };
-                let specific =
-                    |t: usize| (0..e.specific_experts).map(move |i| format!("T{}.{i}", t + 1));
-                let shared = || (0..e.shared_experts).map(|i| format!("S{i}"));
-                let mut out = Vec::new();
-                for level in 0..levels {
-                    for t in 0..2 {
-                        out.push(GateView {
-                            label: format!("task {}", t + 1),
-                            level,
-                            task: Some(t),
-                            experts: specific(t).chain(shared()).collect(),
-                        });
-                    }
-                    if level + 1 < levels {
-                        out.push(GateView {
-                            label: "shared".into(),
-                            level,
-                            task: None,
-                            experts: specific(0).chain(specific(1)).chain(shared()).collect(),
-                        });
-                    }
-                }
-                out
-            }
-            _ => Vec::new(),
-        }
+    fn gates(e: &Experiment) -> GateLayout {
+        GateLayout::new(e.model, &e.arch, 2)
     }
 
     #[test]
     fn diagram_counts_follow_the_config() {
-        let mmoe = Experiment::tutorial(ModelChoice::Mmoe);
-        let d = layout(&mmoe, &gates(&mmoe));
+        let mmoe = Experiment::tutorial(ModelKind::Mmoe);
+        let d = layout(&mmoe);
         assert_eq!((d.count(NodeKind::Expert), d.count(NodeKind::Gate)), (4, 2));
         assert_eq!(d.edges.iter().filter(|e| e.weight.is_some()).count(), 8);
         let mut more = mmoe.clone();
-        more.experts = 7;
-        let d7 = layout(&more, &gates(&more));
+        more.arch.experts = 7;
+        let d7 = layout(&more);
         assert_eq!(d7.count(NodeKind::Expert), 7, "redraws when experts change");
 
-        let ple = Experiment::tutorial(ModelChoice::Ple);
-        let d = layout(&ple, &gates(&ple));
+        let ple = Experiment::tutorial(ModelKind::Ple);
+        let d = layout(&ple);
         assert_eq!(d.count(NodeKind::Expert), 2 * (8 + 8 + 4));
         assert_eq!(d.count(NodeKind::Gate), 5);
         // Level 2's task-1 experts read level 1's task-1 gate (the paper's wiring).
@@ -432,15 +394,15 @@ mod tests {
         let s2 = d.find("S0 L2").expect("shared expert");
         assert!(d.edges.iter().any(|e| e.from == gs && e.to == s2));
 
-        let cgc = Experiment::tutorial(ModelChoice::Cgc);
-        let d = layout(&cgc, &gates(&cgc));
+        let cgc = Experiment::tutorial(ModelKind::Cgc);
+        let d = layout(&cgc);
         assert_eq!(
             (d.count(NodeKind::Expert), d.count(NodeKind::Gate)),
             (20, 2)
         );
 
-        let omoe = Experiment::tutorial(ModelChoice::Omoe);
-        let d = layout(&omoe, &gates(&omoe));
+        let omoe = Experiment::tutorial(ModelKind::Omoe);
+        let d = layout(&omoe);
         let g = d.find("GS").expect("the one gate");
         assert_eq!(
             d.edges.iter().filter(|e| e.from == g).count(),
@@ -452,24 +414,28 @@ mod tests {
     #[test]
     fn diagram_weighted_edges_point_into_their_gate() {
         for model in [
-            ModelChoice::Mmoe,
-            ModelChoice::Omoe,
-            ModelChoice::Cgc,
-            ModelChoice::Ple,
+            ModelKind::Mmoe,
+            ModelKind::Omoe,
+            ModelKind::Cgc,
+            ModelKind::Ple,
         ] {
             let e = Experiment::tutorial(model);
             let gs = gates(&e);
-            let d = layout(&e, &gs);
+            let d = layout(&e);
             for edge in d.edges.iter().filter(|e| e.weight.is_some()) {
                 let (g, i) = edge.weight.expect("weighted");
-                assert!(i < gs[g].experts.len());
+                let expert = gs.gates[g].experts[i];
                 assert_eq!(d.nodes[edge.to].kind, NodeKind::Gate);
-                assert!(d.nodes[edge.from].label.starts_with(&gs[g].experts[i]));
+                assert!(
+                    d.nodes[edge.from]
+                        .label
+                        .starts_with(&gs.expert_name(&expert))
+                );
             }
             let weighted = d.edges.iter().filter(|e| e.weight.is_some()).count();
             assert_eq!(
                 weighted,
-                gs.iter().map(|g| g.experts.len()).sum::<usize>(),
+                gs.gates.iter().map(|g| g.experts.len()).sum::<usize>(),
                 "{model}"
             );
         }
@@ -477,12 +443,12 @@ mod tests {
 
     #[test]
     fn diagram_nodes_never_overlap_and_fit() {
-        for model in ModelChoice::ALL {
+        for model in ModelKind::ALL {
             let mut e = Experiment::tutorial(model);
-            e.specific_experts = 16;
-            e.shared_experts = 16;
-            e.levels = 4;
-            let d = layout(&e, &gates(&e));
+            e.arch.specific_experts = 16;
+            e.arch.shared_experts = 16;
+            e.arch.levels = 4;
+            let d = layout(&e);
             for (i, a) in d.nodes.iter().enumerate() {
                 assert!(
                     a.x - a.w / 2.0 >= 0.0 && a.x + a.w / 2.0 <= d.width,
@@ -497,10 +463,10 @@ mod tests {
                 }
             }
         }
-        let esmm = Experiment::tutorial(ModelChoice::Esmm);
-        let d = layout(&esmm, &[]);
+        let esmm = Experiment::tutorial(ModelKind::Esmm);
+        let d = layout(&esmm);
         assert!(d.find("×").is_some() && d.find("pCVR").is_some());
-        let sb = Experiment::tutorial(ModelChoice::SharedBottom);
-        assert_eq!(layout(&sb, &[]).count(NodeKind::Bottom), 1);
+        let sb = Experiment::tutorial(ModelKind::SharedBottom);
+        assert_eq!(layout(&sb).count(NodeKind::Bottom), 1);
     }
 }

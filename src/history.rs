@@ -174,13 +174,13 @@ pub fn csv_field(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::ModelChoice;
+    use crate::experiment::ModelKind;
 
     fn run(session: u32, auc: f64) -> RunRecord {
         RunRecord {
             session,
             time_ms: 1000.0 * session as f64,
-            experiment: Experiment::tutorial(ModelChoice::Ple),
+            experiment: Experiment::tutorial(ModelKind::Ple),
             backend: "cpu".into(),
             params: 300_470,
             steps: 500,

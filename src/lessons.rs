@@ -1,54 +1,54 @@
 //! What the page teaches: a short explanation per model, the guided experiments, and the
 //! equivalent DeepCTR call for any setup. Plain text and data, tested natively.
 
-use crate::experiment::{Experiment, ModelChoice, format_units};
+use crate::experiment::{Experiment, ModelKind, format_units};
 
 /// What a model adds over the one before it, and where it comes from.
 pub struct ModelNote {
-    pub model: ModelChoice,
+    pub model: ModelKind,
     pub adds: &'static str,
     pub paper: &'static str,
 }
 
 pub const MODEL_NOTES: [ModelNote; 7] = [
     ModelNote {
-        model: ModelChoice::SingleTask,
+        model: ModelKind::SingleTask,
         adds: "The baseline: one separate network per task. Nothing is shared, so neither task can help (or hurt) the other.",
         paper: "",
     },
     ModelNote {
-        model: ModelChoice::SharedBottom,
+        model: ModelKind::SharedBottom,
         adds: "Hard parameter sharing: both tasks read one shared bottom network, and only their towers differ. Related tasks regularise each other; unrelated ones pull the shared layers apart.",
         paper: "Caruana, Multitask Learning, Machine Learning 28, 1997.",
     },
     ModelNote {
-        model: ModelChoice::Omoe,
+        model: ModelKind::Omoe,
         adds: "Replaces the one bottom by several experts mixed by one softmax gate. Every task still sees the same mixture: the MMoE paper's comparison point.",
         paper: "Ma et al., Modeling Task Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts, KDD 2018.",
     },
     ModelNote {
-        model: ModelChoice::Mmoe,
+        model: ModelKind::Mmoe,
         adds: "One gate per task: each task learns its own mixture of the shared experts, so tasks that disagree can lean on different experts.",
         paper: "Ma et al., Modeling Task Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts, KDD 2018.",
     },
     ModelNote {
-        model: ModelChoice::Cgc,
+        model: ModelKind::Cgc,
         adds: "Customized Gate Control: besides shared experts, each task gets experts of its own that only its gate sees, so task-specific knowledge has a place to live.",
         paper: "Tang et al., Progressive Layered Extraction (PLE), RecSys 2020.",
     },
     ModelNote {
-        model: ModelChoice::Ple,
+        model: ModelKind::Ple,
         adds: "Stacks CGC in levels. Between levels a shared gate mixes all experts for the next level's shared experts, and each task's experts read that task's previous output, so sharing is refined step by step.",
         paper: "Tang et al., Progressive Layered Extraction (PLE), RecSys 2020.",
     },
     ModelNote {
-        model: ModelChoice::Esmm,
+        model: ModelKind::Esmm,
         adds: "For a funnel (impression → click → conversion): pCTCVR = pCTR × pCVR over shared embeddings, trained on CTR and CTCVR over the entire space, so CVR is learned without selection bias. It assumes conversion implies click.",
         paper: "Ma et al., Entire Space Multi-Task Model, SIGIR 2018.",
     },
 ];
 
-pub fn note(model: ModelChoice) -> &'static ModelNote {
+pub fn note(model: ModelKind) -> &'static ModelNote {
     MODEL_NOTES
         .iter()
         .find(|n| n.model == model)
@@ -68,7 +68,7 @@ pub struct Lesson {
     pub steps: Vec<LessonStep>,
 }
 
-fn tutorial(model: ModelChoice) -> Experiment {
+fn tutorial(model: ModelKind) -> Experiment {
     let mut e = Experiment::tutorial(model);
     e.seed = 7;
     e.epochs = 3;
@@ -84,12 +84,12 @@ pub fn lessons() -> Vec<Lesson> {
             steps: vec![
                 LessonStep {
                     button: "Set up Shared-Bottom",
-                    setup: || tutorial(ModelChoice::SharedBottom),
+                    setup: || tutorial(ModelKind::SharedBottom),
                     look_for: "Press Play and let it finish its 3 epochs. Note both tasks' test AUC in the metrics table; the run is saved in Runs.",
                 },
                 LessonStep {
                     button: "Now MMoE",
-                    setup: || tutorial(ModelChoice::Mmoe),
+                    setup: || tutorial(ModelKind::Mmoe),
                     look_for: "Same seed, same data, same epochs. Train it, then compare the two runs in Runs. On Adult they end within about 0.001 AUC: two tasks on 13 features leave little for experts to specialise on. Watch the two gates drift apart anyway.",
                 },
             ],
@@ -99,7 +99,7 @@ pub fn lessons() -> Vec<Lesson> {
             title: "2. What PLE's task-specific experts take over",
             steps: vec![LessonStep {
                 button: "Set up PLE",
-                setup: || tutorial(ModelChoice::Ple),
+                setup: || tutorial(ModelKind::Ple),
                 look_for: "Train, then read the gate heatmap's last column: the share of each gate's weight that goes to the shared experts (S…), per level. A task's gate that moves weight from S to its own T experts has found something only it needs. Compare level 1 with level 2.",
             }],
         },
@@ -109,12 +109,12 @@ pub fn lessons() -> Vec<Lesson> {
             steps: vec![
                 LessonStep {
                     button: "Set up ESMM",
-                    setup: || tutorial(ModelChoice::Esmm),
+                    setup: || tutorial(ModelKind::Esmm),
                     look_for: "Train it and look at the test AUC of ctr (income > 50K). It falls far below the ~0.9 the other models reach. ESMM forces pCTCVR = pCTR × pCVR ≤ pCTR, i.e. it assumes every 'conversion' (never married) was first a 'click' (income > 50K). On Adult that is false: most never-married people earn less. To fit CTCVR, the model must push pCTR up for them, which ruins it as an income predictor.",
                 },
                 LessonStep {
                     button: "Compare with Shared-Bottom",
-                    setup: || tutorial(ModelChoice::SharedBottom),
+                    setup: || tutorial(ModelKind::SharedBottom),
                     look_for: "Same seed and epochs, no product constraint: income's AUC is back near 0.9. The architecture was right for a funnel and wrong for these labels.",
                 },
             ],
@@ -125,13 +125,13 @@ pub fn lessons() -> Vec<Lesson> {
             steps: vec![
                 LessonStep {
                     button: "MMoE with relationship",
-                    setup: || tutorial(ModelChoice::Mmoe),
+                    setup: || tutorial(ModelKind::Mmoe),
                     look_for: "Train and note never_married's AUC (about 0.96).",
                 },
                 LessonStep {
                     button: "Turn relationship off",
                     setup: || {
-                        let mut e = tutorial(ModelChoice::Mmoe);
+                        let mut e = tutorial(ModelKind::Mmoe);
                         e.relationship = false;
                         e
                     },
@@ -151,58 +151,57 @@ fn py_units(units: &[usize]) -> String {
 
 /// The equivalent DeepCTR (TensorFlow) code for `e`, to reproduce the experiment at scale.
 pub fn deepctr_code(e: &Experiment) -> String {
-    let [t1, t2] = e.model.task_names();
+    let [t1, t2] = e.task_names();
     let common = format!(
-        "l2_reg_embedding={:e}, seed={}, task_types=('binary', 'binary'), task_names=('{t1}', '{t2}')",
-        1e-5, e.seed
+        "l2_reg_embedding={:e}, dnn_dropout={}, seed={}, task_types=('binary', 'binary'), task_names=('{t1}', '{t2}')",
+        e.arch.l2_embedding, e.arch.dropout, e.seed
     );
+    let gate_units = py_units(&e.arch.gate_units);
     let model = match e.model {
-        ModelChoice::SharedBottom => format!(
+        ModelKind::SharedBottom => format!(
             "from deepctr.models import SharedBottom\nmodel = SharedBottom(dnn_feature_columns, bottom_dnn_hidden_units={}, tower_dnn_hidden_units={},\n                     {common})",
-            py_units(&e.bottom_units),
-            py_units(&e.tower_units)
+            py_units(&e.arch.bottom_units),
+            py_units(&e.arch.tower_units)
         ),
-        ModelChoice::Mmoe => format!(
-            "from deepctr.models import MMOE\nmodel = MMOE(dnn_feature_columns, num_experts={}, expert_dnn_hidden_units={}, tower_dnn_hidden_units={},\n             gate_dnn_hidden_units=(), {common})",
-            e.experts,
-            py_units(&e.expert_units),
-            py_units(&e.tower_units)
+        ModelKind::Mmoe => format!(
+            "from deepctr.models import MMOE\nmodel = MMOE(dnn_feature_columns, num_experts={}, expert_dnn_hidden_units={}, tower_dnn_hidden_units={},\n             gate_dnn_hidden_units={gate_units}, {common})",
+            e.arch.experts,
+            py_units(&e.arch.expert_units),
+            py_units(&e.arch.tower_units)
         ),
-        ModelChoice::Omoe => format!(
-            "# DeepCTR has no OMoE. MMOE is the closest; OMoE would share one gate between the tasks.\nfrom deepctr.models import MMOE\nmodel = MMOE(dnn_feature_columns, num_experts={}, expert_dnn_hidden_units={}, tower_dnn_hidden_units={},\n             gate_dnn_hidden_units=(), {common})",
-            e.experts,
-            py_units(&e.expert_units),
-            py_units(&e.tower_units)
+        ModelKind::Omoe => format!(
+            "# DeepCTR has no OMoE. MMOE is the closest; OMoE would share one gate between the tasks.\nfrom deepctr.models import MMOE\nmodel = MMOE(dnn_feature_columns, num_experts={}, expert_dnn_hidden_units={}, tower_dnn_hidden_units={},\n             gate_dnn_hidden_units={gate_units}, {common})",
+            e.arch.experts,
+            py_units(&e.arch.expert_units),
+            py_units(&e.arch.tower_units)
         ),
-        ModelChoice::Cgc | ModelChoice::Ple => format!(
-            "from deepctr.models import PLE\nmodel = PLE(dnn_feature_columns, shared_expert_num={}, specific_expert_num={}, num_levels={},{}\n            expert_dnn_hidden_units={}, tower_dnn_hidden_units={}, gate_dnn_hidden_units=(),\n            {common})",
-            e.shared_experts,
-            e.specific_experts,
-            if e.model == ModelChoice::Cgc {
-                1
-            } else {
-                e.levels
-            },
-            if e.model == ModelChoice::Cgc {
+        ModelKind::Cgc | ModelKind::Ple => format!(
+            "from deepctr.models import PLE\nmodel = PLE(dnn_feature_columns, shared_expert_num={}, specific_expert_num={}, num_levels={},{}\n            expert_dnn_hidden_units={}, tower_dnn_hidden_units={}, gate_dnn_hidden_units={gate_units},\n            {common})",
+            e.arch.shared_experts,
+            e.arch.specific_experts,
+            e.model.levels(e.arch.levels),
+            if e.model == ModelKind::Cgc {
                 "  # CGC is PLE with one level"
             } else {
                 ""
             },
-            py_units(&e.expert_units),
-            py_units(&e.tower_units)
+            py_units(&e.arch.expert_units),
+            py_units(&e.arch.tower_units)
         ),
-        ModelChoice::Esmm => format!(
+        ModelKind::Esmm => format!(
             "from deepctr.models import ESMM\nmodel = ESMM(dnn_feature_columns, tower_dnn_hidden_units={}, {common})",
-            py_units(&e.tower_units)
+            py_units(&e.arch.tower_units)
         ),
-        ModelChoice::SingleTask => format!(
-            "# Single-task baseline: one DNN per task (DeepCTR's DNN layer), trained separately.\nfrom deepctr.feature_column import build_input_features, input_from_feature_columns\nfrom deepctr.layers.core import DNN, PredictionLayer\nfrom deepctr.layers.utils import combined_dnn_input\n\ndef single_task():\n    features = build_input_features(dnn_feature_columns)\n    sparse, dense = input_from_feature_columns(features, dnn_feature_columns, 1e-5, {seed})\n    x = combined_dnn_input(sparse, dense)\n    x = DNN({bottom} + {tower}, seed={seed})(x)\n    out = PredictionLayer('binary')(tf.keras.layers.Dense(1, use_bias=False)(x))\n    return tf.keras.Model(list(features.values()), out)\n\nmodel = single_task()  # build and fit one per task",
+        ModelKind::SingleTask => format!(
+            "# Single-task baseline: one DNN per task (DeepCTR's DNN layer), trained separately.\nfrom deepctr.feature_column import build_input_features, input_from_feature_columns\nfrom deepctr.layers.core import DNN, PredictionLayer\nfrom deepctr.layers.utils import combined_dnn_input\n\ndef single_task():\n    features = build_input_features(dnn_feature_columns)\n    sparse, dense = input_from_feature_columns(features, dnn_feature_columns, {l2:e}, {seed})\n    x = combined_dnn_input(sparse, dense)\n    x = DNN({bottom} + {tower}, dropout_rate={dropout}, seed={seed})(x)\n    out = PredictionLayer('binary')(tf.keras.layers.Dense(1, use_bias=False)(x))\n    return tf.keras.Model(list(features.values()), out)\n\nmodel = single_task()  # build and fit one per task",
             seed = e.seed,
-            bottom = py_units(&e.bottom_units)
+            l2 = e.arch.l2_embedding,
+            dropout = e.arch.dropout,
+            bottom = py_units(&e.arch.bottom_units)
                 .replace(",)", ")")
                 .replace('(', "[")
                 .replace(')', "]"),
-            tower = py_units(&e.tower_units)
+            tower = py_units(&e.arch.tower_units)
                 .replace(",)", ")")
                 .replace('(', "[")
                 .replace(')', "]"),
@@ -238,7 +237,7 @@ model.compile(tf.keras.optimizers.Adam(learning_rate={lr}), loss=['binary_crosse
               loss_weights=[{w1}, {w2}], metrics=['AUC'])\n\
 x = {{name: data[name] for name in get_feature_names(dnn_feature_columns)}}\n\
 model.fit(x, [data['{t1}'], data['{t2}']], batch_size={batch}, epochs={epochs}, validation_split=0.1)\n",
-        emb = e.embedding_dim,
+        emb = e.arch.embedding_dim,
         lr = e.learning_rate,
         w1 = e.loss_weights[0],
         w2 = e.loss_weights[1],
@@ -253,7 +252,7 @@ mod tests {
 
     #[test]
     fn every_model_has_a_note_and_the_papers_are_cited() {
-        for m in ModelChoice::ALL {
+        for m in ModelKind::ALL {
             assert_eq!(note(m).model, m);
             assert!(!note(m).adds.is_empty());
         }
@@ -288,9 +287,9 @@ mod tests {
 
     #[test]
     fn deepctr_code_follows_the_setup() {
-        let mut e = Experiment::tutorial(ModelChoice::Ple);
-        e.levels = 3;
-        e.expert_units = vec![64];
+        let mut e = Experiment::tutorial(ModelKind::Ple);
+        e.arch.levels = 3;
+        e.arch.expert_units = vec![64];
         let code = deepctr_code(&e);
         assert!(code.contains(
             "PLE(dnn_feature_columns, shared_expert_num=4, specific_expert_num=8, num_levels=3"
@@ -305,14 +304,14 @@ mod tests {
         );
         assert!(code.contains("\n        'relationship',"));
         assert!(code.contains("\n                      [DenseFeat(f, 1)"));
-        let cgc = deepctr_code(&Experiment::tutorial(ModelChoice::Cgc));
+        let cgc = deepctr_code(&Experiment::tutorial(ModelKind::Cgc));
         assert!(cgc.contains("num_levels=1"));
-        let mut esmm = Experiment::tutorial(ModelChoice::Esmm);
+        let mut esmm = Experiment::tutorial(ModelKind::Esmm);
         esmm.relationship = false;
         let code = deepctr_code(&esmm);
         assert!(code.contains("ESMM(") && code.contains("task_names=('ctr', 'ctcvr')"));
         assert!(code.contains("sparse_features.remove('relationship')"));
-        for m in ModelChoice::ALL {
+        for m in ModelKind::ALL {
             assert!(
                 deepctr_code(&Experiment::tutorial(m)).contains("model.fit("),
                 "{m}"

@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod device;
 pub mod diagram;
 pub mod experiment;
+pub mod fields;
 pub mod history;
 pub mod lessons;
 pub mod protocol;

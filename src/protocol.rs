@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use mtl_vocab::{ExpertRef, GateInfo, GateLayout, Owner};
+
 use crate::experiment::Experiment;
 
 /// Page → worker.
@@ -114,22 +116,21 @@ impl Backend {
 pub struct ModelInfo {
     pub params: usize,
     pub tasks: Vec<String>,
-    /// One entry per gate, in the order of [`Progress::gates`].
-    pub gates: Vec<GateView>,
-    pub steps_per_epoch: usize,
-    pub train_rows: usize,
+    /// The gates, in the order of [`Progress::gates`]: which expert each weight belongs to.
+    pub gates: GateLayout,
+    /// The data's input fields (the comparison tools will show them).
     pub input_fields: Vec<String>,
 }
 
-/// One gate, labelled for the page: `"task 1 · level 2"` and its experts' short names.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GateView {
-    pub label: String,
-    pub level: usize,
-    /// `None` for PLE's shared gate.
-    pub task: Option<usize>,
-    /// Short names such as `E0`, `T1.3`, `S2`.
-    pub experts: Vec<String>,
+impl ModelInfo {
+    /// Each gate's label, in layout order.
+    pub fn gate_labels(&self) -> Vec<String> {
+        self.gates
+            .gates
+            .iter()
+            .map(|g| self.gates.gate_label(g, &self.tasks))
+            .collect()
+    }
 }
 
 /// Training numbers since the last report, averaged over the steps in between.

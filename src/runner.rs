@@ -5,14 +5,14 @@
 
 use mtl::burn::tensor::{Device, Tensor, TensorData};
 use mtl::data::{AdultData, CATEGORICAL_FIELDS, DataError, DataOptions, NUMERIC_FIELDS};
-use mtl::models::{ConfigError, ExpertRef, GateInfo, ModelConfig, ModelKind};
+use mtl::models::{ConfigError, ModelConfig};
 use mtl::train::{
     EvalReport, EvalSet, Readback, TaskMetrics, TrainConfig, TrainError, Trainer, check_finite,
     f32_values, transaction,
 };
 
-use crate::experiment::{Experiment, ModelChoice};
-use crate::protocol::{EvalPoint, GateView, ModelInfo, Progress, TaskScore, TestReport};
+use crate::experiment::Experiment;
+use crate::protocol::{EvalPoint, ModelInfo, Progress, TaskScore, TestReport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -34,34 +34,10 @@ impl RunError {
     }
 }
 
-pub fn model_kind(model: ModelChoice) -> ModelKind {
-    match model {
-        ModelChoice::SingleTask => ModelKind::SingleTask,
-        ModelChoice::SharedBottom => ModelKind::SharedBottom,
-        ModelChoice::Omoe => ModelKind::Omoe,
-        ModelChoice::Mmoe => ModelKind::Mmoe,
-        ModelChoice::Cgc => ModelKind::Cgc,
-        ModelChoice::Ple => ModelKind::Ple,
-        ModelChoice::Esmm => ModelKind::Esmm,
-    }
-}
-
-/// The core library's model config for an experiment. CGC is PLE with one level.
+/// The core library's model config for an experiment: its settings are the core's own, so every
+/// knob reaches the model.
 pub fn model_config(e: &Experiment) -> ModelConfig {
-    let kind = model_kind(e.model);
-    ModelConfig::tutorial(kind)
-        .with_embedding_dim(e.embedding_dim)
-        .with_experts(e.experts)
-        .with_specific_experts(e.specific_experts)
-        .with_shared_experts(e.shared_experts)
-        .with_levels(if e.model == ModelChoice::Cgc {
-            1
-        } else {
-            e.levels
-        })
-        .with_expert_units(e.expert_units.clone())
-        .with_bottom_units(e.bottom_units.clone())
-        .with_tower_units(e.tower_units.clone())
+    ModelConfig::from_settings(e.model, &e.arch)
 }
 
 pub fn train_config(e: &Experiment) -> TrainConfig {
@@ -113,8 +89,8 @@ impl Session {
         let mut experiment = experiment.clone();
         experiment.sanitize();
         let mut tasks = data.tasks.clone();
-        for (task, name) in tasks.iter_mut().zip(experiment.model.task_names()) {
-            task.name = name.to_string();
+        for (t, task) in tasks.iter_mut().enumerate() {
+            task.name = experiment.model.task_name(t, &task.name).to_string();
         }
         let trainer = Trainer::new(
             model_config(&experiment),
@@ -129,13 +105,7 @@ impl Session {
         let info = ModelInfo {
             params: trainer.num_params(),
             tasks: task_names.clone(),
-            gates: gate_views(
-                trainer.gate_layout(),
-                &task_names,
-                experiment.levels_shown(),
-            ),
-            steps_per_epoch: trainer.steps_per_epoch(),
-            train_rows: data.train.len,
+            gates: trainer.gate_layout().clone(),
             input_fields: data
                 .fields
                 .iter()
@@ -242,17 +212,7 @@ impl Session {
 
     /// How often to score the validation split: five times an epoch, but at least every 10 steps.
     pub fn validation_every(&self) -> u64 {
-        (self.info.steps_per_epoch as u64 / 5).max(10)
-    }
-}
-
-impl Experiment {
-    /// Levels as the gates count them: CGC is one level whatever the PLE setting says.
-    fn levels_shown(&self) -> usize {
-        match self.model {
-            ModelChoice::Ple => self.levels,
-            _ => 1,
-        }
+        (self.trainer.steps_per_epoch() as u64 / 5).max(10)
     }
 }
 
@@ -324,41 +284,6 @@ impl Chunk {
     }
 }
 
-/// Labels each gate for the page: whose it is and, for PLE, which level.
-pub fn gate_views(layout: &[GateInfo], tasks: &[String], levels: usize) -> Vec<GateView> {
-    layout
-        .iter()
-        .map(|g| {
-            let owner = match g.task {
-                Some(t) => {
-                    format!(
-                        "task {} ({})",
-                        t + 1,
-                        tasks.get(t).map(String::as_str).unwrap_or("?")
-                    )
-                }
-                None if layout.len() == 1 => "one gate for all tasks".to_string(),
-                None => "shared gate".to_string(),
-            };
-            let label = if levels > 1 {
-                format!("{owner} · level {}", g.level + 1)
-            } else {
-                owner
-            };
-            GateView {
-                label,
-                level: g.level,
-                task: g.task,
-                experts: g.experts.iter().map(expert_name).collect(),
-            }
-        })
-        .collect()
-}
-
-fn expert_name(e: &ExpertRef) -> String {
-    e.to_string()
-}
-
 fn task_score(m: &TaskMetrics) -> TaskScore {
     TaskScore {
         name: m.name.clone(),
@@ -387,6 +312,7 @@ pub fn test_report(step: u64, report: &EvalReport) -> TestReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiment::ModelKind;
     use std::sync::OnceLock;
 
     fn data() -> &'static AdultData {
@@ -401,31 +327,31 @@ mod tests {
         })
     }
 
-    fn small(model: ModelChoice) -> Experiment {
+    fn small(model: ModelKind) -> Experiment {
         let mut e = Experiment::tutorial(model);
-        e.expert_units = vec![8];
-        e.bottom_units = vec![8];
-        e.tower_units = vec![4];
-        e.specific_experts = 2;
-        e.shared_experts = 1;
-        e.experts = 3;
+        e.arch.expert_units = vec![8];
+        e.arch.bottom_units = vec![8];
+        e.arch.tower_units = vec![4];
+        e.arch.specific_experts = 2;
+        e.arch.shared_experts = 1;
+        e.arch.experts = 3;
         e
     }
 
     #[test]
     fn session_trains_every_model_and_reports_gates() {
-        for model in ModelChoice::ALL {
+        for model in ModelKind::ALL {
             let s0 = Session::new(1, &small(model), data(), &Device::flex());
             let mut s = s0.unwrap_or_else(|e| panic!("{model}: {e}"));
             let info = s.info().clone();
-            assert_eq!(info.tasks, model.task_names().map(String::from).to_vec());
+            assert_eq!(info.tasks, small(model).task_names());
             assert_eq!(info.gates.is_empty(), !model.has_gates(), "{model}");
             let chunk = s.train_chunk(3).read().expect("finite losses");
             assert_eq!((chunk.steps, chunk.step, chunk.samples), (3, 3, 768));
             assert_eq!(chunk.losses.len(), 2);
             assert!(chunk.losses.iter().all(|l| l.is_finite() && *l > 0.0));
             assert_eq!(chunk.gates.len(), info.gates.len());
-            for (g, view) in chunk.gates.iter().zip(&info.gates) {
+            for (g, view) in chunk.gates.iter().zip(&info.gates.gates) {
                 assert_eq!(g.len(), view.experts.len());
                 let total: f32 = g.iter().sum();
                 assert!((total - 1.0).abs() < 1e-4, "{model} gate sums to {total}");
@@ -443,10 +369,10 @@ mod tests {
 
     #[test]
     fn session_ple_gates_are_labelled_by_level() {
-        let mut e = small(ModelChoice::Ple);
-        e.levels = 2;
+        let mut e = small(ModelKind::Ple);
+        e.arch.levels = 2;
         let s = Session::new(1, &e, data(), &Device::flex()).expect("builds");
-        let labels: Vec<&str> = s.info().gates.iter().map(|g| g.label.as_str()).collect();
+        let labels = s.info().gate_labels();
         assert_eq!(
             labels,
             [
@@ -457,21 +383,27 @@ mod tests {
                 "task 2 (never_married) · level 2",
             ]
         );
-        assert_eq!(s.info().gates[0].experts, ["T1.0", "T1.1", "S0"]);
+        let layout = &s.info().gates;
+        let names: Vec<String> = layout.gates[0]
+            .experts
+            .iter()
+            .map(|x| layout.expert_name(x))
+            .collect();
+        assert_eq!(names, ["T1.0", "T1.1", "S0"]);
         // CGC ignores the levels setting.
-        let mut c = small(ModelChoice::Cgc);
-        c.levels = 3;
+        let mut c = small(ModelKind::Cgc);
+        c.arch.levels = 3;
         let s = Session::new(1, &c, data(), &Device::flex()).expect("builds");
         assert_eq!(s.info().gates.len(), 2);
     }
 
     #[test]
     fn session_stops_at_the_epoch_budget_and_scores_the_test_set() {
-        let mut e = small(ModelChoice::Mmoe);
+        let mut e = small(ModelKind::Mmoe);
         e.batch_size = 4096;
         e.epochs = 1;
         let mut s = Session::new(1, &e, data(), &Device::flex()).expect("builds");
-        let per_epoch = s.info().steps_per_epoch;
+        let per_epoch = s.trainer.steps_per_epoch();
         let chunk = s.train_chunk(1000).read().expect("reads");
         assert_eq!(chunk.steps, per_epoch);
         assert!(s.finished());
@@ -483,7 +415,7 @@ mod tests {
 
     #[test]
     fn session_same_seed_same_numbers() {
-        let e = small(ModelChoice::Cgc);
+        let e = small(ModelKind::Cgc);
         let run = || {
             let mut s = Session::new(1, &e, data(), &Device::flex()).expect("builds");
             s.train_chunk(4).read().expect("reads").losses
@@ -493,8 +425,8 @@ mod tests {
 
     #[test]
     fn session_exports_a_model_file_with_the_page_settings() {
-        let mut e = small(ModelChoice::Ple);
-        e.levels = 2;
+        let mut e = small(ModelKind::Ple);
+        e.arch.levels = 2;
         e.relationship = false;
         let d = load_data(
             include_bytes!("../assets/adult.data.gz"),
@@ -518,9 +450,34 @@ mod tests {
     }
 
     #[test]
+    fn session_model_has_the_page_gate_dnn_dropout_and_l2() {
+        // Built and saved, not trained: dropout in training draws from the device's random
+        // numbers, which the other tests' seeded inits share when tests run in parallel.
+        let mut e = small(ModelKind::Ple);
+        e.arch.gate_units = vec![4];
+        e.arch.dropout = 0.25;
+        e.arch.l2_embedding = 0.0;
+        let s = Session::new(1, &e, data(), &Device::flex()).expect("builds");
+        let bytes = s.export().read().expect("exports");
+        let (file, _) = mtl::train::ModelFile::load(bytes, &Device::flex()).expect("loads back");
+        let c = &file.config;
+        assert_eq!(
+            (c.gate_units.clone(), c.dropout, c.l2_embedding),
+            (vec![4], 0.25, 0.0),
+            "these once stopped at the runner"
+        );
+        let plain =
+            Session::new(1, &small(ModelKind::Ple), data(), &Device::flex()).expect("builds");
+        assert!(
+            s.info().params > plain.info().params,
+            "the gate DNN has weights"
+        );
+    }
+
+    #[test]
     fn session_refuses_a_bad_live_learning_rate() {
         let mut s =
-            Session::new(1, &small(ModelChoice::Mmoe), data(), &Device::flex()).expect("builds");
+            Session::new(1, &small(ModelKind::Mmoe), data(), &Device::flex()).expect("builds");
         assert!(s.set_learning_rate(-1.0).is_err());
         assert!(s.set_learning_rate(0.01).is_ok());
         assert_eq!(s.experiment.learning_rate, 0.01);

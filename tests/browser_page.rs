@@ -8,8 +8,8 @@
 
 use leptos::prelude::*;
 use mtl_playground::dashboard::RunState;
-use mtl_playground::experiment::{Experiment, ModelChoice};
-use mtl_playground::protocol::{Event, GateView, ModelInfo, Progress, StopReason};
+use mtl_playground::experiment::{Experiment, ModelKind, ModelSettings};
+use mtl_playground::protocol::{Event, GateLayout, ModelInfo, Progress, StopReason};
 use mtl_playground::ui::{Controls, GateHeatmap, MetricsTable, Playground, RunBar};
 use mtl_playground::web::sleep;
 use wasm_bindgen::JsCast;
@@ -17,20 +17,21 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn info(gates: usize, experts: usize) -> ModelInfo {
+/// A built model's info: MMoE with `experts` experts, or a model without gates.
+fn info(gated: bool, experts: usize) -> ModelInfo {
+    let kind = if gated {
+        ModelKind::Mmoe
+    } else {
+        ModelKind::SharedBottom
+    };
+    let settings = ModelSettings {
+        experts,
+        ..ModelSettings::default()
+    };
     ModelInfo {
         params: 12_345,
         tasks: vec!["income".into(), "never_married".into()],
-        gates: (0..gates)
-            .map(|t| GateView {
-                label: format!("task {}", t + 1),
-                level: 0,
-                task: Some(t),
-                experts: (0..experts).map(|e| format!("E{e}")).collect(),
-            })
-            .collect(),
-        steps_per_epoch: 115,
-        train_rows: 29_305,
+        gates: GateLayout::new(kind, &settings, 2),
         input_fields: vec![],
     }
 }
@@ -73,7 +74,7 @@ async fn components_follow_the_worker_and_the_controls() {
     let session = p.session();
     p.receive(Event::Built {
         session,
-        info: info(2, 4),
+        info: info(true, 4),
     });
     p.receive(Event::Progress {
         session,
@@ -117,8 +118,8 @@ async fn components_follow_the_worker_and_the_controls() {
     // Picking a model shows its own knobs.
     change("[data-testid=model-select]", "ple");
     sleep(0).await;
-    assert_eq!(p.experiment.get_untracked().model, ModelChoice::Ple);
-    assert_eq!(p.experiment.get_untracked().expert_units, vec![64, 64]);
+    assert_eq!(p.experiment.get_untracked().model, ModelKind::Ple);
+    assert_eq!(p.experiment.get_untracked().arch.expert_units, vec![64, 64]);
     assert!(document().get_element_by_id("levels").is_some());
     assert!(document().get_element_by_id("experts").is_none());
     assert_ne!(p.session(), session, "a new model means a new session");
@@ -126,7 +127,7 @@ async fn components_follow_the_worker_and_the_controls() {
     // Out-of-range values are clamped, with a message; junk is refused.
     change("#levels", "9");
     sleep(0).await;
-    assert_eq!(p.experiment.get_untracked().levels, 4);
+    assert_eq!(p.experiment.get_untracked().arch.levels, 4);
     assert!(
         p.notices
             .get_untracked()
@@ -135,7 +136,7 @@ async fn components_follow_the_worker_and_the_controls() {
     );
     change("#expert-units", "64,<b>x</b>");
     sleep(0).await;
-    assert_eq!(p.experiment.get_untracked().expert_units, vec![64, 64]);
+    assert_eq!(p.experiment.get_untracked().arch.expert_units, vec![64, 64]);
     assert!(
         p.notices
             .get_untracked()
@@ -143,11 +144,24 @@ async fn components_follow_the_worker_and_the_controls() {
             .any(|n| n.contains("not a positive whole number"))
     );
 
+    // The knobs the tutorial leaves at DeepCTR's defaults are reachable too, and rebuild.
+    let before = p.session();
+    change("#dropout", "0.2");
+    change("#gate-units", "8");
+    sleep(0).await;
+    let arch = p.experiment.get_untracked().arch;
+    assert_eq!((arch.dropout, arch.gate_units), (0.2, vec![8]));
+    assert_ne!(p.session(), before, "a new model means a new session");
+    change("[data-testid=model-select]", "shared_bottom");
+    sleep(0).await;
+    assert!(document().get_element_by_id("gate-units").is_none());
+    assert!(document().get_element_by_id("dropout").is_some());
+
     // A NaN loss stops training and says why.
     let session = p.session();
     p.receive(Event::Built {
         session,
-        info: info(0, 0),
+        info: info(false, 0),
     });
     p.receive(Event::Stopped {
         session,

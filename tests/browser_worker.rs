@@ -17,7 +17,7 @@ use mtl::data::AdultData;
 use mtl::models::ModelInput;
 use mtl::train::loss::task_loss;
 use mtl_playground::device::AdapterProbe;
-use mtl_playground::experiment::{Experiment, ModelChoice};
+use mtl_playground::experiment::{Experiment, ModelKind};
 use mtl_playground::protocol::{
     Backend, Command, Event, Progress, StopReason, TaskScore, TestReport,
 };
@@ -49,7 +49,7 @@ fn through_post_message<T: serde::Serialize + serde::de::DeserializeOwned>(messa
 fn protocol_messages_survive_post_message() {
     let build = Command::Build {
         session: 7,
-        experiment: Experiment::tutorial(ModelChoice::Ple),
+        experiment: Experiment::tutorial(ModelKind::Ple),
     };
     let value = to_js(&build).expect("encodes");
     let tag = js_sys::Reflect::get(&value, &"type".into()).expect("has a type");
@@ -145,7 +145,7 @@ async fn driver_trains_on_the_cpu_device_in_wasm() {
 
     driver.push(Command::Build {
         session: 1,
-        experiment: Experiment::tutorial(ModelChoice::Mmoe),
+        experiment: Experiment::tutorial(ModelKind::Mmoe),
     });
     wait_until("the model", 30_000.0, || {
         has(&|e| matches!(e, Event::Built { .. }))
@@ -298,10 +298,10 @@ async fn webgpu_smoke_test_on_the_software_adapter() {
 
     // One real training step of a tiny model through the runner, on WebGPU.
     let data = mtl_playground::runner::load_data(TRAIN_GZ, TEST_GZ, true).expect("data");
-    let mut e = Experiment::tutorial(ModelChoice::Mmoe);
-    e.experts = 2;
-    e.expert_units = vec![8];
-    e.tower_units = vec![4];
+    let mut e = Experiment::tutorial(ModelKind::Mmoe);
+    e.arch.experts = 2;
+    e.arch.expert_units = vec![8];
+    e.arch.tower_units = vec![4];
     e.batch_size = 64;
     let mut session = Session::new(1, &e, &data, &device).expect("builds on WebGPU");
     let chunk = session.train_chunk(1).read_async().await.expect("one step");
@@ -402,10 +402,10 @@ async fn outputs_and_gradients(bytes: Vec<u8>, device: &Device, data: &AdultData
 #[wasm_bindgen_test]
 async fn webgpu_and_cpu_agree_on_outputs_and_gradients() {
     let data = mtl_playground::runner::load_data(TRAIN_GZ, TEST_GZ, true).expect("data");
-    let mut e = Experiment::tutorial(ModelChoice::Mmoe);
-    e.experts = 3;
-    e.expert_units = vec![8];
-    e.tower_units = vec![4];
+    let mut e = Experiment::tutorial(ModelKind::Mmoe);
+    e.arch.experts = 3;
+    e.arch.expert_units = vec![8];
+    e.arch.tower_units = vec![4];
     // The weights come from one CPU-built model, written as a model file and loaded on each side.
     let session = Session::new(1, &e, &data, &Device::flex()).expect("builds on the CPU");
     let bytes = session.export().read_async().await.expect("exports");

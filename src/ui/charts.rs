@@ -234,7 +234,9 @@ pub fn GateHeatmap() -> impl IntoView {
                 .flatten()
                 .fold(0.0f32, |m, &w| m.max(w))
                 .max(1e-6);
-            info.gates
+            let layout = &info.gates;
+            layout
+                .gates
                 .iter()
                 .zip(&d.gates)
                 .map(|(g, w)| {
@@ -242,20 +244,11 @@ pub fn GateHeatmap() -> impl IntoView {
                         .experts
                         .iter()
                         .zip(w)
-                        .map(|(e, &v)| (e.clone(), v, (v / max) as f64))
+                        .map(|(x, &v)| (layout.expert_name(x), v, (v / max) as f64))
                         .collect();
                     // CGC/PLE: how much of this gate goes to the shared experts.
-                    let mixed = g.experts.iter().any(|e| e.starts_with('S'))
-                        && g.experts.iter().any(|e| e.starts_with('T'));
-                    let share = mixed.then(|| {
-                        g.experts
-                            .iter()
-                            .zip(w)
-                            .filter(|(e, _)| e.starts_with('S'))
-                            .map(|(_, v)| *v)
-                            .sum::<f32>()
-                    });
-                    (g.label.clone(), cells, share)
+                    let share = g.shared_share(w);
+                    (layout.gate_label(g, &info.tasks), cells, share)
                 })
                 .collect::<Vec<_>>()
         })
@@ -268,8 +261,8 @@ pub fn GateHeatmap() -> impl IntoView {
                     let m = model();
                     if !m.has_gates() {
                         let why = match m {
-                            crate::experiment::ModelChoice::Esmm => "ESMM has no gates: its CTR and CVR towers share the embeddings and nothing else.",
-                            crate::experiment::ModelChoice::SharedBottom => "Shared-Bottom has no gates: every task reads the same bottom network.",
+                            crate::experiment::ModelKind::Esmm => "ESMM has no gates: its CTR and CVR towers share the embeddings and nothing else.",
+                            crate::experiment::ModelKind::SharedBottom => "Shared-Bottom has no gates: every task reads the same bottom network.",
                             _ => "Single-task models share nothing, so there is nothing to gate.",
                         };
                         return view! { <p class="none">{why}</p> }.into_any();
@@ -330,11 +323,7 @@ pub fn GateHistoryChart() -> impl IntoView {
     let selected = RwSignal::new(0usize);
     let labels = move || {
         p.dashboard
-            .with(|d| {
-                d.info
-                    .as_ref()
-                    .map(|i| i.gates.iter().map(|g| g.label.clone()).collect::<Vec<_>>())
-            })
+            .with(|d| d.info.as_ref().map(|i| i.gate_labels()))
             .unwrap_or_default()
     };
     let series = Signal::derive(move || {
@@ -343,14 +332,14 @@ pub fn GateHistoryChart() -> impl IntoView {
             let (Some(info), Some(history)) = (&d.info, d.gate_history.get(g)) else {
                 return Vec::new();
             };
-            let Some(gate) = info.gates.get(g) else {
+            let Some(gate) = info.gates.gates.get(g) else {
                 return Vec::new();
             };
             gate.experts
                 .iter()
                 .enumerate()
-                .map(|(e, name)| Series {
-                    name: name.clone(),
+                .map(|(e, x)| Series {
+                    name: info.gates.expert_name(x),
                     points: history
                         .points
                         .iter()

@@ -23,10 +23,7 @@ pub fn ArchitectureDiagram() -> impl IntoView {
     // The layout changes only with the architecture, not with every training report.
     let diagram = Memo::new(move |_| {
         let e = p.experiment.get();
-        let gates = p
-            .dashboard
-            .with(|d| d.info.as_ref().map(|i| i.gates.clone()).unwrap_or_default());
-        layout(&e, &gates)
+        layout(&e)
     });
     let weights = move || p.dashboard.with(|d| d.gates.clone());
     view! {

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 
 use crate::dashboard::Dashboard;
 use crate::device::{AdapterProbe, plan};
-use crate::experiment::{DeviceChoice, Experiment, ModelChoice};
+use crate::experiment::{DeviceChoice, Experiment, ModelKind};
 use crate::history::{History, RunRecord};
 use crate::protocol::{Backend, Command, Event};
 use crate::web::{WorkerClient, probe_webgpu};
@@ -257,7 +257,7 @@ impl Playground {
         }
     }
 
-    pub fn select_model(self, model: ModelChoice) {
+    pub fn select_model(self, model: ModelKind) {
         self.update(|e| *e = e.with_model(model));
     }
 
@@ -315,7 +315,7 @@ impl Playground {
                 "epoch": d.epoch,
                 "validation_auc": d.latest_auc(),
                 "test": d.test,
-                "gates": d.info.as_ref().map(|i| i.gates.iter().zip(&d.gates).map(|(g, w)| serde_json::json!({"gate": g.label, "experts": g.experts, "weights": w})).collect::<Vec<_>>()),
+                "gates": d.info.as_ref().map(|i| i.gates.gates.iter().zip(i.gate_labels()).zip(&d.gates).map(|((g, label), w)| serde_json::json!({"gate": label, "experts": g.experts.iter().map(|x| i.gates.expert_name(x)).collect::<Vec<_>>(), "weights": w})).collect::<Vec<_>>()),
             })
         });
         let name = self

@@ -459,7 +459,7 @@ export const specs = [
       assert(model.bytes.readUInt32LE(0) === 0x4255524e && model.bytes.readUInt16LE(4) === 1, 'burnpack header');
       const metaEnd = 10 + model.bytes.readUInt32LE(6);
       const meta = model.bytes.subarray(10, metaEnd).toString('latin1');
-      assert(meta.includes('mtl-playground model v1') && meta.includes('"SharedBottom"'), `model metadata: ${meta.slice(0, 200)}`);
+      assert(meta.includes('mtl-playground model v1') && meta.includes('"shared_bottom"'), `model metadata: ${meta.slice(0, 200)}`);
       assert(model.bytes.length >= 4 * one.params, `model file of ${model.bytes.length} bytes for ${one.params} parameters`);
       // The history survives a reload (localStorage).
       await page.reload();

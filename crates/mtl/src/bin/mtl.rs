@@ -61,17 +61,6 @@ struct EvalArgs {
     json: bool,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum ModelArg {
-    Single,
-    SharedBottom,
-    Mmoe,
-    Omoe,
-    Cgc,
-    Ple,
-    Esmm,
-}
-
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum DeviceArg {
     Cpu,
@@ -80,8 +69,10 @@ enum DeviceArg {
 
 #[derive(clap::Args)]
 struct TrainArgs {
-    #[arg(long, value_enum)]
-    model: ModelArg,
+    /// single_task, shared_bottom, omoe, mmoe, cgc, ple or esmm (the older `single` and
+    /// `shared-bottom` work too).
+    #[arg(long)]
+    model: ModelKind,
     /// PLE extraction levels.
     #[arg(long)]
     levels: Option<usize>,
@@ -156,18 +147,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn model_kind(arg: ModelArg) -> ModelKind {
-    match arg {
-        ModelArg::Single => ModelKind::SingleTask,
-        ModelArg::SharedBottom => ModelKind::SharedBottom,
-        ModelArg::Mmoe => ModelKind::Mmoe,
-        ModelArg::Omoe => ModelKind::Omoe,
-        ModelArg::Cgc => ModelKind::Cgc,
-        ModelArg::Ple => ModelKind::Ple,
-        ModelArg::Esmm => ModelKind::Esmm,
-    }
-}
-
 fn device(arg: DeviceArg) -> Result<Device, String> {
     match arg {
         DeviceArg::Cpu => Ok(Device::flex()),
@@ -182,11 +161,7 @@ fn device(arg: DeviceArg) -> Result<Device, String> {
 
 /// ESMM's tasks are CTR (income) and CTCVR (never-married); the others keep the Adult names.
 fn task_label(kind: ModelKind, t: usize, name: &str) -> String {
-    match (kind, t) {
-        (ModelKind::Esmm, 0) => "ctr".into(),
-        (ModelKind::Esmm, _) => "ctcvr".into(),
-        _ => name.into(),
-    }
+    kind.task_name(t, name).to_string()
 }
 
 fn print_report(kind: ModelKind, report: &EvalReport) {
@@ -289,13 +264,7 @@ fn bench(args: &BenchArgs) -> Result<(), String> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        // The page's slugs (single_task, shared_bottom) and the CLI's (single, shared-bottom).
-        let core = if slug == "single_task" {
-            "single".to_string()
-        } else {
-            slug.replace('_', "-")
-        };
-        let kind = ModelKind::from_slug(&core).ok_or_else(|| format!("unknown model {slug}"))?;
+        let kind: ModelKind = slug.parse()?;
         let mut trainer = Trainer::new(
             ModelConfig::tutorial(kind),
             TrainConfig::new(),
@@ -330,7 +299,7 @@ fn bench(args: &BenchArgs) -> Result<(), String> {
         let secs = start.elapsed().as_secs_f64();
         println!(
             "{}",
-            json!({"event": "native", "model": slug, "params": trainer.num_params(), "steps": steps,
+            json!({"event": "native", "model": kind.slug(), "params": trainer.num_params(), "steps": steps,
                    "samples_per_sec": (samples as f64 / secs).round(), "threads": 1})
         );
     }
@@ -338,7 +307,7 @@ fn bench(args: &BenchArgs) -> Result<(), String> {
 }
 
 fn train(args: &TrainArgs) -> Result<(), String> {
-    let kind = model_kind(args.model);
+    let kind = args.model;
     let mut model_config = ModelConfig::tutorial(kind);
     if let Some(v) = args.levels {
         model_config.levels = v;

@@ -25,12 +25,7 @@ pub enum DataError {
     Empty,
 }
 
-/// How a task is scored: binary tasks use sigmoid + cross-entropy, regression tasks MSE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum TaskKind {
-    Binary,
-    Regression,
-}
+pub use mtl_vocab::TaskKind;
 
 /// One prediction target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

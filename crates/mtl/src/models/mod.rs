@@ -8,118 +8,46 @@ pub mod layers;
 mod moe;
 mod ple;
 
-use std::fmt;
-
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
-use serde::{Deserialize, Serialize};
 
 pub use bottom::{SharedBottom, SingleTask};
 pub use esmm::Esmm;
 pub use moe::Moe;
 pub use ple::{ExtractionLevel, Ple};
 
+pub use mtl_vocab::{ExpertRef, GateInfo, GateLayout, ModelKind, ModelSettings, Owner};
+
 use crate::data::{Batch, InputSpec};
 
-/// The architectures the playground teaches, in the order of the lessons.
-#[derive(Config, Debug, Copy, PartialEq, Eq, Hash)]
-pub enum ModelKind {
-    SingleTask,
-    SharedBottom,
-    Omoe,
-    Mmoe,
-    Cgc,
-    Ple,
-    Esmm,
-}
-
-impl ModelKind {
-    pub const ALL: [ModelKind; 7] = [
-        ModelKind::SingleTask,
-        ModelKind::SharedBottom,
-        ModelKind::Omoe,
-        ModelKind::Mmoe,
-        ModelKind::Cgc,
-        ModelKind::Ple,
-        ModelKind::Esmm,
-    ];
-
-    /// The CLI's and the URL's name: `single`, `shared-bottom`, `omoe`, `mmoe`, `cgc`, `ple`, `esmm`.
-    pub fn slug(self) -> &'static str {
-        match self {
-            ModelKind::SingleTask => "single",
-            ModelKind::SharedBottom => "shared-bottom",
-            ModelKind::Omoe => "omoe",
-            ModelKind::Mmoe => "mmoe",
-            ModelKind::Cgc => "cgc",
-            ModelKind::Ple => "ple",
-            ModelKind::Esmm => "esmm",
-        }
-    }
-
-    pub fn from_slug(slug: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.slug() == slug)
-    }
-
-    /// The human name.
-    pub fn label(self) -> &'static str {
-        match self {
-            ModelKind::SingleTask => "SingleTask",
-            ModelKind::SharedBottom => "Shared-Bottom",
-            ModelKind::Omoe => "OMoE",
-            ModelKind::Mmoe => "MMoE",
-            ModelKind::Cgc => "CGC",
-            ModelKind::Ple => "PLE",
-            ModelKind::Esmm => "ESMM",
-        }
-    }
-
-    pub fn has_gates(self) -> bool {
-        matches!(
-            self,
-            ModelKind::Omoe | ModelKind::Mmoe | ModelKind::Cgc | ModelKind::Ple
-        )
-    }
-}
-
-/// Every size of every model. Fields a model does not use are ignored by it.
-/// [`ModelConfig::tutorial`] gives the seed tutorial's defaults for each kind.
+/// Every size of every model, as Burn's config (model files carry it). Fields a model does not
+/// use are ignored by it. The values, their meaning and the tutorial's defaults are
+/// [`ModelSettings`]'s: [`ModelConfig::tutorial`] and [`ModelConfig::from_settings`] build one.
 #[derive(Config, Debug, PartialEq)]
 pub struct ModelConfig {
     pub kind: ModelKind,
-    /// Width of each categorical field's embedding.
-    #[config(default = 4)]
+    #[config(default = "ModelSettings::default().embedding_dim")]
     pub embedding_dim: usize,
-    /// The shared bottom (Shared-Bottom) or each task's own bottom (SingleTask).
-    #[config(default = "vec![128, 128]")]
+    #[config(default = "ModelSettings::default().bottom_units")]
     pub bottom_units: Vec<usize>,
-    /// Hidden units of every expert.
-    #[config(default = "vec![32, 32]")]
+    #[config(default = "ModelSettings::default().expert_units")]
     pub expert_units: Vec<usize>,
-    /// Hidden units of each task tower (ESMM: the CTR and CVR towers).
-    #[config(default = "vec![16, 8]")]
+    #[config(default = "ModelSettings::default().tower_units")]
     pub tower_units: Vec<usize>,
-    /// Experts of MMoE and OMoE.
-    #[config(default = 4)]
+    #[config(default = "ModelSettings::default().experts")]
     pub experts: usize,
-    /// Task-specific experts per task and level (CGC, PLE).
-    #[config(default = 8)]
+    #[config(default = "ModelSettings::default().specific_experts")]
     pub specific_experts: usize,
-    /// Shared experts per level (CGC, PLE).
-    #[config(default = 4)]
+    #[config(default = "ModelSettings::default().shared_experts")]
     pub shared_experts: usize,
-    /// Extraction levels (PLE; CGC is one level).
-    #[config(default = 2)]
+    #[config(default = "ModelSettings::default().levels")]
     pub levels: usize,
-    /// An optional hidden DNN before each gate's softmax; empty means the paper's single Dense.
-    #[config(default = "Vec::new()")]
+    #[config(default = "ModelSettings::default().gate_units")]
     pub gate_units: Vec<usize>,
-    /// Dropout after every hidden layer.
-    #[config(default = 0.0)]
+    #[config(default = "ModelSettings::default().dropout")]
     pub dropout: f64,
-    /// L2 penalty on the embedding tables, as DeepCTR's `l2_reg_embedding`.
-    #[config(default = 1e-5)]
+    #[config(default = "ModelSettings::default().l2_embedding")]
     pub l2_embedding: f64,
 }
 
@@ -149,24 +77,43 @@ pub enum ConfigError {
 }
 
 impl ModelConfig {
-    /// The seed tutorial's defaults for `kind`.
+    /// The seed tutorial's model of `kind`.
     pub fn tutorial(kind: ModelKind) -> Self {
-        let base = ModelConfig::new(kind);
-        match kind {
-            ModelKind::SingleTask | ModelKind::SharedBottom => base
-                .with_bottom_units(vec![128, 128])
-                .with_tower_units(vec![64, 32]),
-            ModelKind::Mmoe | ModelKind::Omoe => base
-                .with_experts(4)
-                .with_expert_units(vec![32, 32])
-                .with_tower_units(vec![16, 8]),
-            ModelKind::Cgc | ModelKind::Ple => base
-                .with_specific_experts(8)
-                .with_shared_experts(4)
-                .with_expert_units(vec![64, 64])
-                .with_tower_units(vec![16, 16])
-                .with_levels(if kind == ModelKind::Cgc { 1 } else { 2 }),
-            ModelKind::Esmm => base.with_tower_units(vec![128, 128]),
+        Self::from_settings(kind, &ModelSettings::tutorial(kind))
+    }
+
+    /// The model of `kind` with `settings`. CGC gets one level, whatever `settings` asks.
+    pub fn from_settings(kind: ModelKind, s: &ModelSettings) -> Self {
+        Self {
+            kind,
+            embedding_dim: s.embedding_dim,
+            bottom_units: s.bottom_units.clone(),
+            expert_units: s.expert_units.clone(),
+            tower_units: s.tower_units.clone(),
+            experts: s.experts,
+            specific_experts: s.specific_experts,
+            shared_experts: s.shared_experts,
+            levels: if kind == ModelKind::Cgc { 1 } else { s.levels },
+            gate_units: s.gate_units.clone(),
+            dropout: s.dropout,
+            l2_embedding: s.l2_embedding,
+        }
+    }
+
+    /// The settings this config was made of.
+    pub fn settings(&self) -> ModelSettings {
+        ModelSettings {
+            embedding_dim: self.embedding_dim,
+            bottom_units: self.bottom_units.clone(),
+            expert_units: self.expert_units.clone(),
+            tower_units: self.tower_units.clone(),
+            experts: self.experts,
+            specific_experts: self.specific_experts,
+            shared_experts: self.shared_experts,
+            levels: self.levels,
+            gate_units: self.gate_units.clone(),
+            dropout: self.dropout,
+            l2_embedding: self.l2_embedding,
         }
     }
 
@@ -241,53 +188,8 @@ impl ModelConfig {
     }
 
     /// The gates this configuration has, in the order [`ModelOutput::gates`] returns them.
-    pub fn gate_layout(&self, tasks: usize) -> Vec<GateInfo> {
-        match self.kind {
-            ModelKind::Mmoe => (0..tasks)
-                .map(|t| GateInfo {
-                    level: 0,
-                    task: Some(t),
-                    experts: (0..self.experts).map(ExpertRef::Pooled).collect(),
-                })
-                .collect(),
-            ModelKind::Omoe => vec![GateInfo {
-                level: 0,
-                task: None,
-                experts: (0..self.experts).map(ExpertRef::Pooled).collect(),
-            }],
-            ModelKind::Cgc | ModelKind::Ple => {
-                let (s, h) = (self.specific_experts, self.shared_experts);
-                let mut gates = Vec::new();
-                for level in 0..self.levels {
-                    for t in 0..tasks {
-                        let experts = (0..s)
-                            .map(|i| ExpertRef::Specific { task: t, index: i })
-                            .chain((0..h).map(ExpertRef::Shared))
-                            .collect();
-                        gates.push(GateInfo {
-                            level,
-                            task: Some(t),
-                            experts,
-                        });
-                    }
-                    if level + 1 < self.levels {
-                        let experts = (0..tasks)
-                            .flat_map(|t| {
-                                (0..s).map(move |i| ExpertRef::Specific { task: t, index: i })
-                            })
-                            .chain((0..h).map(ExpertRef::Shared))
-                            .collect();
-                        gates.push(GateInfo {
-                            level,
-                            task: None,
-                            experts,
-                        });
-                    }
-                }
-                gates
-            }
-            ModelKind::SingleTask | ModelKind::SharedBottom | ModelKind::Esmm => Vec::new(),
-        }
+    pub fn gate_layout(&self, tasks: usize) -> GateLayout {
+        GateLayout::new(self.kind, &self.settings(), tasks)
     }
 
     /// Builds the model on `device`. The device's seed decides the initial weights.
@@ -311,35 +213,6 @@ impl ModelConfig {
             ModelKind::Esmm => MtlModel::Esmm(Esmm::new(self, spec, device)),
         })
     }
-}
-
-/// Which expert a gate weight belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ExpertRef {
-    /// An MMoE/OMoE expert, shared by every task.
-    Pooled(usize),
-    /// A CGC/PLE expert that belongs to one task.
-    Specific { task: usize, index: usize },
-    /// A CGC/PLE shared expert.
-    Shared(usize),
-}
-
-impl fmt::Display for ExpertRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ExpertRef::Pooled(i) => write!(f, "E{i}"),
-            ExpertRef::Specific { task, index } => write!(f, "T{}.{index}", task + 1),
-            ExpertRef::Shared(i) => write!(f, "S{i}"),
-        }
-    }
-}
-
-/// What one gate mixes: its level, its task (`None` for a shared gate) and its experts in order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GateInfo {
-    pub level: usize,
-    pub task: Option<usize>,
-    pub experts: Vec<ExpertRef>,
 }
 
 /// Model inputs for one batch.

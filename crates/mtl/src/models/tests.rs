@@ -292,7 +292,7 @@ fn gate_outputs_follow_the_layout() {
         let out = model.forward(&x);
         let layout = config.gate_layout(2);
         assert_eq!(out.gates.len(), layout.len(), "{kind}");
-        for (g, info) in out.gates.iter().zip(&layout) {
+        for (g, info) in out.gates.iter().zip(&layout.gates) {
             assert_eq!(g.dims(), [32, info.experts.len()], "{kind}");
         }
         assert_eq!(kind.has_gates(), !layout.is_empty());

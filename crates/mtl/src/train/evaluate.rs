@@ -74,7 +74,7 @@ impl Trainer {
                 .collect(),
             labels: set.labels.clone(),
             tasks: self.tasks().to_vec(),
-            gates: self.gate_layout().to_vec(),
+            gates: self.gate_layout().gates.clone(),
             kind: self.model_config().kind,
         };
         let tx = transaction(

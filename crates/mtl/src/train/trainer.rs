@@ -11,7 +11,7 @@ use super::export::{ModelFile, export_readback};
 use super::loss::task_loss;
 use super::readback::{Readback, f32_values, transaction};
 use crate::data::{DeviceSplit, InputSpec, Split, SplitMix64, TaskSpec};
-use crate::models::{ConfigError, GateInfo, ModelConfig, ModelInput, MtlModel};
+use crate::models::{ConfigError, GateLayout, ModelConfig, ModelInput, MtlModel};
 
 /// Optimiser and batching settings. Defaults are the tutorial's (Keras's Adam, batch 256).
 #[derive(Config, Debug, PartialEq)]
@@ -124,7 +124,7 @@ pub struct Trainer {
     config: TrainConfig,
     input: InputSpec,
     tasks: Vec<TaskSpec>,
-    gates: Vec<GateInfo>,
+    gates: GateLayout,
     train: DeviceSplit,
     device: Device,
     rng: SplitMix64,
@@ -276,7 +276,7 @@ impl Trainer {
         &self.tasks
     }
 
-    pub fn gate_layout(&self) -> &[GateInfo] {
+    pub fn gate_layout(&self) -> &GateLayout {
         &self.gates
     }
 

@@ -1,0 +1,210 @@
+//! The models, their names and the knobs each one uses.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The architectures the playground teaches, in the order of the lessons.
+///
+/// Serialised as its slug (`"shared_bottom"`); the Pascal-case names that model files written
+/// before the slugs were unified carry are read too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    #[serde(alias = "SingleTask")]
+    SingleTask,
+    #[serde(alias = "SharedBottom")]
+    SharedBottom,
+    #[serde(alias = "Omoe")]
+    Omoe,
+    #[serde(alias = "Mmoe")]
+    Mmoe,
+    #[serde(alias = "Cgc")]
+    Cgc,
+    #[serde(alias = "Ple")]
+    Ple,
+    #[serde(alias = "Esmm")]
+    Esmm,
+}
+
+impl ModelKind {
+    pub const ALL: [ModelKind; 7] = [
+        ModelKind::SingleTask,
+        ModelKind::SharedBottom,
+        ModelKind::Omoe,
+        ModelKind::Mmoe,
+        ModelKind::Cgc,
+        ModelKind::Ple,
+        ModelKind::Esmm,
+    ];
+
+    /// The one name used in URLs, the worker protocol, file names, JSON and the CLI:
+    /// `single_task`, `shared_bottom`, `omoe`, `mmoe`, `cgc`, `ple`, `esmm`.
+    pub fn slug(self) -> &'static str {
+        match self {
+            ModelKind::SingleTask => "single_task",
+            ModelKind::SharedBottom => "shared_bottom",
+            ModelKind::Omoe => "omoe",
+            ModelKind::Mmoe => "mmoe",
+            ModelKind::Cgc => "cgc",
+            ModelKind::Ple => "ple",
+            ModelKind::Esmm => "esmm",
+        }
+    }
+
+    /// Reads a slug. Case is ignored and a hyphen reads as an underscore, so the CLI's older
+    /// spellings (`single`, `shared-bottom`) still work.
+    pub fn from_slug(text: &str) -> Option<Self> {
+        let text = text.trim().to_ascii_lowercase().replace('-', "_");
+        match text.as_str() {
+            "single" => Some(ModelKind::SingleTask),
+            _ => Self::ALL.into_iter().find(|k| k.slug() == text),
+        }
+    }
+
+    /// The name people write.
+    pub fn label(self) -> &'static str {
+        match self {
+            ModelKind::SingleTask => "Single-task",
+            ModelKind::SharedBottom => "Shared-Bottom",
+            ModelKind::Omoe => "OMoE",
+            ModelKind::Mmoe => "MMoE",
+            ModelKind::Cgc => "CGC",
+            ModelKind::Ple => "PLE",
+            ModelKind::Esmm => "ESMM",
+        }
+    }
+
+    /// Whether the model mixes experts with softmax gates.
+    pub fn has_gates(self) -> bool {
+        matches!(
+            self,
+            ModelKind::Omoe | ModelKind::Mmoe | ModelKind::Cgc | ModelKind::Ple
+        )
+    }
+
+    /// Whether `knob` changes this model. The others are kept but ignored, and the page hides
+    /// their controls.
+    pub fn uses(self, knob: Knob) -> bool {
+        use ModelKind::*;
+        match knob {
+            Knob::Experts => matches!(self, Omoe | Mmoe),
+            Knob::SpecificExperts | Knob::SharedExperts => matches!(self, Cgc | Ple),
+            Knob::ExpertUnits | Knob::GateUnits => self.has_gates(),
+            // CGC is PLE with one level.
+            Knob::Levels => self == Ple,
+            Knob::BottomUnits => matches!(self, SingleTask | SharedBottom),
+            Knob::TowerUnits | Knob::EmbeddingDim | Knob::Dropout | Knob::L2Embedding => true,
+        }
+    }
+
+    /// The extraction levels this model has for `levels` asked: CGC has one whatever is asked,
+    /// MMoE and OMoE one, models without gates none.
+    pub fn levels(self, levels: usize) -> usize {
+        match self {
+            ModelKind::Ple => levels,
+            ModelKind::Cgc | ModelKind::Mmoe | ModelKind::Omoe => 1,
+            ModelKind::SingleTask | ModelKind::SharedBottom | ModelKind::Esmm => 0,
+        }
+    }
+
+    /// Task `task`'s name under this model, given its name in the data. ESMM reads the first
+    /// task as the click and the second as the conversion, so it names them `ctr` and `ctcvr`.
+    pub fn task_name(self, task: usize, data_name: &str) -> &str {
+        match (self, task) {
+            (ModelKind::Esmm, 0) => "ctr",
+            (ModelKind::Esmm, _) => "ctcvr",
+            _ => data_name,
+        }
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl FromStr for ModelKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Self::from_slug(text).ok_or_else(|| {
+            let slugs: Vec<&str> = Self::ALL.iter().map(|k| k.slug()).collect();
+            format!("'{text}' is not a model; use one of {}", slugs.join(", "))
+        })
+    }
+}
+
+/// A setting of a model's shape or regularisation, so that each part can say which models use
+/// it ([`ModelKind::uses`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Knob {
+    Experts,
+    SpecificExperts,
+    SharedExperts,
+    Levels,
+    ExpertUnits,
+    BottomUnits,
+    TowerUnits,
+    GateUnits,
+    EmbeddingDim,
+    Dropout,
+    L2Embedding,
+}
+
+/// How a task is scored: binary tasks use sigmoid + cross-entropy, regression tasks MSE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TaskKind {
+    Binary,
+    Regression,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_slugs_round_trip_and_accept_the_old_cli_spellings() {
+        for k in ModelKind::ALL {
+            assert_eq!(ModelKind::from_slug(k.slug()), Some(k));
+            assert_eq!(k.slug().parse::<ModelKind>(), Ok(k));
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.slug()));
+            assert_eq!(serde_json::from_str::<ModelKind>(&json).unwrap(), k);
+        }
+        assert_eq!(ModelKind::from_slug("single"), Some(ModelKind::SingleTask));
+        assert_eq!(
+            ModelKind::from_slug("shared-bottom"),
+            Some(ModelKind::SharedBottom)
+        );
+        assert_eq!(ModelKind::from_slug(" MMoE "), Some(ModelKind::Mmoe));
+        assert_eq!(ModelKind::from_slug("transformer"), None);
+        let err = "x".parse::<ModelKind>().unwrap_err();
+        assert!(err.contains("shared_bottom"), "{err}");
+        // Model files written before the slugs were unified.
+        let old: ModelKind = serde_json::from_str("\"SharedBottom\"").unwrap();
+        assert_eq!(old, ModelKind::SharedBottom);
+    }
+
+    #[test]
+    fn kind_knobs_follow_the_model() {
+        assert!(ModelKind::Ple.uses(Knob::Levels));
+        assert!(!ModelKind::Cgc.uses(Knob::Levels));
+        assert!(ModelKind::Mmoe.uses(Knob::ExpertUnits));
+        assert!(ModelKind::Mmoe.uses(Knob::GateUnits));
+        assert!(!ModelKind::SharedBottom.uses(Knob::GateUnits));
+        assert!(!ModelKind::Mmoe.uses(Knob::SharedExperts));
+        assert!(ModelKind::SharedBottom.uses(Knob::BottomUnits));
+        assert!(!ModelKind::Esmm.uses(Knob::Experts));
+        assert!(ModelKind::Esmm.uses(Knob::Dropout));
+        assert_eq!(ModelKind::Cgc.levels(3), 1);
+        assert_eq!(ModelKind::Ple.levels(3), 3);
+        assert_eq!(ModelKind::Esmm.task_name(1, "never_married"), "ctcvr");
+        assert_eq!(
+            ModelKind::Mmoe.task_name(1, "never_married"),
+            "never_married"
+        );
+    }
+}
