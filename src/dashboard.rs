@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::chart::{Smoother, push_bounded};
+use crate::plot::{Smoother, push_bounded};
 use crate::protocol::{Event, ModelInfo, StopReason, TestReport};
 
 /// Points kept per curve; older ones are thinned, never dropped wholesale.
@@ -362,7 +362,7 @@ mod tests {
         });
         assert_eq!(d.state, RunState::Stopped);
         assert!(d.error.as_deref().is_some_and(|m| m.contains("NaN")));
-        assert!(d.status.starts_with("Training paused"));
+        assert!(d.status.starts_with("Training stopped"));
     }
 
     #[test]

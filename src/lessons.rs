@@ -55,11 +55,42 @@ pub fn note(model: ModelKind) -> &'static ModelNote {
         .unwrap_or(&MODEL_NOTES[0])
 }
 
-/// One step of a guided experiment: a setup and what to do and watch.
+/// One step of a guided experiment: a setup, what to do and watch, and the numbers the text
+/// states, so a test can measure them.
 pub struct LessonStep {
     pub button: &'static str,
     pub setup: fn() -> Experiment,
     pub look_for: &'static str,
+    pub claims: &'static [Claim],
+}
+
+/// A number a lesson's text states. `words` are the words of `look_for` that state it; the
+/// runner's `lesson_claims_hold_on_adult` trains the step's setup natively for its epochs and
+/// checks `check` against the test split, so a lesson cannot promise what the model does not do.
+pub struct Claim {
+    pub words: &'static str,
+    pub check: Check,
+}
+
+/// What a claim says, about the step's run once its epoch budget is spent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Check {
+    /// Task `task`'s test AUC is within `tol` of `value`.
+    AucNear { task: usize, value: f64, tol: f64 },
+    /// Task `task`'s test AUC is at most `max`.
+    AucAtMost { task: usize, max: f64 },
+    /// Task `task`'s test AUC is within `gap` of the lesson's previous step's.
+    AucAsPrevious { task: usize, gap: f64 },
+    /// Task `task`'s test AUC is below the previous step's by at least `drop`.
+    AucBelowPrevious { task: usize, drop: f64 },
+    /// The categorical input `field` alone (each of its values scored by its rate of the
+    /// label in the training split) ranks task `task`'s test labels with about this AUC.
+    FieldAloneAuc {
+        field: &'static str,
+        task: usize,
+        value: f64,
+        tol: f64,
+    },
 }
 
 pub struct Lesson {
@@ -86,11 +117,28 @@ pub fn lessons() -> Vec<Lesson> {
                     button: "Set up Shared-Bottom",
                     setup: || tutorial(ModelKind::SharedBottom),
                     look_for: "Press Play and let it finish its 3 epochs. Note both tasks' test AUC in the metrics table; the run is saved in Runs.",
+                    claims: &[],
                 },
                 LessonStep {
                     button: "Now MMoE",
                     setup: || tutorial(ModelKind::Mmoe),
-                    look_for: "Same seed, same data, same epochs. Train it, then compare the two runs in Runs. On Adult they end within about 0.001 AUC: two tasks on 13 features leave little for experts to specialise on. Watch the two gates drift apart anyway.",
+                    look_for: "Same seed, same data, same epochs. Train it, then compare the two runs in Runs. On Adult they end close: within about 0.01 test AUC on income and 0.001 on never_married (with this seed, MMoE is the one a little behind on income). Two tasks on 13 features leave little for experts to specialise on. Watch the two gates drift apart anyway.",
+                    claims: &[
+                        Claim {
+                            words: "within about 0.01 test AUC on income",
+                            check: Check::AucAsPrevious {
+                                task: 0,
+                                gap: 0.015,
+                            },
+                        },
+                        Claim {
+                            words: "0.001 on never_married",
+                            check: Check::AucAsPrevious {
+                                task: 1,
+                                gap: 0.003,
+                            },
+                        },
+                    ],
                 },
             ],
         },
@@ -101,6 +149,7 @@ pub fn lessons() -> Vec<Lesson> {
                 button: "Set up PLE",
                 setup: || tutorial(ModelKind::Ple),
                 look_for: "Train, then read the gate heatmap's last column: the share of each gate's weight that goes to the shared experts (S…), per level. A task's gate that moves weight from S to its own T experts has found something only it needs. Compare level 1 with level 2.",
+                claims: &[],
             }],
         },
         Lesson {
@@ -110,12 +159,28 @@ pub fn lessons() -> Vec<Lesson> {
                 LessonStep {
                     button: "Set up ESMM",
                     setup: || tutorial(ModelKind::Esmm),
-                    look_for: "Train it and look at the test AUC of ctr (income > 50K). It falls far below the ~0.9 the other models reach. ESMM forces pCTCVR = pCTR × pCVR ≤ pCTR, i.e. it assumes every 'conversion' (never married) was first a 'click' (income > 50K). On Adult that is false: most never-married people earn less. To fit CTCVR, the model must push pCTR up for them, which ruins it as an income predictor.",
+                    look_for: "Train it and look at the test AUC of ctr (income > 50K). It falls to about 0.78, far below the ~0.9 the other models reach. ESMM forces pCTCVR = pCTR × pCVR ≤ pCTR, i.e. it assumes every 'conversion' (never married) was first a 'click' (income > 50K). On Adult that is false: most never-married people earn less. To fit CTCVR, the model must push pCTR up for them, which ruins it as an income predictor.",
+                    claims: &[Claim {
+                        words: "falls to about 0.78",
+                        check: Check::AucNear {
+                            task: 0,
+                            value: 0.78,
+                            tol: 0.03,
+                        },
+                    }],
                 },
                 LessonStep {
                     button: "Compare with Shared-Bottom",
                     setup: || tutorial(ModelKind::SharedBottom),
                     look_for: "Same seed and epochs, no product constraint: income's AUC is back near 0.9. The architecture was right for a funnel and wrong for these labels.",
+                    claims: &[Claim {
+                        words: "back near 0.9",
+                        check: Check::AucNear {
+                            task: 0,
+                            value: 0.9,
+                            tol: 0.02,
+                        },
+                    }],
                 },
             ],
         },
@@ -127,6 +192,14 @@ pub fn lessons() -> Vec<Lesson> {
                     button: "MMoE with relationship",
                     setup: || tutorial(ModelKind::Mmoe),
                     look_for: "Train and note never_married's AUC (about 0.96).",
+                    claims: &[Claim {
+                        words: "about 0.96",
+                        check: Check::AucNear {
+                            task: 1,
+                            value: 0.96,
+                            tol: 0.01,
+                        },
+                    }],
                 },
                 LessonStep {
                     button: "Turn relationship off",
@@ -135,7 +208,26 @@ pub fn lessons() -> Vec<Lesson> {
                         e.relationship = false;
                         e
                     },
-                    look_for: "The field said husband, wife, own-child, unmarried…: alone it scores about 0.91 AUC for never-married. Without it the task's AUC falls noticeably. A feature that is almost the label inflates a model's score; always ask what your features know.",
+                    look_for: "The field said husband, wife, own-child, unmarried…: alone it scores about 0.91 AUC for never-married. Without it the task's AUC falls to about 0.87. A feature that is almost the label inflates a model's score; always ask what your features know.",
+                    claims: &[
+                        Claim {
+                            words: "alone it scores about 0.91 AUC",
+                            check: Check::FieldAloneAuc {
+                                field: "relationship",
+                                task: 1,
+                                value: 0.91,
+                                tol: 0.02,
+                            },
+                        },
+                        Claim {
+                            words: "falls to about 0.87",
+                            check: Check::AucNear {
+                                task: 1,
+                                value: 0.87,
+                                tol: 0.02,
+                            },
+                        },
+                    ],
                 },
             ],
         },

@@ -6,7 +6,6 @@
 //! `ml`) uses the core library; `worker` (features `ml` + `web`) wires the runner and the schedule
 //! to a Web Worker; `ui` (feature `ui`) draws the page and never imports Burn.
 
-pub mod chart;
 pub mod dashboard;
 pub mod device;
 pub mod diagram;
@@ -14,6 +13,7 @@ pub mod experiment;
 pub mod fields;
 pub mod history;
 pub mod lessons;
+pub mod plot;
 pub mod protocol;
 pub mod schedule;
 

@@ -43,7 +43,8 @@ pub enum Command {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    /// The worker's wasm is up; commands sent before this are lost.
+    /// The worker's wasm is up. Commands sent earlier are not lost: the worker queues them
+    /// until its device is ready.
     Ready {
         backend: Backend,
     },
@@ -189,7 +190,7 @@ impl StopReason {
         match self {
             StopReason::Paused => "Paused.".into(),
             StopReason::Finished { epochs } => format!("Finished {epochs} epochs."),
-            StopReason::NonFinite { message } => format!("Training paused: {message}"),
+            StopReason::NonFinite { message } => format!("Training stopped: {message}"),
         }
     }
 }

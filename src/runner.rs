@@ -68,9 +68,10 @@ pub fn load_data(train: &[u8], test: &[u8], relationship: bool) -> Result<AdultD
     Ok(AdultData::from_text(&text(train)?, &text(test)?, options)?)
 }
 
-/// One model in training, with its validation and test sets resident on the device.
-pub struct Session {
-    pub id: u32,
+/// One model in training, with its validation and test sets resident on the device. `session`
+/// is the id the page gave its build; every event about this model carries it.
+pub struct Training {
+    pub session: u32,
     pub experiment: Experiment,
     trainer: Trainer,
     valid: EvalSet,
@@ -79,9 +80,9 @@ pub struct Session {
     task_names: Vec<String>,
 }
 
-impl Session {
+impl Training {
     pub fn new(
-        id: u32,
+        session: u32,
         experiment: &Experiment,
         data: &AdultData,
         device: &Device,
@@ -114,7 +115,7 @@ impl Session {
                 .collect(),
         };
         Ok(Self {
-            id,
+            session,
             valid: EvalSet::new(&data.valid, &eval_device),
             test: EvalSet::new(&data.test, &eval_device),
             experiment,
@@ -341,7 +342,7 @@ mod tests {
     #[test]
     fn session_trains_every_model_and_reports_gates() {
         for model in ModelKind::ALL {
-            let s0 = Session::new(1, &small(model), data(), &Device::flex());
+            let s0 = Training::new(1, &small(model), data(), &Device::flex());
             let mut s = s0.unwrap_or_else(|e| panic!("{model}: {e}"));
             let info = s.info().clone();
             assert_eq!(info.tasks, small(model).task_names());
@@ -371,7 +372,7 @@ mod tests {
     fn session_ple_gates_are_labelled_by_level() {
         let mut e = small(ModelKind::Ple);
         e.arch.levels = 2;
-        let s = Session::new(1, &e, data(), &Device::flex()).expect("builds");
+        let s = Training::new(1, &e, data(), &Device::flex()).expect("builds");
         let labels = s.info().gate_labels();
         assert_eq!(
             labels,
@@ -393,7 +394,7 @@ mod tests {
         // CGC ignores the levels setting.
         let mut c = small(ModelKind::Cgc);
         c.arch.levels = 3;
-        let s = Session::new(1, &c, data(), &Device::flex()).expect("builds");
+        let s = Training::new(1, &c, data(), &Device::flex()).expect("builds");
         assert_eq!(s.info().gates.len(), 2);
     }
 
@@ -402,7 +403,7 @@ mod tests {
         let mut e = small(ModelKind::Mmoe);
         e.batch_size = 4096;
         e.epochs = 1;
-        let mut s = Session::new(1, &e, data(), &Device::flex()).expect("builds");
+        let mut s = Training::new(1, &e, data(), &Device::flex()).expect("builds");
         let per_epoch = s.trainer.steps_per_epoch();
         let chunk = s.train_chunk(1000).read().expect("reads");
         assert_eq!(chunk.steps, per_epoch);
@@ -417,7 +418,7 @@ mod tests {
     fn session_same_seed_same_numbers() {
         let e = small(ModelKind::Cgc);
         let run = || {
-            let mut s = Session::new(1, &e, data(), &Device::flex()).expect("builds");
+            let mut s = Training::new(1, &e, data(), &Device::flex()).expect("builds");
             s.train_chunk(4).read().expect("reads").losses
         };
         assert_eq!(run(), run());
@@ -434,7 +435,7 @@ mod tests {
             false,
         )
         .expect("data");
-        let mut s = Session::new(1, &e, &d, &Device::flex()).expect("builds");
+        let mut s = Training::new(1, &e, &d, &Device::flex()).expect("builds");
         s.train_chunk(2).read().expect("reads");
         let bytes = s.export().read().expect("exports");
         let (file, model) =
@@ -457,7 +458,7 @@ mod tests {
         e.arch.gate_units = vec![4];
         e.arch.dropout = 0.25;
         e.arch.l2_embedding = 0.0;
-        let s = Session::new(1, &e, data(), &Device::flex()).expect("builds");
+        let s = Training::new(1, &e, data(), &Device::flex()).expect("builds");
         let bytes = s.export().read().expect("exports");
         let (file, _) = mtl::train::ModelFile::load(bytes, &Device::flex()).expect("loads back");
         let c = &file.config;
@@ -467,17 +468,136 @@ mod tests {
             "these once stopped at the runner"
         );
         let plain =
-            Session::new(1, &small(ModelKind::Ple), data(), &Device::flex()).expect("builds");
+            Training::new(1, &small(ModelKind::Ple), data(), &Device::flex()).expect("builds");
         assert!(
             s.info().params > plain.info().params,
             "the gate DNN has weights"
         );
     }
 
+    /// The AUC on the test split of scoring each row by the training rate of `task`'s label
+    /// among the rows with the same value of the categorical input `field`.
+    fn field_alone_auc(data: &AdultData, field: &str, task: usize) -> f64 {
+        let index = CATEGORICAL_FIELDS.iter().position(|&f| f == field);
+        let column = data.fields.iter().position(|&f| Some(f) == index);
+        let column = column.unwrap_or_else(|| panic!("{field} is not an input"));
+        let value = |s: &mtl::data::Split, r: usize| s.categorical[r * s.n_categorical + column];
+        let label = |s: &mtl::data::Split, r: usize| s.labels[r * s.n_tasks + task];
+        let mut rate = std::collections::HashMap::<u32, (f64, f64)>::new();
+        for r in 0..data.train.len {
+            let e = rate.entry(value(&data.train, r)).or_default();
+            *e = (e.0 + label(&data.train, r) as f64, e.1 + 1.0);
+        }
+        let test = &data.test;
+        let scores: Vec<f32> = (0..test.len)
+            .map(|r| {
+                rate.get(&value(test, r))
+                    .map_or(0.0, |(p, n)| (p / n) as f32)
+            })
+            .collect();
+        let labels: Vec<f32> = (0..test.len).map(|r| label(test, r)).collect();
+        mtl::train::metrics::auc(&scores, &labels).expect("both classes in the test split")
+    }
+
+    /// Trains a lesson step's setup natively for its whole epoch budget; the test AUC per task.
+    fn lesson_run(e: &Experiment) -> Vec<f64> {
+        let owned;
+        let data = if e.relationship {
+            data()
+        } else {
+            owned = load_data(
+                include_bytes!("../assets/adult.data.gz"),
+                include_bytes!("../assets/adult.test.gz"),
+                false,
+            )
+            .expect("data");
+            &owned
+        };
+        let mut t = Training::new(1, e, data, &Device::flex()).expect("builds");
+        while !t.finished() {
+            t.train_chunk(64).read().expect("finite losses");
+        }
+        let report = test_report(t.steps(), &t.test().read().expect("test reads"));
+        report
+            .tasks
+            .iter()
+            .map(|s| s.auc.unwrap_or(f64::NAN))
+            .collect()
+    }
+
+    /// Every number a lesson states, measured: each step's setup trained for its epochs (seeded,
+    /// so the run is the one a learner repeats), checked against the claim, and the claim's
+    /// words found in the lesson's text.
+    #[test]
+    fn lesson_claims_hold_on_adult() {
+        use crate::lessons::{Check, lessons};
+        let mut failures = Vec::new();
+        let mut cache: Vec<(Experiment, Vec<f64>)> = Vec::new();
+        for lesson in lessons() {
+            let mut previous: Option<Vec<f64>> = None;
+            for step in &lesson.steps {
+                let e = (step.setup)();
+                let aucs = match cache.iter().find(|(c, _)| *c == e) {
+                    Some((_, a)) => a.clone(),
+                    None => {
+                        let a = lesson_run(&e);
+                        cache.push((e.clone(), a.clone()));
+                        a
+                    }
+                };
+                println!("{} / {}: test AUC {aucs:?}", lesson.id, step.button);
+                for claim in step.claims {
+                    if !step.look_for.contains(claim.words) {
+                        failures.push(format!(
+                            "{}: the text no longer says '{}'",
+                            lesson.id, claim.words
+                        ));
+                    }
+                    let prev = |t: usize| previous.as_ref().map_or(f64::NAN, |p| p[t]);
+                    let (measured, holds) = match claim.check {
+                        Check::AucNear { task, value, tol } => {
+                            (aucs[task], (aucs[task] - value).abs() <= tol)
+                        }
+                        Check::AucAtMost { task, max } => (aucs[task], aucs[task] <= max),
+                        Check::AucAsPrevious { task, gap } => {
+                            let d = (aucs[task] - prev(task)).abs();
+                            (d, d <= gap)
+                        }
+                        Check::AucBelowPrevious { task, drop } => {
+                            let d = prev(task) - aucs[task];
+                            (d, d >= drop)
+                        }
+                        Check::FieldAloneAuc {
+                            field,
+                            task,
+                            value,
+                            tol,
+                        } => {
+                            let a = field_alone_auc(data(), field, task);
+                            (a, (a - value).abs() <= tol)
+                        }
+                    };
+                    println!(
+                        "  '{}': {:?} measured {measured:.4}",
+                        claim.words, claim.check
+                    );
+                    if !holds {
+                        failures.push(format!(
+                            "{}: '{}' ({:?}) measured {measured:.4}",
+                            lesson.id, claim.words, claim.check
+                        ));
+                    }
+                }
+                previous = Some(aucs);
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+
     #[test]
     fn session_refuses_a_bad_live_learning_rate() {
         let mut s =
-            Session::new(1, &small(ModelKind::Mmoe), data(), &Device::flex()).expect("builds");
+            Training::new(1, &small(ModelKind::Mmoe), data(), &Device::flex()).expect("builds");
         assert!(s.set_learning_rate(-1.0).is_err());
         assert!(s.set_learning_rate(0.01).is_ok());
         assert_eq!(s.experiment.learning_rate, 0.01);

@@ -110,6 +110,8 @@ impl Schedule {
         match session {
             SessionState::Absent => vec![Action::Error("there is no model yet".into())],
             SessionState::Finished { epochs } => {
+                // A budget cut while running ends here too, so Finished is not said twice.
+                self.running = false;
                 vec![Action::Stop(StopReason::Finished { epochs })]
             }
             SessionState::Unfinished => {
@@ -180,8 +182,10 @@ impl Schedule {
         };
         if chunk.steps > 0 {
             self.step_ms = chunk.elapsed_ms / chunk.steps as f64;
+            // The weights changed: the last test score no longer describes them. A chunk that
+            // trained nothing (the budget was cut while running) leaves it standing.
+            self.tested_at = None;
         }
-        self.tested_at = None;
         let mut actions = Vec::new();
         if chunk.steps_done >= self.next_validation || chunk.finished {
             actions.push(Action::Validate);
@@ -379,13 +383,16 @@ mod tests {
 
     #[test]
     fn schedule_chunk_forgets_the_last_test() {
-        // Only a chunk that trained nothing (a budget cut while running) ends where the last
-        // test was; it is scored again.
         let mut s = playing();
         s.after_chunk(chunk(5, 5));
         s.tested(5);
-        s.after_chunk(finishing(0, 5));
-        assert!(s.should_test(5));
+        s.after_chunk(chunk(3, 8));
+        assert!(s.should_test(8));
+        // A chunk that trained nothing (a budget cut while running) ends where the last test
+        // was: that score stands, and is not repeated.
+        s.tested(8);
+        s.after_chunk(finishing(0, 8));
+        assert!(!s.should_test(8));
     }
 
     #[test]
@@ -405,6 +412,10 @@ mod tests {
             s.on_play(SessionState::Finished { epochs: 4 }),
             vec![Action::Stop(StopReason::Finished { epochs: 4 })]
         );
+        assert_eq!(s.next_chunk(), None);
+        // Running when the budget was cut: Play stops it rather than finishing twice.
+        let mut s = playing();
+        s.on_play(SessionState::Finished { epochs: 4 });
         assert_eq!(s.next_chunk(), None);
     }
 

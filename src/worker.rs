@@ -1,4 +1,4 @@
-//! The training worker: a [`Driver`] that owns the device and the [`Session`], takes
+//! The training worker: a [`Driver`] that owns the device and the [`Training`], takes
 //! [`Command`]s in order, trains between them, and posts [`Event`]s. One async loop does all
 //! the work, so a command never meets a half-finished step, and Pause is heard between chunks.
 //! When to train, score and stop is the [`Schedule`]'s to say; the driver asks it and does the
@@ -19,7 +19,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::protocol::{Backend, Command, Event};
-use crate::runner::{RunError, Session, eval_point, load_data, test_report};
+use crate::runner::{RunError, Training, eval_point, load_data, test_report};
 use crate::schedule::{Action, Chunk, ChunkOutcome, Schedule, SessionState};
 use crate::web::{fetch_bytes, now, sleep, to_js};
 
@@ -50,7 +50,7 @@ pub struct Driver {
     wake: RefCell<Option<Function>>,
     /// Decoded data, with and without `relationship`.
     data: RefCell<Vec<(bool, Rc<AdultData>)>>,
-    session: RefCell<Option<Session>>,
+    training: RefCell<Option<Training>>,
     /// When to train, score and stop. Never borrowed across an `await`.
     schedule: RefCell<Schedule>,
 }
@@ -70,7 +70,7 @@ impl Driver {
             queue: RefCell::new(VecDeque::new()),
             wake: RefCell::new(None),
             data: RefCell::new(Vec::new()),
-            session: RefCell::new(None),
+            training: RefCell::new(None),
             schedule: RefCell::new(Schedule::new()),
         })
     }
@@ -88,12 +88,16 @@ impl Driver {
     }
 
     fn session_id(&self) -> u32 {
-        self.session.borrow().as_ref().map(|s| s.id).unwrap_or(0)
+        self.training
+            .borrow()
+            .as_ref()
+            .map(|s| s.session)
+            .unwrap_or(0)
     }
 
     /// The model as the schedule sees it.
     fn session_state(&self) -> SessionState {
-        match self.session.borrow().as_ref() {
+        match self.training.borrow().as_ref() {
             None => SessionState::Absent,
             Some(s) if s.finished() => SessionState::Finished {
                 epochs: s.experiment.epochs,
@@ -156,7 +160,7 @@ impl Driver {
             }
             Command::SetLossWeights { weights } => self.set_live(|s| s.set_loss_weights(weights)),
             Command::SetEpochs { epochs } => {
-                if let Some(s) = self.session.borrow_mut().as_mut() {
+                if let Some(s) = self.training.borrow_mut().as_mut() {
                     s.experiment.epochs = epochs.max(1);
                 }
             }
@@ -198,10 +202,10 @@ impl Driver {
     /// Reads the weights off the device without blocking and sends them as a model file.
     async fn export_model(&self) {
         let Some((id, step, pending)) = self
-            .session
+            .training
             .borrow()
             .as_ref()
-            .map(|s| (s.id, s.steps(), s.export()))
+            .map(|s| (s.session, s.steps(), s.export()))
         else {
             self.post(Event::Error {
                 session: 0,
@@ -223,8 +227,8 @@ impl Driver {
     }
 
     /// Applies a live setting to the current model; a refused value is reported, not applied.
-    fn set_live(&self, apply: impl FnOnce(&mut Session) -> Result<(), RunError>) {
-        let result = self.session.borrow_mut().as_mut().map(apply);
+    fn set_live(&self, apply: impl FnOnce(&mut Training) -> Result<(), RunError>) {
+        let result = self.training.borrow_mut().as_mut().map(apply);
         if let Some(Err(e)) = result {
             self.post(Event::Error {
                 session: self.session_id(),
@@ -267,7 +271,7 @@ impl Driver {
     async fn build(&self, session: u32, experiment: crate::experiment::Experiment) {
         self.schedule.borrow_mut().on_build();
         // Free the old model's buffers before allocating the new one.
-        self.session.borrow_mut().take();
+        self.training.borrow_mut().take();
         let data = match self.data(session, experiment.relationship).await {
             Ok(d) => d,
             Err(message) => {
@@ -288,14 +292,14 @@ impl Driver {
             session,
             message: format!("Building {}…", experiment.model.label()),
         });
-        match Session::new(session, &experiment, &data, &self.device) {
+        match Training::new(session, &experiment, &data, &self.device) {
             Ok(s) => {
                 let actions = self.schedule.borrow_mut().on_built();
                 self.post(Event::Built {
                     session,
                     info: s.info().clone(),
                 });
-                *self.session.borrow_mut() = Some(s);
+                *self.training.borrow_mut() = Some(s);
                 self.perform(actions).await;
             }
             Err(e) => self.post(Event::Error {
@@ -309,7 +313,7 @@ impl Driver {
     async fn train_steps(&self, steps: usize) -> ChunkOutcome {
         let started = now();
         let Some(pending) = self
-            .session
+            .training
             .borrow_mut()
             .as_mut()
             .map(|s| s.train_chunk(steps))
@@ -331,7 +335,7 @@ impl Driver {
             session: self.session_id(),
             progress: chunk.progress(elapsed),
         });
-        match self.session.borrow().as_ref() {
+        match self.training.borrow().as_ref() {
             Some(s) => ChunkOutcome::Trained(Chunk {
                 steps: chunk.steps,
                 elapsed_ms: elapsed,
@@ -347,10 +351,10 @@ impl Driver {
 
     async fn validate(&self) {
         let Some((id, step, pending)) = self
-            .session
+            .training
             .borrow()
             .as_ref()
-            .map(|s| (s.id, s.steps(), s.validation()))
+            .map(|s| (s.session, s.steps(), s.validation()))
         else {
             return;
         };
@@ -370,11 +374,11 @@ impl Driver {
     /// comes first, so a repeated score costs no forward pass).
     async fn evaluate_test(&self) {
         let Some((id, step, pending)) = self
-            .session
+            .training
             .borrow()
             .as_ref()
             .filter(|s| self.schedule.borrow().should_test(s.steps()))
-            .map(|s| (s.id, s.steps(), s.test()))
+            .map(|s| (s.session, s.steps(), s.test()))
         else {
             return;
         };

@@ -21,7 +21,7 @@ use mtl_playground::experiment::{Experiment, ModelKind};
 use mtl_playground::protocol::{
     Backend, Command, Event, Progress, StopReason, TaskScore, TestReport,
 };
-use mtl_playground::runner::Session;
+use mtl_playground::runner::Training;
 use mtl_playground::web::{from_js, now, probe_webgpu, sleep, to_js};
 use mtl_playground::worker::{DataSource, Driver};
 use wasm_bindgen::prelude::*;
@@ -303,7 +303,7 @@ async fn webgpu_smoke_test_on_the_software_adapter() {
     e.arch.expert_units = vec![8];
     e.arch.tower_units = vec![4];
     e.batch_size = 64;
-    let mut session = Session::new(1, &e, &data, &device).expect("builds on WebGPU");
+    let mut session = Training::new(1, &e, &data, &device).expect("builds on WebGPU");
     let chunk = session.train_chunk(1).read_async().await.expect("one step");
     assert_eq!(chunk.step, 1);
     assert!(chunk.losses.iter().all(|l| l.is_finite() && *l > 0.0));
@@ -407,7 +407,7 @@ async fn webgpu_and_cpu_agree_on_outputs_and_gradients() {
     e.arch.expert_units = vec![8];
     e.arch.tower_units = vec![4];
     // The weights come from one CPU-built model, written as a model file and loaded on each side.
-    let session = Session::new(1, &e, &data, &Device::flex()).expect("builds on the CPU");
+    let session = Training::new(1, &e, &data, &Device::flex()).expect("builds on the CPU");
     let bytes = session.export().read_async().await.expect("exports");
     let gpu = webgpu().await;
     let [cpu_out, cpu_grads] = outputs_and_gradients(bytes.clone(), &Device::flex(), &data).await;

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::Playground;
-use crate::chart::{
+use crate::plot::{
     LinearScale, extent, format_tick, ink_on_viridis, nice_ticks, series_colour, series_dash,
     viridis,
 };

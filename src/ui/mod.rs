@@ -2,9 +2,9 @@
 //! the session counter, and turns control changes into worker commands. The components under it
 //! read its signals and call its methods; they hold no logic of their own.
 
+mod architecture;
 mod charts;
 mod controls;
-mod diagram;
 mod panels;
 mod teach;
 
@@ -17,9 +17,9 @@ use crate::history::{History, RunRecord};
 use crate::protocol::{Backend, Command, Event};
 use crate::web::{WorkerClient, probe_webgpu};
 
+pub use architecture::ArchitectureDiagram;
 pub use charts::{GateHeatmap, LineChart, Series};
 pub use controls::Controls;
-pub use diagram::ArchitectureDiagram;
 pub use panels::{DeviceStatus, MetricsTable, RunBar};
 pub use teach::{CodePanel, LessonsPanel, ModelNotePanel, RunsPanel};
 

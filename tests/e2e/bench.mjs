@@ -4,8 +4,9 @@
 //   node tests/e2e/bench.mjs [--seconds 6] [--models mmoe,ple]
 //
 // For each model: samples/s on the CPU device inside wasm (the page's own readout, averaged
-// over the run after a warm-up), the longest main-thread task while training, and the time
-// until the controls are interactive. WebGPU is measured only where a hardware adapter exists.
+// over the run after a warm-up), the longest main-thread task while training, the page's
+// main-thread time per progress report (Chrome's own task and script durations over the run,
+// divided by the reports the page drew), and the time until the controls are interactive. WebGPU is measured only where a hardware adapter exists.
 import { chromium } from 'playwright-core';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +53,16 @@ async function measure(model, device) {
   });
   await page.getByTestId('train-toggle').click();
   await page.waitForTimeout(1500); // warm-up: the browser finishes compiling the wasm
+  // Each progress report moves the step counter once: count them.
+  await page.evaluate(() => {
+    window.__reports = 0;
+    const counter = document.querySelector('[data-testid=step-counter]');
+    new MutationObserver(() => window.__reports++).observe(counter, { subtree: true, childList: true, characterData: true });
+  });
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const metrics = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+  const before = await metrics();
   const readings = [];
   const stepAt = async () => Number(/Step (\d+)/.exec(await page.getByTestId('step-counter').textContent())?.[1] || 0);
   const start = { step: await stepAt(), time: Date.now() };
@@ -63,6 +74,9 @@ async function measure(model, device) {
     if (v > 0) readings.push(v);
   }
   const stop = { step: await stepAt(), time: Date.now() };
+  const after = await metrics();
+  const reports = await page.evaluate(() => window.__reports);
+  const perReport = (name) => (reports ? Number((((after[name] - before[name]) * 1000) / reports).toFixed(2)) : null);
   await page.getByTestId('train-toggle').click();
   const longTasks = await page.evaluate(() => window.__longTasks);
   const batch = 256;
@@ -78,6 +92,10 @@ async function measure(model, device) {
     readout_samples_per_sec: readings.length ? Math.round(readings.reduce((a, b) => a + b, 0) / readings.length) : null,
     long_tasks: longTasks.length,
     longest_task_ms: longTasks.length ? Math.round(Math.max(...longTasks)) : 0,
+    // The page's main thread per progress report: all its tasks, and the script part of them.
+    reports,
+    main_thread_ms_per_report: perReport('TaskDuration'),
+    script_ms_per_report: perReport('ScriptDuration'),
     interactive_ms: interactiveMs,
   };
 }
