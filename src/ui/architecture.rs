@@ -25,7 +25,10 @@ pub fn ArchitectureDiagram() -> impl IntoView {
         let e = p.experiment.get();
         layout(&e)
     });
-    let weights = move || p.dashboard.with(|d| d.gates.clone());
+    // The weights change with every report; only the edges' widths and the titles follow them.
+    let weights = Memo::new(move |_| p.dashboard.with(|d| d.gates.clone()));
+    let weight =
+        move |g: usize, i: usize| weights.with(|w| w.get(g).and_then(|r| r.get(i)).copied());
     view! {
         <section class="panel" aria-labelledby="diagram-title">
             <h2 id="diagram-title">"Architecture"</h2>
@@ -35,28 +38,43 @@ pub fn ArchitectureDiagram() -> impl IntoView {
             <div class="diagram" data-testid="architecture">
                 {move || {
                     let d = diagram.get();
-                    let w = weights();
-                    let weight = |g: usize, i: usize| w.get(g).and_then(|r| r.get(i)).copied();
                     let edges = d
                         .edges
                         .iter()
                         .map(|edge| {
                             let (a, b) = (&d.nodes[edge.from], &d.nodes[edge.to]);
-                            let (stroke, width, opacity, title) = match edge.weight.and_then(|(g, i)| weight(g, i).map(|v| (v, g, i))) {
-                                Some((v, _, _)) => (
-                                    "#d55e00",
-                                    0.5 + 6.0 * v as f64,
-                                    (0.15 + 0.85 * v as f64).min(1.0),
-                                    format!("{} → {}: {v:.3}", a.label, b.label),
-                                ),
-                                None => ("#8c959f", 1.0, 0.6, format!("{} → {}", a.label, b.label)),
-                            };
-                            view! {
-                                <line x1=a.x y1=a.y + NODE_H / 2.0 x2=b.x y2=b.y - NODE_H / 2.0
-                                    stroke=stroke stroke-width=width stroke-opacity=opacity
-                                    class:weighted=edge.weight.is_some()>
-                                    <title>{title}</title>
-                                </line>
+                            let name = format!("{} → {}", a.label, b.label);
+                            let (x1, y1, x2, y2) = (a.x, a.y + NODE_H / 2.0, b.x, b.y - NODE_H / 2.0);
+                            match edge.weight {
+                                Some((g, i)) => {
+                                    // Widths in quarter pixels and opacities in twentieths: most
+                                    // reports then leave most edges as they were, and the browser
+                                    // restyles only the ones that moved (a PLE has hundreds).
+                                    let look = Memo::new(move |_| {
+                                        let v = weight(g, i).unwrap_or(0.0) as f64;
+                                        let width = ((0.5 + 6.0 * v) * 4.0).round() / 4.0;
+                                        let opacity = ((0.15 + 0.85 * v).min(1.0) * 20.0).round() / 20.0;
+                                        (width, opacity)
+                                    });
+                                    let title = Memo::new(move |_| match weight(g, i) {
+                                        Some(v) => format!("{name}: {v:.3}"),
+                                        None => name.clone(),
+                                    });
+                                    view! {
+                                        <line x1=x1 y1=y1 x2=x2 y2=y2 class="weighted" stroke="#d55e00"
+                                            stroke-width=move || look.get().0
+                                            stroke-opacity=move || look.get().1>
+                                            <title>{title}</title>
+                                        </line>
+                                    }
+                                    .into_any()
+                                }
+                                None => view! {
+                                    <line x1=x1 y1=y1 x2=x2 y2=y2 stroke="#8c959f" stroke-width="1" stroke-opacity="0.6">
+                                        <title>{name}</title>
+                                    </line>
+                                }
+                                .into_any(),
                             }
                         })
                         .collect_view();
@@ -66,27 +84,35 @@ pub fn ArchitectureDiagram() -> impl IntoView {
                         .enumerate()
                         .map(|(n, node)| {
                             // An expert lists the weight every gate gives it; a gate lists its own.
-                            let numbers: Vec<String> = d
+                            let links: Vec<(String, usize, usize)> = d
                                 .edges
                                 .iter()
-                                .filter(|e| (e.from == n || e.to == n) && e.weight.is_some())
+                                .filter(|e| e.from == n || e.to == n)
                                 .filter_map(|e| {
                                     let (g, i) = e.weight?;
-                                    let v = weight(g, i)?;
-                                    let other = if e.from == n { &d.nodes[e.to].label } else { &d.nodes[e.from].label };
-                                    Some(format!("{other}: {v:.3}"))
+                                    let other = if e.from == n { e.to } else { e.from };
+                                    Some((d.nodes[other].label.clone(), g, i))
                                 })
                                 .collect();
-                            let title = if numbers.is_empty() {
-                                format!("{}: {}", node.label, node.title)
-                            } else {
-                                format!("{}: {}\n{}", node.label, node.title, numbers.join("\n"))
+                            let head = format!("{}: {}", node.label, node.title);
+                            let title = {
+                                let head = head.clone();
+                                move || {
+                                    let numbers: Vec<String> = links
+                                        .iter()
+                                        .filter_map(|(other, g, i)| Some(format!("{other}: {:.3}", weight(*g, *i)?)))
+                                        .collect();
+                                    if numbers.is_empty() {
+                                        head.clone()
+                                    } else {
+                                        format!("{head}\n{}", numbers.join("\n"))
+                                    }
+                                }
                             };
                             let small = node.w < 40.0;
                             let text = if small { node.label.split(' ').next().unwrap_or_default().to_string() } else { node.label.clone() };
-                            let label = title.clone();
                             view! {
-                                <g class="node" tabindex="0" role="img" aria-label=label>
+                                <g class="node" tabindex="0" role="img" aria-label=head>
                                     <title>{title}</title>
                                     <rect x=node.x - node.w / 2.0 y=node.y - NODE_H / 2.0 width=node.w height=NODE_H rx="4"
                                         fill=fill(node.kind) stroke="#57606a" stroke-width="0.8" />

@@ -2,8 +2,10 @@
 //! colours come from [`crate::chart`]; these components only place them.
 
 use leptos::prelude::*;
+use mtl_vocab::GateLayout;
 
 use super::Playground;
+use crate::experiment::ModelKind;
 use crate::plot::{
     LinearScale, extent, format_tick, ink_on_viridis, nice_ticks, series_colour, series_dash,
     viridis,
@@ -171,7 +173,7 @@ pub fn LineChart(
 #[component]
 pub fn LossChart() -> impl IntoView {
     let p = expect_context::<Playground>();
-    let series = Signal::derive(move || {
+    let series = Memo::new(move |_| {
         p.dashboard.with(|d| {
             d.tasks
                 .iter()
@@ -200,7 +202,8 @@ pub fn LossChart() -> impl IntoView {
 #[component]
 pub fn AucChart() -> impl IntoView {
     let p = expect_context::<Playground>();
-    let series = Signal::derive(move || {
+    // Changes only with a validation point, so the chart is not redrawn between them.
+    let series = Memo::new(move |_| {
         p.dashboard.with(|d| {
             d.tasks
                 .iter()
@@ -218,95 +221,118 @@ pub fn AucChart() -> impl IntoView {
     }
 }
 
-/// The mean gate weight per expert, one row per gate, updated live.
+/// The mean gate weight per expert, one row per gate, updated live: the page's data, handed to
+/// [`Heatmap`] as plain values.
 #[component]
 pub fn GateHeatmap() -> impl IntoView {
     let p = expect_context::<Playground>();
-    let model = move || p.experiment.with(|e| e.model);
-    let rows = move || {
-        p.dashboard.with(|d| {
-            let Some(info) = &d.info else {
-                return Vec::new();
-            };
-            let max = d
-                .gates
-                .iter()
-                .flatten()
-                .fold(0.0f32, |m, &w| m.max(w))
-                .max(1e-6);
-            let layout = &info.gates;
-            layout
-                .gates
-                .iter()
-                .zip(&d.gates)
-                .map(|(g, w)| {
-                    let cells: Vec<(String, f32, f64)> = g
-                        .experts
-                        .iter()
-                        .zip(w)
-                        .map(|(x, &v)| (layout.expert_name(x), v, (v / max) as f64))
-                        .collect();
-                    // CGC/PLE: how much of this gate goes to the shared experts.
-                    let share = g.shared_share(w);
-                    (layout.gate_label(g, &info.tasks), cells, share)
-                })
-                .collect::<Vec<_>>()
-        })
+    let model = Signal::derive(move || p.experiment.with(|e| e.model));
+    // The rows change once per build; the weights with every report.
+    let layout = Memo::new(move |_| {
+        p.dashboard
+            .with(|d| d.info.as_ref().map(|i| (i.gates.clone(), i.tasks.clone())))
+    });
+    let weights = Memo::new(move |_| p.dashboard.with(|d| d.gates.clone()));
+    view! { <Heatmap model layout=layout weights=weights /> }
+}
+
+/// A gate heatmap over plain data. Its table is built when the layout changes; a report only
+/// updates the cells' colours and numbers, so the page does not rebuild it ten times a second.
+#[component]
+pub fn Heatmap(
+    /// The model, to say why a model has no gates.
+    #[prop(into)]
+    model: Signal<ModelKind>,
+    /// The built model's gates and its tasks' names; `None` until it is built.
+    #[prop(into)]
+    layout: Signal<Option<(GateLayout, Vec<String>)>>,
+    /// Per gate, the mean weight per expert, in layout order.
+    #[prop(into)]
+    weights: Signal<Vec<Vec<f32>>>,
+) -> impl IntoView {
+    let max = Memo::new(move |_| {
+        weights.with(|w| w.iter().flatten().fold(0.0f32, |m, &v| m.max(v)).max(1e-6))
+    });
+    let weight = move |g: usize, e: usize| {
+        weights.with(|w| w.get(g).and_then(|r| r.get(e)).copied().unwrap_or(0.0))
     };
     view! {
         <section class="panel" aria-labelledby="gates-title">
             <h2 id="gates-title">"Gate weights"</h2>
             <div data-testid="gate-heatmap" class="heatmap">
                 {move || {
-                    let m = model();
+                    let m = model.get();
                     if !m.has_gates() {
                         let why = match m {
-                            crate::experiment::ModelKind::Esmm => "ESMM has no gates: its CTR and CVR towers share the embeddings and nothing else.",
-                            crate::experiment::ModelKind::SharedBottom => "Shared-Bottom has no gates: every task reads the same bottom network.",
+                            ModelKind::Esmm => "ESMM has no gates: its CTR and CVR towers share the embeddings and nothing else.",
+                            ModelKind::SharedBottom => "Shared-Bottom has no gates: every task reads the same bottom network.",
                             _ => "Single-task models share nothing, so there is nothing to gate.",
                         };
                         return view! { <p class="none">{why}</p> }.into_any();
                     }
-                    let rows = rows();
-                    if rows.is_empty() {
+                    let Some((gates, tasks)) = layout.get() else {
                         return view! { <p class="none">"The gates appear once the model is built."</p> }.into_any();
-                    }
+                    };
+                    let rows = gates
+                        .gates
+                        .iter()
+                        .enumerate()
+                        .map(|(g, gate)| {
+                            let label = gates.gate_label(gate, &tasks);
+                            let cells = gate
+                                .experts
+                                .iter()
+                                .enumerate()
+                                .map(|(e, x)| {
+                                    let name = gates.expert_name(x);
+                                    // Each as shown (two decimals, colour in hundredths): a report
+                                    // that moves a weight less than that touches nothing.
+                                    let shown = Memo::new(move |_| {
+                                        let v = weight(g, e);
+                                        ((v * 100.0).round() as i32, ((v / max.get()) * 100.0).round() as i32)
+                                    });
+                                    let style = move || {
+                                        let t = shown.get().1 as f64 / 100.0;
+                                        format!("background:{};color:{}", viridis(t), ink_on_viridis(t))
+                                    };
+                                    let title = {
+                                        let name = name.clone();
+                                        Memo::new(move |_| format!("{name}: {:.3}", weight(g, e)))
+                                    };
+                                    view! {
+                                        <td style=style title=title aria-label=title>
+                                            <span class="expert">{name}</span>
+                                            <span class="weight">{move || format!("{:.2}", shown.get().0 as f32 / 100.0)}</span>
+                                        </td>
+                                    }
+                                })
+                                .collect_view();
+                            // CGC/PLE: how much of this gate goes to the shared experts.
+                            let mixed = gate.is_mixed();
+                            let info = gate.clone();
+                            let share = move || {
+                                weights.with(|w| info.shared_share(w.get(g).map_or(&[], |r| r.as_slice())).unwrap_or(0.0))
+                            };
+                            view! {
+                                <tr>
+                                    <th scope="row">{label}</th>
+                                    {cells}
+                                    {mixed.then(|| view! {
+                                        <td class="share" title="the share of this gate's weight on the shared experts">
+                                            <span class="expert">"shared"</span>
+                                            <span class="weight">{move || format!("{:.0}%", share() * 100.0)}</span>
+                                        </td>
+                                    })}
+                                </tr>
+                            }
+                        })
+                        .collect_view();
                     view! {
                         <p class="hint">
                             "Each row is one gate; each cell is the mean weight it gives one expert (E = pooled, T = task-specific, S = shared). Brighter is heavier, scaled to the largest weight shown."
                         </p>
                         <table>
-                            <tbody>
-                                {rows
-                                    .into_iter()
-                                    .map(|(label, cells, share)| {
-                                        view! {
-                                            <tr>
-                                                <th scope="row">{label}</th>
-                                                {cells
-                                                    .into_iter()
-                                                    .map(|(name, v, t)| {
-                                                        let style = format!("background:{};color:{}", viridis(t), ink_on_viridis(t));
-                                                        let title = format!("{name}: {v:.3}");
-                                                        view! {
-                                                            <td style=style title=title.clone() aria-label=title>
-                                                                <span class="expert">{name}</span>
-                                                                <span class="weight">{format!("{v:.2}")}</span>
-                                                            </td>
-                                                        }
-                                                    })
-                                                    .collect_view()}
-                                                {share.map(|v| view! {
-                                                    <td class="share" title="the share of this gate's weight on the shared experts">
-                                                        <span class="expert">"shared"</span>
-                                                        <span class="weight">{format!("{:.0}%", v * 100.0)}</span>
-                                                    </td>
-                                                })}
-                                            </tr>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </tbody>
+                            <tbody>{rows}</tbody>
                         </table>
                     }
                     .into_any()
@@ -321,12 +347,12 @@ pub fn GateHeatmap() -> impl IntoView {
 pub fn GateHistoryChart() -> impl IntoView {
     let p = expect_context::<Playground>();
     let selected = RwSignal::new(0usize);
-    let labels = move || {
+    let labels = Memo::new(move |_| {
         p.dashboard
             .with(|d| d.info.as_ref().map(|i| i.gate_labels()))
             .unwrap_or_default()
-    };
-    let series = Signal::derive(move || {
+    });
+    let series = Memo::new(move |_| {
         let g = selected.get();
         p.dashboard.with(|d| {
             let (Some(info), Some(history)) = (&d.info, d.gate_history.get(g)) else {
@@ -351,13 +377,13 @@ pub fn GateHistoryChart() -> impl IntoView {
         })
     });
     view! {
-        <Show when=move || !labels().is_empty()>
+        <Show when=move || labels.with(|l| !l.is_empty())>
             <section class="panel">
                 <label class="inline">
                     "Gate history for "
                     <select on:change=move |ev| selected.set(event_target_value(&ev).parse().unwrap_or(0))
                         prop:value=move || selected.get().to_string()>
-                        {move || labels()
+                        {move || labels.get()
                             .into_iter()
                             .enumerate()
                             .map(|(i, l)| view! { <option value=i.to_string()>{l}</option> })

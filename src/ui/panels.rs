@@ -95,7 +95,7 @@ pub fn Notices() -> impl IntoView {
 #[component]
 pub fn MetricsTable() -> impl IntoView {
     let p = expect_context::<Playground>();
-    let rows = move || {
+    let rows = Memo::new(move |_| {
         p.dashboard.with(|d| {
             let mut rows: Vec<[String; 6]> = d
                 .tasks
@@ -124,7 +124,12 @@ pub fn MetricsTable() -> impl IntoView {
             }
             rows
         })
-    };
+    });
+    // The rows are built when the tasks change; a report only updates the numbers in them.
+    let names =
+        Memo::new(move |_| rows.with(|r| r.iter().map(|r| r[0].clone()).collect::<Vec<_>>()));
+    let cell =
+        move |i: usize, j: usize| rows.with(|r| r.get(i).map(|r| r[j].clone()).unwrap_or_default());
     let tested_at = move || {
         p.dashboard.with(|d| match &d.test {
             Some(t) => format!("Test scores at step {}.", t.step),
@@ -147,19 +152,20 @@ pub fn MetricsTable() -> impl IntoView {
                 </thead>
                 <tbody>
                     {move || {
-                        rows()
+                        names
+                            .get()
                             .into_iter()
-                            .map(|r| {
-                                let [name, a, b, c, d, e] = r;
+                            .enumerate()
+                            .map(|(i, name)| {
                                 let task = name.clone();
                                 view! {
                                     <tr data-task=task>
                                         <th scope="row">{name}</th>
-                                        <td>{a}</td>
-                                        <td>{b}</td>
-                                        <td class="valid-auc">{c}</td>
-                                        <td class="test-auc">{d}</td>
-                                        <td>{e}</td>
+                                        <td>{move || cell(i, 1)}</td>
+                                        <td>{move || cell(i, 2)}</td>
+                                        <td class="valid-auc">{move || cell(i, 3)}</td>
+                                        <td class="test-auc">{move || cell(i, 4)}</td>
+                                        <td>{move || cell(i, 5)}</td>
                                     </tr>
                                 }
                             })

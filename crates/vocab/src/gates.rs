@@ -33,17 +33,20 @@ pub struct GateInfo {
 }
 
 impl GateInfo {
+    /// Whether the gate mixes shared experts with task-specific ones (CGC, PLE).
+    pub fn is_mixed(&self) -> bool {
+        let shared = |x: &ExpertRef| x.owner == Owner::Shared;
+        self.experts.iter().any(shared) && !self.experts.iter().all(shared)
+    }
+
     /// The part of `weights` (this gate's, in its expert order) that goes to shared experts, for
-    /// a gate that mixes shared and task-specific ones (CGC, PLE); `None` for the others.
+    /// a mixed gate ([`GateInfo::is_mixed`]); `None` for the others.
     pub fn shared_share(&self, weights: &[f32]) -> Option<f32> {
-        let shared = |x: &&ExpertRef| x.owner == Owner::Shared;
-        let mixed =
-            self.experts.iter().any(|x| shared(&x)) && self.experts.iter().any(|x| !shared(&x));
-        mixed.then(|| {
+        self.is_mixed().then(|| {
             self.experts
                 .iter()
                 .zip(weights)
-                .filter(|(x, _)| shared(x))
+                .filter(|(x, _)| x.owner == Owner::Shared)
                 .map(|(_, w)| w)
                 .sum()
         })
