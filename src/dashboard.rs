@@ -261,6 +261,17 @@ mod tests {
         }
     }
 
+    /// A dashboard of session 1 whose model is built.
+    fn built() -> Dashboard {
+        let mut d = Dashboard::default();
+        d.begin(1);
+        d.apply(&Event::Built {
+            session: 1,
+            info: info(),
+        });
+        d
+    }
+
     fn progress(step: u64, loss: f32) -> Event {
         Event::Progress {
             session: 1,
@@ -294,12 +305,7 @@ mod tests {
 
     #[test]
     fn dashboard_refuses_gate_weights_that_do_not_fit_the_layout() {
-        let mut d = Dashboard::default();
-        d.begin(1);
-        d.apply(&Event::Built {
-            session: 1,
-            info: info(),
-        });
+        let mut d = built();
         d.apply(&progress(10, 0.5));
         let good = d.gates.clone();
         let Event::Progress { mut progress, .. } = progress(20, 0.5) else {
@@ -317,12 +323,7 @@ mod tests {
 
     #[test]
     fn dashboard_records_curves_gates_and_stops() {
-        let mut d = Dashboard::default();
-        d.begin(1);
-        d.apply(&Event::Built {
-            session: 1,
-            info: info(),
-        });
+        let mut d = built();
         d.playing();
         assert!(d.is_running());
         for s in 1..=10 {
@@ -367,12 +368,7 @@ mod tests {
 
     #[test]
     fn dashboard_raised_budget_reopens_a_finished_run() {
-        let mut d = Dashboard::default();
-        d.begin(1);
-        d.apply(&Event::Built {
-            session: 1,
-            info: info(),
-        });
+        let mut d = built();
         d.apply(&Event::Stopped {
             session: 1,
             reason: StopReason::Finished { epochs: 1 },
@@ -386,12 +382,7 @@ mod tests {
 
     #[test]
     fn dashboard_begin_clears_the_previous_run() {
-        let mut d = Dashboard::default();
-        d.begin(1);
-        d.apply(&Event::Built {
-            session: 1,
-            info: info(),
-        });
+        let mut d = built();
         d.apply(&progress(10, 0.5));
         d.begin(2);
         assert_eq!((d.step, d.tasks.len(), d.info.is_none()), (0, 0, true));

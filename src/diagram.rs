@@ -112,7 +112,15 @@ pub fn layout(e: &Experiment) -> Diagram {
     let mut input = Row::new();
     input.push(
         "input",
-        "7 categorical fields and 6 numeric ones (min-max scaled)",
+        format!(
+            "{} categorical fields and 6 numeric ones (min-max scaled){}",
+            if e.relationship { 7 } else { 6 },
+            if e.relationship {
+                ""
+            } else {
+                "; relationship left out"
+            }
+        ),
         NodeKind::Input,
     );
     rows.push(input);

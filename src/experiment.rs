@@ -298,11 +298,11 @@ pub fn parse_units(text: &str) -> Result<Vec<usize>, String> {
 /// The experiment as a URL query (without the `?`): every field of [`FIELDS`], in its order, so
 /// a link reproduces the setup. [`from_query`] reads it back.
 pub fn to_query(e: &Experiment) -> String {
-    FIELDS
-        .iter()
-        .map(|f| format!("{}={}", f.key, f.text(e).replace(',', "%2C")))
-        .collect::<Vec<_>>()
-        .join("&")
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for f in FIELDS {
+        query.append_pair(f.key, &f.text(e));
+    }
+    query.finish()
 }
 
 /// Reads an experiment from a URL query (with or without the `?`). It never fails: unknown keys,
@@ -310,15 +310,10 @@ pub fn to_query(e: &Experiment) -> String {
 /// tutorial's defaults or clamped. Echoed values are shortened and stay plain text.
 pub fn from_query(query: &str) -> (Experiment, Vec<Notice>) {
     let mut notices = Vec::new();
-    let pairs: Vec<(String, String)> = query
-        .trim_start_matches('?')
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect();
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
+            .into_owned()
+            .collect();
     // The model first: it decides the defaults of the fields the query leaves out.
     let model = pairs.iter().rev().find(|(k, _)| k == "model");
     let model = match model {
@@ -347,31 +342,6 @@ pub fn from_query(query: &str) -> (Experiment, Vec<Notice>) {
     }
     notices.extend(e.sanitize());
     (e, notices)
-}
-
-/// `%2C` → `,` and `+` → space; invalid escapes are kept as they are.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

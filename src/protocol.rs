@@ -33,8 +33,6 @@ pub enum Command {
     SetEpochs {
         epochs: usize,
     },
-    /// Scores the test set now.
-    Evaluate,
     /// Sends the model's weights as a model file (a Burn record): [`Event::ModelExported`].
     ExportModel,
 }
@@ -119,7 +117,7 @@ pub struct ModelInfo {
     pub tasks: Vec<String>,
     /// The gates, in the order of [`Progress::gates`]: which expert each weight belongs to.
     pub gates: GateLayout,
-    /// The data's input fields (the comparison tools will show them).
+    /// The data's input fields, as the model reads them (the architecture panel lists them).
     pub input_fields: Vec<String>,
 }
 
@@ -170,8 +168,6 @@ pub struct TestReport {
     pub tasks: Vec<TaskScore>,
     /// ESMM's CVR head, scored on the "clicked" rows.
     pub cvr: Option<TaskScore>,
-    /// Per gate, the mean weight per expert over the test set.
-    pub gates: Vec<Vec<f32>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

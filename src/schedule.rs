@@ -140,12 +140,6 @@ impl Schedule {
         }
     }
 
-    /// Evaluate scores the test split now, even if this step already has a score.
-    pub fn on_evaluate(&mut self) -> Vec<Action> {
-        self.tested_at = None;
-        vec![Action::Test]
-    }
-
     /// A build replaces the model: training stops, and nothing measured on the old model
     /// (its speed, its last test) carries over.
     pub fn on_build(&mut self) {
@@ -362,23 +356,8 @@ mod tests {
         let mut s = Schedule::new();
         s.on_build();
         s.on_built();
-        assert!(!s.should_test(0));
-        assert_eq!(s.on_evaluate(), vec![Action::Test]);
-        assert!(
-            !s.should_test(0),
-            "Evaluate does not score an untrained model"
-        );
+        assert!(!s.should_test(0), "an untrained model is not scored");
         assert!(s.should_test(1));
-    }
-
-    #[test]
-    fn schedule_evaluate_tests_again_at_the_same_step() {
-        let mut s = playing();
-        s.after_chunk(chunk(5, 5));
-        s.tested(5);
-        assert!(!s.should_test(5));
-        assert_eq!(s.on_evaluate(), vec![Action::Test]);
-        assert!(s.should_test(5));
     }
 
     #[test]

@@ -164,10 +164,6 @@ impl Driver {
                     s.experiment.epochs = epochs.max(1);
                 }
             }
-            Command::Evaluate => {
-                let actions = self.schedule.borrow_mut().on_evaluate();
-                self.perform(actions).await;
-            }
             Command::ExportModel => self.export_model().await,
         }
     }

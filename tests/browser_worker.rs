@@ -82,7 +82,6 @@ fn protocol_messages_survive_post_message() {
                     logloss: Some(0.3),
                 }],
                 cvr: None,
-                gates: vec![],
             },
         },
         Event::Stopped {

@@ -25,6 +25,17 @@ pub fn ArchitectureDiagram() -> impl IntoView {
         let e = p.experiment.get();
         layout(&e)
     });
+    // What the built model reads, as the worker reports it.
+    let inputs = move || {
+        p.dashboard.with(|d| match &d.info {
+            Some(i) => format!(
+                "Inputs ({}): {}.",
+                i.input_fields.len(),
+                i.input_fields.join(", ")
+            ),
+            None => String::new(),
+        })
+    };
     // The weights change with every report; only the edges' widths and the titles follow them.
     let weights = Memo::new(move |_| p.dashboard.with(|d| d.gates.clone()));
     let weight =
@@ -35,6 +46,7 @@ pub fn ArchitectureDiagram() -> impl IntoView {
             <p class="hint">
                 "Data flows down. Edges into a gate are as thick as the weight it gives that expert, live. Hover a node for its numbers."
             </p>
+            <p class="hint" data-testid="input-fields">{inputs}</p>
             <div class="diagram" data-testid="architecture">
                 {move || {
                     let d = diagram.get();

@@ -380,6 +380,9 @@ export const specs = [
       assert(!(await page.isChecked('#relationship')), 'relationship off from the URL');
       const rows = await p.gateRows();
       assert(rows.length === 3 * 2 + 2, `PLE with 3 levels has 8 gates: ${rows.length}`);
+      // The model the worker built reads 12 fields: relationship is left out.
+      const inputs = await p.id('input-fields').textContent();
+      assert(/^Inputs \(12\): /.test(inputs) && !/relationship/.test(inputs), `inputs: ${inputs}`);
       // The address bar follows the controls.
       await page.fill('#seed', '5');
       await page.locator('#seed').blur();
