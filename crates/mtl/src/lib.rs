@@ -5,6 +5,7 @@
 //! (the `mtl` CLI, the tests) and in a browser worker, on the flex CPU device or on WebGPU.
 
 pub mod data;
+pub mod experiments;
 pub mod models;
 pub mod train;
 

@@ -34,6 +34,39 @@ enum Command {
     Eval(EvalArgs),
     /// Measure training throughput (samples/s) of each model's default config on the CPU device.
     Bench(BenchArgs),
+    /// Train every model of an experiment over a grid of data settings and seeds, and print the
+    /// mean ± sd per cell (`correlation`: the MMoE paper's task-correlation experiment).
+    Experiment(ExperimentArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExperimentName {
+    Correlation,
+}
+
+#[derive(clap::Args)]
+struct ExperimentArgs {
+    name: ExperimentName,
+    /// Seeds per cell: the data draw and the model's initial weights.
+    #[arg(long, default_value_t = 6)]
+    seeds: u64,
+    #[arg(long, default_value_t = 1)]
+    first_seed: u64,
+    /// Task correlations, comma-separated.
+    #[arg(long, default_value = "1.0,0.9,0.5,0.0")]
+    p: String,
+    /// Training steps per model.
+    #[arg(long, default_value_t = 1_500)]
+    steps: usize,
+    /// Comma-separated variant names (default: all of them).
+    #[arg(long)]
+    models: Option<String>,
+    /// Write `<name>.csv` and `<name>.svg` (the figure) into this folder.
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+    /// One JSON object per cell, and a last line `{"event":"experiment",…}` with the summary.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -117,6 +150,15 @@ fn main() -> ExitCode {
         Command::Train(args) => args,
         Command::Eval(args) => {
             return match eval(&args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Command::Experiment(args) => {
+            return match experiment(&args) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => {
                     eprintln!("error: {message}");
@@ -472,6 +514,113 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         std::fs::write(path, bytes)
             .map_err(|e| format!("could not write {}: {e}", path.display()))?;
         eprintln!("saved the model to {}", path.display());
+    }
+    Ok(())
+}
+
+/// `mtl experiment correlation`: every variant × p × seed, trained on the CPU device, summarised.
+fn experiment(args: &ExperimentArgs) -> Result<(), String> {
+    use mtl::experiments::{
+        Protocol, correlation_cell, correlation_variants, rows_csv, rows_svg, summarize,
+    };
+    let ExperimentName::Correlation = args.name;
+    let ps: Vec<f64> = args
+        .p
+        .split(',')
+        .map(|v| {
+            v.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("'{v}' is not a number"))
+        })
+        .collect::<Result<_, _>>()?;
+    let variants: Vec<_> = correlation_variants()
+        .into_iter()
+        .filter(|v| {
+            args.models
+                .as_deref()
+                .is_none_or(|m| m.split(',').any(|n| n.trim() == v.name))
+        })
+        .collect();
+    if variants.is_empty() || ps.is_empty() || args.seeds == 0 {
+        return Err("nothing to run: no model, no p or no seed".into());
+    }
+    let protocol = Protocol {
+        steps: args.steps,
+        ..Protocol::default()
+    };
+    let total = variants.len() * ps.len() * args.seeds as usize;
+    let bar = (!args.json && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new(total as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} cells, {elapsed} ({eta} left) {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let device = Device::flex();
+    let mut cells = Vec::with_capacity(total);
+    for v in &variants {
+        for &p in &ps {
+            for seed in args.first_seed..args.first_seed + args.seeds {
+                let cell = correlation_cell(v, p, seed, protocol, &device)?;
+                if args.json {
+                    println!(
+                        "{}",
+                        json!({"event": "cell", "model": cell.model, "p": p, "seed": seed,
+                            "params": cell.params, "test_loss": cell.test_loss,
+                            "label_correlation": cell.label_correlation})
+                    );
+                }
+                if let Some(bar) = &bar {
+                    bar.set_message(format!("{} p={p}", v.name));
+                    bar.inc(1);
+                }
+                cells.push(cell);
+            }
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let rows = summarize(&cells);
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let title = format!(
+            "Correlated tasks: test MSE against p ({} seeds, {} steps)",
+            args.seeds, args.steps
+        );
+        for (file, text) in [
+            ("correlation.csv", rows_csv(&rows)),
+            ("correlation.svg", rows_svg(&rows, &title)),
+        ] {
+            let path = dir.join(file);
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    if args.json {
+        println!(
+            "{}",
+            json!({"event": "experiment", "name": "correlation", "steps": args.steps, "rows": rows})
+        );
+    } else {
+        println!(
+            "{:<18} {:>5} {:>6} {:>7} {:>16} {:>10}",
+            "model", "p", "seeds", "params", "test MSE", "label corr"
+        );
+        for r in &rows {
+            println!(
+                "{:<18} {:>5} {:>6} {:>7} {:>9.4} ± {:<5.4} {:>10.3}",
+                r.model,
+                r.p,
+                r.seeds,
+                r.params,
+                r.test_loss_mean,
+                r.test_loss_sd,
+                r.label_correlation_mean
+            );
+        }
     }
     Ok(())
 }

@@ -5,12 +5,14 @@
 
 pub mod adult;
 mod rng;
+pub mod synthetic;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 pub use adult::{AdultRecord, AdultSchema, CATEGORICAL_FIELDS, NUMERIC_FIELDS, RELATIONSHIP_FIELD};
 pub use rng::SplitMix64;
+pub use synthetic::{CorrelatedConfig, CorrelatedTruth, Dataset, correlated};
 
 /// Everything that can go wrong while reading data, in words a user can act on.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]

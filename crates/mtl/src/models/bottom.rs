@@ -63,8 +63,11 @@ impl SingleTask {
         ModelOutput::without_gates(tasks)
     }
 
-    pub fn embedding_penalty(&self) -> Tensor<1> {
-        sum_all(self.inputs.iter().map(InputLayer::squared_norm))
+    pub fn embedding_penalty(&self) -> Option<Tensor<1>> {
+        self.inputs
+            .iter()
+            .filter_map(InputLayer::squared_norm)
+            .reduce(|a, b| a + b)
     }
 }
 
@@ -118,11 +121,4 @@ impl SharedBottom {
             .collect();
         ModelOutput::without_gates(tasks)
     }
-}
-
-/// Adds up scalar tensors (the per-table L2 terms).
-pub(super) fn sum_all(terms: impl Iterator<Item = Tensor<1>>) -> Tensor<1> {
-    terms
-        .reduce(|a, b| a + b)
-        .expect("a model has at least one embedding table")
 }

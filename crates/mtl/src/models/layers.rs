@@ -31,9 +31,11 @@ fn dense(d_in: usize, d_out: usize, bias: bool, init: Initializer, device: &Devi
 /// matrix so the lookup is one gather; `offsets` maps a field's local index to its rows.
 #[derive(Module, Debug)]
 pub struct InputLayer {
-    pub table: Param<Tensor<2>>,
+    /// All fields' embedding tables stacked, `[rows, dim]`; `None` without categorical fields
+    /// (synthetic data with numeric inputs only).
+    pub table: Option<Param<Tensor<2>>>,
     /// `[1, fields]` first row of each field's table.
-    offsets: Tensor<2, Int>,
+    offsets: Option<Tensor<2, Int>>,
     pub fields: usize,
     pub embedding_dim: usize,
     pub n_numeric: usize,
@@ -52,10 +54,12 @@ impl InputLayer {
             mean: 0.0,
             std: EMBEDDING_INIT_STD,
         };
+        let fields = vocab_sizes.len();
         Self {
-            table: init.init([total, dim], device),
-            offsets: Tensor::from_data(TensorData::new(offsets, [1, vocab_sizes.len()]), device),
-            fields: vocab_sizes.len(),
+            table: (fields > 0).then(|| init.init([total, dim], device)),
+            offsets: (fields > 0)
+                .then(|| Tensor::from_data(TensorData::new(offsets, [1, fields]), device)),
+            fields,
             embedding_dim: dim,
             n_numeric,
         }
@@ -70,16 +74,22 @@ impl InputLayer {
     /// - categorical: `[batch, fields]`, numeric: `[batch, n_numeric]`
     /// - output: `[batch, fields * dim + n_numeric]`
     pub fn forward(&self, categorical: Tensor<2, Int>, numeric: Tensor<2>) -> Tensor<2> {
+        let (Some(table), Some(offsets)) = (&self.table, &self.offsets) else {
+            return numeric;
+        };
         let [batch, _] = categorical.dims();
-        let rows = categorical + self.offsets.clone();
-        let embedded = embedding(self.table.val(), rows); // [batch, fields, dim]
+        let rows = categorical + offsets.clone();
+        let embedded = embedding(table.val(), rows); // [batch, fields, dim]
         let flat = embedded.reshape([batch, self.fields * self.embedding_dim]);
+        if self.n_numeric == 0 {
+            return flat;
+        }
         Tensor::cat(vec![flat, numeric], 1)
     }
 
-    /// Sum of squared embedding weights, for the L2 penalty.
-    pub fn squared_norm(&self) -> Tensor<1> {
-        self.table.val().square().sum()
+    /// Sum of squared embedding weights, for the L2 penalty; `None` without embeddings.
+    pub fn squared_norm(&self) -> Option<Tensor<1>> {
+        self.table.as_ref().map(|t| t.val().square().sum())
     }
 }
 
@@ -296,7 +306,10 @@ mod tests {
         let layer = InputLayer::new(&[2, 3], 1, 1, &device);
         let table: Vec<f32> = (0..5).map(|i| i as f32).collect();
         let layer = InputLayer {
-            table: Param::from_tensor(Tensor::from_data(TensorData::new(table, [5, 1]), &device)),
+            table: Some(Param::from_tensor(Tensor::from_data(
+                TensorData::new(table, [5, 1]),
+                &device,
+            ))),
             ..layer
         };
         let cat = Tensor::<2, Int>::from_data(TensorData::new(vec![1i64, 2], [1, 2]), &device);

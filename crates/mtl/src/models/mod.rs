@@ -305,7 +305,8 @@ impl MtlModel {
     }
 
     /// The sum of squared embedding weights, which the L2 penalty scales.
-    pub fn embedding_penalty(&self) -> Tensor<1> {
+    /// `None` for a model without embeddings (numeric inputs only).
+    pub fn embedding_penalty(&self) -> Option<Tensor<1>> {
         match self {
             MtlModel::SingleTask(m) => m.embedding_penalty(),
             MtlModel::SharedBottom(m) => m.input.squared_norm(),

@@ -112,6 +112,8 @@ pub struct TaskMetrics {
     /// `None` where undefined (one class only, or a regression task).
     pub auc: Option<f64>,
     pub logloss: Option<f64>,
+    /// Regression tasks: 1 − MSE / the labels' variance (`None` for binary tasks).
+    pub r2: Option<f64>,
     pub samples: usize,
 }
 
@@ -192,15 +194,27 @@ fn score(name: &str, kind: TaskKind, predictions: &[f32], labels: &[f32]) -> Tas
                 loss: logloss,
                 auc: metrics::auc(predictions, labels),
                 logloss: Some(logloss),
+                r2: None,
                 samples: labels.len(),
             }
         }
-        TaskKind::Regression => TaskMetrics {
-            name: name.to_string(),
-            loss: metrics::mse(predictions, labels),
-            auc: None,
-            logloss: None,
-            samples: labels.len(),
-        },
+        TaskKind::Regression => {
+            let mse = metrics::mse(predictions, labels);
+            let n = labels.len().max(1) as f64;
+            let mean = labels.iter().map(|&y| y as f64).sum::<f64>() / n;
+            let var = labels
+                .iter()
+                .map(|&y| (y as f64 - mean).powi(2))
+                .sum::<f64>()
+                / n;
+            TaskMetrics {
+                name: name.to_string(),
+                loss: mse,
+                auc: None,
+                logloss: None,
+                r2: (var > 0.0).then(|| 1.0 - mse / var),
+                samples: labels.len(),
+            }
+        }
     }
 }

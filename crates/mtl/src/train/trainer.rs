@@ -338,7 +338,11 @@ impl Trainer {
         let output = self.model.forward(&ModelInput::from(&batch));
 
         let mut losses = Vec::with_capacity(self.tasks.len());
-        let mut total = self.model.embedding_penalty() * self.model_config.l2_embedding;
+        let l2 = self.model_config.l2_embedding;
+        let mut total = match self.model.embedding_penalty() {
+            Some(penalty) => penalty * l2,
+            None => Tensor::zeros([1], &self.device),
+        };
         for (t, task) in self.tasks.iter().enumerate() {
             let labels = batch.labels.clone().slice([0..batch_size, t..t + 1]);
             let loss = task_loss(&output.tasks[t], labels, task.kind);
