@@ -41,7 +41,10 @@ enum Command {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ExperimentName {
+    /// The MMoE paper's correlated tasks: every variant over p and seeds.
     Correlation,
+    /// The ESMM funnel: ESMM against a naive CVR model, over seeds.
+    Funnel,
 }
 
 #[derive(clap::Args)]
@@ -55,9 +58,10 @@ struct ExperimentArgs {
     /// Task correlations, comma-separated.
     #[arg(long, default_value = "1.0,0.9,0.5,0.0")]
     p: String,
-    /// Training steps per model.
-    #[arg(long, default_value_t = 1_500)]
-    steps: usize,
+    /// Training steps per model (default: 1,500 for correlation, 625 for the funnel: ten
+    /// epochs of its 16,000 training impressions).
+    #[arg(long)]
+    steps: Option<usize>,
     /// Comma-separated variant names (default: all of them).
     #[arg(long)]
     models: Option<String>,
@@ -523,7 +527,10 @@ fn experiment(args: &ExperimentArgs) -> Result<(), String> {
     use mtl::experiments::{
         Protocol, correlation_cell, correlation_variants, rows_csv, rows_svg, summarize,
     };
-    let ExperimentName::Correlation = args.name;
+    if let ExperimentName::Funnel = args.name {
+        return funnel_experiment(args);
+    }
+    let steps = args.steps.unwrap_or(1_500);
     let ps: Vec<f64> = args
         .p
         .split(',')
@@ -545,7 +552,7 @@ fn experiment(args: &ExperimentArgs) -> Result<(), String> {
         return Err("nothing to run: no model, no p or no seed".into());
     }
     let protocol = Protocol {
-        steps: args.steps,
+        steps,
         ..Protocol::default()
     };
     let total = variants.len() * ps.len() * args.seeds as usize;
@@ -589,7 +596,7 @@ fn experiment(args: &ExperimentArgs) -> Result<(), String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let title = format!(
             "Correlated tasks: test MSE against p ({} seeds, {} steps)",
-            args.seeds, args.steps
+            args.seeds, steps
         );
         for (file, text) in [
             ("correlation.csv", rows_csv(&rows)),
@@ -602,7 +609,7 @@ fn experiment(args: &ExperimentArgs) -> Result<(), String> {
     if args.json {
         println!(
             "{}",
-            json!({"event": "experiment", "name": "correlation", "steps": args.steps, "rows": rows})
+            json!({"event": "experiment", "name": "correlation", "steps": steps, "rows": rows})
         );
     } else {
         println!(
@@ -619,6 +626,68 @@ fn experiment(args: &ExperimentArgs) -> Result<(), String> {
                 r.test_loss_mean,
                 r.test_loss_sd,
                 r.label_correlation_mean
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `mtl experiment funnel`: ESMM and the naive CVR model over seeds, scored on every impression.
+fn funnel_experiment(args: &ExperimentArgs) -> Result<(), String> {
+    use mtl::experiments::{FunnelModel, funnel_cell, funnel_csv, summarize_funnel};
+    let steps = args.steps.unwrap_or(625);
+    let models: Vec<FunnelModel> = FunnelModel::ALL
+        .into_iter()
+        .filter(|m| {
+            args.models
+                .as_deref()
+                .is_none_or(|list| list.split(',').any(|n| n.trim() == m.name()))
+        })
+        .collect();
+    if models.is_empty() || args.seeds == 0 {
+        return Err("nothing to run: no model or no seed".into());
+    }
+    let device = Device::flex();
+    let mut cells = Vec::new();
+    for &model in &models {
+        for seed in args.first_seed..args.first_seed + args.seeds {
+            let cell = funnel_cell(model, seed, steps, &device)?;
+            if args.json {
+                println!(
+                    "{}",
+                    json!({"event": "cell", "model": cell.model, "seed": seed, "params": cell.params,
+                        "cvr_auc_all": cell.cvr_auc_all, "cvr_mse_true": cell.cvr_mse_true})
+                );
+            }
+            cells.push(cell);
+        }
+    }
+    let rows = summarize_funnel(&cells);
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let path = dir.join("funnel.csv");
+        std::fs::write(&path, funnel_csv(&rows)).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    if args.json {
+        println!(
+            "{}",
+            json!({"event": "experiment", "name": "funnel", "steps": steps, "rows": rows})
+        );
+    } else {
+        println!(
+            "{:<10} {:>6} {:>7} {:>22} {:>24}",
+            "model", "seeds", "params", "CVR AUC, all impressions", "MSE against true pCVR"
+        );
+        for r in &rows {
+            println!(
+                "{:<10} {:>6} {:>7} {:>14.4} ± {:<7.4} {:>15.5} ± {:<7.5}",
+                r.model,
+                r.seeds,
+                r.params,
+                r.cvr_auc_all_mean,
+                r.cvr_auc_all_sd,
+                r.cvr_mse_true_mean,
+                r.cvr_mse_true_sd
             );
         }
     }

@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 
 pub use adult::{AdultRecord, AdultSchema, CATEGORICAL_FIELDS, NUMERIC_FIELDS, RELATIONSHIP_FIELD};
 pub use rng::SplitMix64;
-pub use synthetic::{CorrelatedConfig, CorrelatedTruth, Dataset, correlated};
+pub use synthetic::{
+    CorrelatedConfig, CorrelatedTruth, CvrTruth, Dataset, FunnelConfig, FunnelTruth, clicked_only,
+    correlated, funnel, with_cvr_truth,
+};
 
 /// Everything that can go wrong while reading data, in words a user can act on.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]

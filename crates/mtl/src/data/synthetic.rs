@@ -1,9 +1,10 @@
 //! Synthetic data whose task relationship is a knob, so that what each model buys can be seen.
 //!
 //! [`correlated`] is the MMoE paper's generator (Ma et al., KDD 2018, section 3.2): two
-//! regression tasks whose weight vectors have cosine `p`. It is seeded, takes no files, and
-//! produces the same in-memory form as Adult ([`Dataset`]): numeric fields only, no categorical
-//! ones.
+//! regression tasks whose weight vectors have cosine `p`, numeric fields only. [`funnel`] is an
+//! impression → click → conversion funnel (ESMM, Ma et al., SIGIR 2018) that keeps what real
+//! logs cannot: every impression's counterfactual conversion and true pCVR. Both are seeded,
+//! take no files, and produce the trainer's in-memory form ([`Dataset`]).
 
 use super::rng::SplitMix64;
 use super::{InputSpec, Split, TaskKind, TaskSpec};
@@ -211,6 +212,201 @@ pub fn correlated(config: &CorrelatedConfig) -> Result<(Dataset, CorrelatedTruth
     ))
 }
 
+/// The funnel generator's knobs: impressions of items in a context, clicks, and conversions
+/// after a click (the setting of ESMM, Ma et al., SIGIR 2018, made small).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunnelConfig {
+    /// Distinct items; the item id is the one categorical input.
+    pub items: usize,
+    /// Numeric context features per impression.
+    pub context: usize,
+    /// The click rate the generator aims at (over all impressions).
+    pub ctr: f64,
+    /// The conversion rate among clicks it aims at.
+    pub cvr: f64,
+    pub train_rows: usize,
+    pub valid_rows: usize,
+    pub test_rows: usize,
+    pub seed: u64,
+}
+
+impl Default for FunnelConfig {
+    /// 400 items, 20,000 impressions, about 15% clicks and 30% conversion among them: the check
+    /// issue 12 reports.
+    fn default() -> Self {
+        Self {
+            items: 400,
+            context: 4,
+            ctr: 0.15,
+            cvr: 0.30,
+            train_rows: 16_000,
+            valid_rows: 2_000,
+            test_rows: 2_000,
+            seed: 1,
+        }
+    }
+}
+
+/// What a synthetic funnel knows and real logs do not: for every impression, clicked or not,
+/// whether it would have converted after a click, and its true pCVR.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CvrTruth {
+    /// The counterfactual conversion label (0/1) of every impression.
+    pub label: Vec<f32>,
+    /// The true conversion probability after a click.
+    pub p: Vec<f32>,
+}
+
+/// The funnel's truth per split, in row order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunnelTruth {
+    pub train: CvrTruth,
+    pub valid: CvrTruth,
+    pub test: CvrTruth,
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The offset `b` for which `mean(weights · sigmoid(logits + b)) / mean(weights)` is `target`
+/// (bisection: the mean is increasing in `b`).
+fn calibrate(logits: &[f64], weights: &[f64], target: f64) -> f64 {
+    let rate = |b: f64| {
+        let num: f64 = logits
+            .iter()
+            .zip(weights)
+            .map(|(l, w)| w * sigmoid(l + b))
+            .sum();
+        num / weights.iter().sum::<f64>()
+    };
+    let (mut lo, mut hi) = (-30.0, 30.0);
+    for _ in 0..100 {
+        let mid = (lo + hi) / 2.0;
+        if rate(mid) < target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (lo + hi) / 2.0
+}
+
+/// Impressions → clicks → conversions. Each item has a quality q ~ N(0, 1) that raises both its
+/// click and its conversion logits; the context (x ~ N(0, I)) enters them through two different
+/// random directions, so the clicked impressions are a biased sample for conversion.
+/// pCTR = σ(a + q + v_ctrᵀx), pCVR = σ(b + q + v_cvrᵀx); `a` and `b` are set so that the click
+/// rate and the conversion rate among clicks are the targets in expectation.
+/// click ~ Bernoulli(pCTR); every impression draws its counterfactual conversion
+/// ~ Bernoulli(pCVR); the logged conversion is click × that. Tasks: `ctr` (click) and `ctcvr`
+/// (click and conversion), as ESMM trains on them.
+pub fn funnel(config: &FunnelConfig) -> Result<(Dataset, FunnelTruth), String> {
+    let c = config;
+    if c.items == 0 || c.train_rows == 0 || c.valid_rows == 0 || c.test_rows == 0 {
+        return Err("items and every split need at least one row".into());
+    }
+    if !(0.0 < c.ctr && c.ctr < 1.0 && 0.0 < c.cvr && c.cvr < 1.0) {
+        return Err("the click and conversion rates must be in (0, 1)".into());
+    }
+    let mut normal = Normal::new(c.seed ^ 0xF0_77E1_0000_0002);
+    let quality: Vec<f64> = (0..c.items).map(|_| normal.next()).collect();
+    let direction = |normal: &mut Normal| {
+        let v: Vec<f64> = (0..c.context).map(|_| normal.next()).collect();
+        let n = dot(&v, &v).sqrt().max(1e-12);
+        v.into_iter().map(|x| x / n).collect::<Vec<f64>>()
+    };
+    let v_ctr = direction(&mut normal);
+    let v_cvr = direction(&mut normal);
+    let rows = c.train_rows + c.valid_rows + c.test_rows;
+    let mut items = Vec::with_capacity(rows);
+    let mut context = Vec::with_capacity(rows * c.context);
+    let (mut ctr_logit, mut cvr_logit) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    for _ in 0..rows {
+        let item = normal.rng.below(c.items);
+        let x: Vec<f64> = (0..c.context).map(|_| normal.next()).collect();
+        ctr_logit.push(quality[item] + dot(&v_ctr, &x));
+        cvr_logit.push(quality[item] + dot(&v_cvr, &x));
+        items.push(item as u32);
+        context.extend(x.into_iter().map(|v| v as f32));
+    }
+    let a = calibrate(&ctr_logit, &vec![1.0; rows], c.ctr);
+    let p_ctr: Vec<f64> = ctr_logit.iter().map(|l| sigmoid(l + a)).collect();
+    // The conversion rate among clicks, in expectation: pCVR weighted by pCTR.
+    let b = calibrate(&cvr_logit, &p_ctr, c.cvr);
+    let p_cvr: Vec<f64> = cvr_logit.iter().map(|l| sigmoid(l + b)).collect();
+    let mut labels = Vec::with_capacity(rows * 2);
+    let mut cf = Vec::with_capacity(rows);
+    for r in 0..rows {
+        let click = (normal.uniform() <= p_ctr[r]) as u8 as f32;
+        let convert = (normal.uniform() <= p_cvr[r]) as u8 as f32;
+        labels.extend([click, click * convert]);
+        cf.push(convert);
+    }
+    let split = |from: usize, to: usize| Split {
+        len: to - from,
+        categorical: items[from..to].to_vec(),
+        n_categorical: 1,
+        numeric: context[from * c.context..to * c.context].to_vec(),
+        n_numeric: c.context,
+        labels: labels[from * 2..to * 2].to_vec(),
+        n_tasks: 2,
+    };
+    let truth = |from: usize, to: usize| CvrTruth {
+        label: cf[from..to].to_vec(),
+        p: p_cvr[from..to].iter().map(|&p| p as f32).collect(),
+    };
+    let (t, v) = (c.train_rows, c.train_rows + c.valid_rows);
+    let dataset = Dataset {
+        input: InputSpec {
+            vocab_sizes: vec![c.items],
+            n_numeric: c.context,
+        },
+        tasks: ["ctr", "ctcvr"]
+            .map(|name| TaskSpec {
+                name: name.into(),
+                kind: TaskKind::Binary,
+            })
+            .to_vec(),
+        fields: std::iter::once("item".to_string())
+            .chain((1..=c.context).map(|i| format!("context{i}")))
+            .collect(),
+        train: split(0, t),
+        valid: split(t, v),
+        test: split(v, rows),
+    };
+    let truth = FunnelTruth {
+        train: truth(0, t),
+        valid: truth(t, v),
+        test: truth(v, rows),
+    };
+    Ok((dataset, truth))
+}
+
+/// The rows a naive CVR model learns from: the clicked impressions only, with one task, `cvr`
+/// (converted after the click). This is the selection bias ESMM avoids.
+pub fn clicked_only(split: &Split) -> Split {
+    let clicked: Vec<usize> = (0..split.len)
+        .filter(|&r| split.labels[r * split.n_tasks] > 0.5)
+        .collect();
+    let mut out = split.subset(&clicked);
+    out.labels = clicked
+        .iter()
+        .map(|&r| split.labels[r * split.n_tasks + 1])
+        .collect();
+    out.n_tasks = 1;
+    out
+}
+
+/// `split` with one task: its counterfactual conversion labels, so that scoring a CVR model on
+/// it gives the CVR AUC over all impressions.
+pub fn with_cvr_truth(split: &Split, truth: &CvrTruth) -> Split {
+    Split {
+        labels: truth.label.clone(),
+        n_tasks: 1,
+        ..split.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,5 +478,79 @@ mod tests {
         bad = small(0.5, 1);
         bad.noise = f64::NAN;
         assert!(correlated(&bad).is_err());
+    }
+
+    #[test]
+    fn funnel_rates_are_near_their_targets() {
+        let (data, truth) = funnel(&FunnelConfig::default()).unwrap();
+        let train = &data.train;
+        let clicks = train.task_labels(0);
+        let conversions = train.task_labels(1);
+        let ctr = clicks.iter().sum::<f32>() / clicks.len() as f32;
+        let cvr = conversions.iter().sum::<f32>() / clicks.iter().sum::<f32>();
+        assert!((ctr - 0.15).abs() < 0.015, "click rate {ctr}");
+        assert!(
+            (cvr - 0.30).abs() < 0.04,
+            "conversion rate among clicks {cvr}"
+        );
+        // A conversion is always a click, and the counterfactual label agrees where clicked.
+        for r in 0..train.len {
+            assert!(conversions[r] <= clicks[r]);
+            if clicks[r] > 0.5 {
+                assert_eq!(conversions[r], truth.train.label[r]);
+            }
+        }
+        assert_eq!(
+            (data.input.vocab_sizes.clone(), data.input.n_numeric),
+            (vec![400], 4)
+        );
+        assert!(train.categorical.iter().all(|&i| i < 400));
+    }
+
+    #[test]
+    fn funnel_clicked_rows_are_a_biased_sample_for_conversion() {
+        let (data, truth) = funnel(&FunnelConfig::default()).unwrap();
+        let clicks = data.train.task_labels(0);
+        let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+        let clicked: Vec<f32> = (0..data.train.len)
+            .filter(|&r| clicks[r] > 0.5)
+            .map(|r| truth.train.p[r])
+            .collect();
+        // Item quality raises both: the clicked impressions convert more than the rest would.
+        assert!(
+            mean(&clicked) > mean(&truth.train.p) + 0.03,
+            "{} vs {}",
+            mean(&clicked),
+            mean(&truth.train.p)
+        );
+    }
+
+    #[test]
+    fn funnel_is_reproducible_and_the_naive_cvr_data_is_clicked_rows_only() {
+        let (a, ta) = funnel(&FunnelConfig::default()).unwrap();
+        let (b, tb) = funnel(&FunnelConfig::default()).unwrap();
+        assert_eq!((a.clone(), ta.clone()), (b, tb));
+        let naive = clicked_only(&a.train);
+        let clicks = a.train.task_labels(0);
+        assert_eq!(naive.len, clicks.iter().filter(|&&c| c > 0.5).count());
+        assert_eq!(naive.n_tasks, 1);
+        // Its labels are the conversions of the clicked rows, in order.
+        let expected: Vec<f32> = (0..a.train.len)
+            .filter(|&r| clicks[r] > 0.5)
+            .map(|r| a.train.labels[r * 2 + 1])
+            .collect();
+        assert_eq!(naive.labels, expected);
+        let all = with_cvr_truth(&a.test, &ta.test);
+        assert_eq!(
+            (all.len, all.n_tasks, all.labels.len()),
+            (a.test.len, 1, a.test.len)
+        );
+        assert!(
+            funnel(&FunnelConfig {
+                ctr: 1.5,
+                ..FunnelConfig::default()
+            })
+            .is_err()
+        );
     }
 }

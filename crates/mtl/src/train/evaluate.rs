@@ -132,6 +132,12 @@ pub struct EvalReport {
     /// ("clicked"), against the second label.
     pub cvr: Option<TaskMetrics>,
     pub gates: Vec<GateSummary>,
+    /// Per task, the prediction for every row (probabilities for binary tasks). Not serialised.
+    #[serde(skip)]
+    pub predictions: Vec<Vec<f32>>,
+    /// ESMM's pCVR for every row, clicked or not. Not serialised.
+    #[serde(skip)]
+    pub cvr_all: Option<Vec<f32>>,
 }
 
 impl EvalReport {
@@ -158,13 +164,17 @@ impl Evaluation {
                 .ok_or_else(|| TrainError::Read("missing tensor".into()))
         };
         let mut tasks = Vec::with_capacity(self.tasks.len());
+        let mut predictions = Vec::with_capacity(self.tasks.len());
         for (task, labels) in self.tasks.iter().zip(&self.labels) {
             let p = next()?;
             tasks.push(score(&task.name, task.kind, &p, labels));
+            predictions.push(p);
         }
+        let mut cvr_all = None;
         let cvr = match self.cvr {
             Some(_) => {
                 let p = next()?;
+                cvr_all = Some(p.clone());
                 let clicked: Vec<usize> =
                     (0..p.len()).filter(|&i| self.labels[0][i] > 0.5).collect();
                 let p: Vec<f32> = clicked.iter().map(|&i| p[i]).collect();
@@ -181,7 +191,13 @@ impl Evaluation {
             });
         }
         debug_assert!(self.kind.has_gates() || gates.is_empty());
-        Ok(EvalReport { tasks, cvr, gates })
+        Ok(EvalReport {
+            tasks,
+            cvr,
+            gates,
+            predictions,
+            cvr_all,
+        })
     }
 }
 
