@@ -4,7 +4,7 @@
 //! messages. It imports no web crate, so its tests run natively on the CPU device.
 
 use mtl::burn::tensor::{Device, Tensor, TensorData};
-use mtl::data::{AdultData, CATEGORICAL_FIELDS, DataError, DataOptions, NUMERIC_FIELDS};
+use mtl::data::{AdultData, DataError, DataOptions, Dataset};
 use mtl::models::{ConfigError, ModelConfig};
 use mtl::train::{
     EvalReport, EvalSet, Readback, TaskMetrics, TrainConfig, TrainError, Trainer, check_finite,
@@ -48,10 +48,10 @@ pub fn train_config(e: &Experiment) -> TrainConfig {
         .with_seed(e.seed)
 }
 
-/// Decodes the Adult files (as served from `assets/`) for an experiment's data options. They are
-/// gzipped, but a static host that serves `.gz` with `Content-Encoding: gzip` hands the browser
-/// plain text, so both are accepted.
-pub fn load_data(train: &[u8], test: &[u8], relationship: bool) -> Result<AdultData, RunError> {
+/// Decodes the Adult files (as served from `assets/`) for an experiment's data options, into the
+/// form every data set shares. They are gzipped, but a static host that serves `.gz` with
+/// `Content-Encoding: gzip` hands the browser plain text, so both are accepted.
+pub fn load_data(train: &[u8], test: &[u8], relationship: bool) -> Result<Dataset, RunError> {
     let options = DataOptions {
         relationship,
         ..DataOptions::default()
@@ -65,7 +65,7 @@ pub fn load_data(train: &[u8], test: &[u8], relationship: bool) -> Result<AdultD
             })
         }
     };
-    Ok(AdultData::from_text(&text(train)?, &text(test)?, options)?)
+    Ok(AdultData::from_text(&text(train)?, &text(test)?, options)?.into())
 }
 
 /// One model in training, with its validation and test sets resident on the device. `session`
@@ -84,7 +84,7 @@ impl Training {
     pub fn new(
         session: u32,
         experiment: &Experiment,
-        data: &AdultData,
+        data: &Dataset,
         device: &Device,
     ) -> Result<Self, RunError> {
         let mut experiment = experiment.clone();
@@ -96,7 +96,7 @@ impl Training {
         let trainer = Trainer::new(
             model_config(&experiment),
             train_config(&experiment),
-            &data.input_spec(),
+            &data.input,
             tasks,
             &data.train,
             device,
@@ -107,12 +107,7 @@ impl Training {
             params: trainer.num_params(),
             tasks: task_names.clone(),
             gates: trainer.gate_layout().clone(),
-            input_fields: data
-                .fields
-                .iter()
-                .map(|&f| CATEGORICAL_FIELDS[f].to_string())
-                .chain(NUMERIC_FIELDS.iter().map(|f| f.to_string()))
-                .collect(),
+            input_fields: data.fields.clone(),
         };
         Ok(Self {
             session,
@@ -315,8 +310,8 @@ mod tests {
     use crate::experiment::ModelKind;
     use std::sync::OnceLock;
 
-    fn data() -> &'static AdultData {
-        static DATA: OnceLock<AdultData> = OnceLock::new();
+    fn data() -> &'static Dataset {
+        static DATA: OnceLock<Dataset> = OnceLock::new();
         DATA.get_or_init(|| {
             load_data(
                 include_bytes!("../assets/adult.data.gz"),
@@ -429,7 +424,7 @@ mod tests {
             mtl::train::ModelFile::load(bytes, &Device::flex()).expect("loads back");
         assert_eq!(file.steps, 2);
         assert_eq!(file.config, model_config(&s.experiment));
-        assert_eq!(file.input, d.input_spec(), "without the relationship field");
+        assert_eq!(file.input, d.input, "without the relationship field");
         assert_eq!(file.tasks.len(), 2);
         assert_eq!(
             mtl::burn::module::Module::num_params(&model),
@@ -464,9 +459,9 @@ mod tests {
 
     /// The AUC on the test split of scoring each row by the training rate of `task`'s label
     /// among the rows with the same value of the categorical input `field`.
-    fn field_alone_auc(data: &AdultData, field: &str, task: usize) -> f64 {
-        let index = CATEGORICAL_FIELDS.iter().position(|&f| f == field);
-        let column = data.fields.iter().position(|&f| Some(f) == index);
+    fn field_alone_auc(data: &Dataset, field: &str, task: usize) -> f64 {
+        // Categorical fields come first in `fields`, in their columns' order.
+        let column = data.fields.iter().position(|f| f == field);
         let column = column.unwrap_or_else(|| panic!("{field} is not an input"));
         let value = |s: &mtl::data::Split, r: usize| s.categorical[r * s.n_categorical + column];
         let label = |s: &mtl::data::Split, r: usize| s.labels[r * s.n_tasks + task];
@@ -579,6 +574,34 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{failures:#?}");
+    }
+
+    #[test]
+    fn session_trains_on_a_synthetic_data_set() {
+        // Any data set in the shared form: here the correlated regression tasks, numeric only.
+        let (data, _) = mtl::data::correlated(&mtl::data::CorrelatedConfig {
+            train_rows: 1_000,
+            valid_rows: 100,
+            test_rows: 100,
+            ..Default::default()
+        })
+        .expect("valid knobs");
+        let mut e = small(ModelKind::Mmoe);
+        e.batch_size = 128;
+        let mut s = Training::new(1, &e, &data, &Device::flex()).expect("builds");
+        assert_eq!(
+            (s.info().input_fields.len(), s.info().tasks.clone()),
+            (16, vec!["y1".to_string(), "y2".to_string()])
+        );
+        let chunk = s.train_chunk(5).read().expect("finite losses");
+        assert!(chunk.losses.iter().all(|l| l.is_finite() && *l > 0.0));
+        let point = eval_point(s.steps(), &s.validation().read().expect("reads"));
+        assert!(
+            point
+                .tasks
+                .iter()
+                .all(|t| t.auc.is_none() && t.loss.is_finite())
+        );
     }
 
     #[test]

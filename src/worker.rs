@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise};
 use mtl::burn::tensor::Device;
-use mtl::data::AdultData;
+use mtl::data::Dataset;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -49,7 +49,7 @@ pub struct Driver {
     /// Resolves the driver's wait for the next command.
     wake: RefCell<Option<Function>>,
     /// Decoded data, with and without `relationship`.
-    data: RefCell<Vec<(bool, Rc<AdultData>)>>,
+    data: RefCell<Vec<(bool, Rc<Dataset>)>>,
     training: RefCell<Option<Training>>,
     /// When to train, score and stop. Never borrowed across an `await`.
     schedule: RefCell<Schedule>,
@@ -233,7 +233,7 @@ impl Driver {
         }
     }
 
-    async fn data(&self, session: u32, relationship: bool) -> Result<Rc<AdultData>, String> {
+    async fn data(&self, session: u32, relationship: bool) -> Result<Rc<Dataset>, String> {
         if let Some((_, d)) = self.data.borrow().iter().find(|(r, _)| *r == relationship) {
             return Ok(d.clone());
         }

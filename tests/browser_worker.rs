@@ -13,7 +13,7 @@ use std::rc::Rc;
 use mtl::burn::module::{Module, ModuleVisitor, Param};
 use mtl::burn::optim::GradientsParams;
 use mtl::burn::tensor::{Device, Tensor};
-use mtl::data::AdultData;
+use mtl::data::Dataset;
 use mtl::models::ModelInput;
 use mtl::train::loss::task_loss;
 use mtl_playground::device::AdapterProbe;
@@ -357,7 +357,7 @@ impl ModuleVisitor for Gradients<'_> {
 
 /// Loads the model file on `device` (with autodiff), runs one batch forward and backward, and
 /// reads back the task outputs and every parameter's gradient.
-async fn outputs_and_gradients(bytes: Vec<u8>, device: &Device, data: &AdultData) -> [Vec<f32>; 2] {
+async fn outputs_and_gradients(bytes: Vec<u8>, device: &Device, data: &Dataset) -> [Vec<f32>; 2] {
     let device = device.clone().autodiff();
     let (file, model) = mtl::train::ModelFile::load(bytes, &device).expect("loads");
     let rows = 64;

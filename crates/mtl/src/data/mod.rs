@@ -250,6 +250,25 @@ impl AdultData {
     }
 }
 
+/// Adult in the form every data set shares; the input fields are named, categorical first.
+impl From<AdultData> for Dataset {
+    fn from(data: AdultData) -> Self {
+        Dataset {
+            input: data.input_spec(),
+            fields: data
+                .fields
+                .iter()
+                .map(|&f| CATEGORICAL_FIELDS[f].to_string())
+                .chain(NUMERIC_FIELDS.iter().map(|f| f.to_string()))
+                .collect(),
+            tasks: data.tasks,
+            train: data.train,
+            valid: data.valid,
+            test: data.test,
+        }
+    }
+}
+
 /// The shape of the model input: one embedding table per categorical field, plus numeric fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputSpec {
