@@ -21,6 +21,7 @@ pub struct TaskCurves {
     /// Smoothed training loss.
     pub train_loss: Curve,
     pub valid_loss: Curve,
+    /// Validation AUC, or R² for a regression task.
     pub valid_auc: Curve,
 }
 
@@ -163,8 +164,9 @@ impl Dashboard {
                 for (curves, score) in self.tasks.iter_mut().zip(&point.tasks) {
                     let step = point.step as f64;
                     push_bounded(&mut curves.valid_loss, (step, score.loss), MAX_POINTS);
-                    if let Some(auc) = score.auc {
-                        push_bounded(&mut curves.valid_auc, (step, auc), MAX_POINTS);
+                    // AUC, or R² for a regression task.
+                    if let Some(v) = score.headline() {
+                        push_bounded(&mut curves.valid_auc, (step, v), MAX_POINTS);
                     }
                 }
             }
@@ -230,7 +232,7 @@ impl Dashboard {
             .iter()
             .chain(&report.cvr)
             .find(|t| t.name == task)
-            .map(|t| (t.auc, t.logloss))
+            .map(|t| (t.headline(), t.logloss.or(t.r2.map(|_| t.loss))))
     }
 
     /// The latest validation AUC per task.
@@ -258,6 +260,7 @@ mod tests {
             tasks: vec!["income".into(), "never_married".into()],
             gates: GateLayout::new(ModelKind::Mmoe, &two_experts, 2),
             input_fields: vec![],
+            label_correlation: None,
         }
     }
 
@@ -344,12 +347,14 @@ mod tests {
                         loss: 0.4,
                         auc: Some(0.8),
                         logloss: Some(0.4),
+                        r2: None,
                     },
                     TaskScore {
                         name: "never_married".into(),
                         loss: 0.3,
                         auc: Some(0.9),
                         logloss: Some(0.3),
+                        r2: None,
                     },
                 ],
             },

@@ -7,7 +7,7 @@
 //!
 //! Adding a knob: a field in `ModelSettings` (or `Experiment`), one row here. Nothing else.
 
-use mtl_vocab::{Knob, ModelKind};
+use mtl_vocab::{DataKind, Knob, ModelKind};
 
 use crate::experiment::{DeviceChoice, Experiment, format_units, parse_units};
 
@@ -75,15 +75,17 @@ pub struct Field {
     pub group: Group,
     /// The knob it is, for the models that use only some; `None` if every model uses it.
     pub knob: Option<Knob>,
+    /// The one data set it belongs to; `None` if it applies to all.
+    pub data: Option<DataKind>,
     /// Applied to the running model without a rebuild.
     pub live: bool,
     pub value: Value,
 }
 
 impl Field {
-    /// Whether `model` uses this field.
-    pub fn applies_to(&self, model: ModelKind) -> bool {
-        self.knob.is_none_or(|k| model.uses(k))
+    /// Whether this field means something in `e`: its model uses it, on its data set.
+    pub fn applies_to(&self, e: &Experiment) -> bool {
+        self.knob.is_none_or(|k| e.model.uses(k)) && self.data.is_none_or(|d| d == e.data)
     }
 
     /// The field's value as the URL and the controls write it.
@@ -170,6 +172,7 @@ pub static FIELDS: &[Field] = &[
         help: "The architecture to train. Changing it resets the model and takes the tutorial's sizes for it.",
         group: Group::Model,
         knob: None,
+        data: None,
         live: false,
         value: Value::Choice {
             options: || {
@@ -195,6 +198,7 @@ pub static FIELDS: &[Field] = &[
         help: "Expert networks every task's gate mixes.",
         group: Group::Model,
         knob: Some(Knob::Experts),
+        data: None,
         live: false,
         value: Value::Count {
             min: 1,
@@ -210,6 +214,7 @@ pub static FIELDS: &[Field] = &[
         help: "Experts only one task's gate sees, per task and level.",
         group: Group::Model,
         knob: Some(Knob::SpecificExperts),
+        data: None,
         live: false,
         value: Value::Count {
             min: 1,
@@ -225,6 +230,7 @@ pub static FIELDS: &[Field] = &[
         help: "Experts every task's gate sees, per level.",
         group: Group::Model,
         knob: Some(Knob::SharedExperts),
+        data: None,
         live: false,
         value: Value::Count {
             min: 1,
@@ -240,6 +246,7 @@ pub static FIELDS: &[Field] = &[
         help: "Stacked extraction layers; PLE with 1 level is CGC.",
         group: Group::Model,
         knob: Some(Knob::Levels),
+        data: None,
         live: false,
         value: Value::Count {
             min: 1,
@@ -255,6 +262,7 @@ pub static FIELDS: &[Field] = &[
         help: "Hidden units of each expert, comma-separated.",
         group: Group::Model,
         knob: Some(Knob::ExpertUnits),
+        data: None,
         live: false,
         value: Value::Units {
             may_be_empty: false,
@@ -269,6 +277,7 @@ pub static FIELDS: &[Field] = &[
         help: "Hidden units of the shared bottom (each task's own network for single-task).",
         group: Group::Model,
         knob: Some(Knob::BottomUnits),
+        data: None,
         live: false,
         value: Value::Units {
             may_be_empty: false,
@@ -283,6 +292,7 @@ pub static FIELDS: &[Field] = &[
         help: "Hidden units of each task's tower before its output.",
         group: Group::Model,
         knob: Some(Knob::TowerUnits),
+        data: None,
         live: false,
         value: Value::Units {
             may_be_empty: false,
@@ -297,6 +307,7 @@ pub static FIELDS: &[Field] = &[
         help: "Hidden units before each gate's softmax. Empty (the papers' choice) is one dense layer.",
         group: Group::ModelMore,
         knob: Some(Knob::GateUnits),
+        data: None,
         live: false,
         value: Value::Units {
             may_be_empty: true,
@@ -311,6 +322,7 @@ pub static FIELDS: &[Field] = &[
         help: "Width of each categorical field's embedding.",
         group: Group::Model,
         knob: Some(Knob::EmbeddingDim),
+        data: Some(DataKind::Adult),
         live: false,
         value: Value::Count {
             min: 1,
@@ -326,6 +338,7 @@ pub static FIELDS: &[Field] = &[
         help: "Share of hidden units switched off at random in each training step (never when scoring).",
         group: Group::ModelMore,
         knob: Some(Knob::Dropout),
+        data: None,
         live: false,
         value: Value::Real {
             min: 0.0,
@@ -342,6 +355,7 @@ pub static FIELDS: &[Field] = &[
         help: "Penalty on the squared embedding weights, as DeepCTR's l2_reg_embedding (1e-5).",
         group: Group::ModelMore,
         knob: Some(Knob::L2Embedding),
+        data: Some(DataKind::Adult),
         live: false,
         value: Value::Real {
             min: 0.0,
@@ -358,6 +372,7 @@ pub static FIELDS: &[Field] = &[
         help: "Adam's step size. Takes effect live, without a reset.",
         group: Group::Training,
         knob: None,
+        data: None,
         live: true,
         value: Value::Real {
             min: 1e-5,
@@ -374,6 +389,7 @@ pub static FIELDS: &[Field] = &[
         help: "Rows per training step.",
         group: Group::Training,
         knob: None,
+        data: None,
         live: false,
         value: Value::Count {
             min: 16,
@@ -389,6 +405,7 @@ pub static FIELDS: &[Field] = &[
         help: "How much task 1's loss counts. Live.",
         group: Group::Training,
         knob: None,
+        data: None,
         live: true,
         value: Value::Real {
             min: 0.0,
@@ -405,6 +422,7 @@ pub static FIELDS: &[Field] = &[
         help: "How much task 2's loss counts. Live.",
         group: Group::Training,
         knob: None,
+        data: None,
         live: true,
         value: Value::Real {
             min: 0.0,
@@ -415,16 +433,60 @@ pub static FIELDS: &[Field] = &[
         },
     },
     Field {
+        key: "data",
+        id: "dataset",
+        label: "Data set",
+        help: "Adult is the tutorial's example. The correlated tasks are synthetic: their correlation is a knob, so each model's reason can show.",
+        group: Group::Data,
+        knob: None,
+        data: None,
+        live: false,
+        value: Value::Choice {
+            options: || {
+                DataKind::ALL
+                    .iter()
+                    .map(|d| (d.slug(), d.label()))
+                    .collect()
+            },
+            get: |e| e.data.slug(),
+            set: |e, s| match DataKind::from_slug(s) {
+                Some(d) => {
+                    *e = e.with_data(d);
+                    true
+                }
+                None => false,
+            },
+        },
+    },
+    Field {
         key: "relationship",
         id: "relationship",
         label: "Use the relationship field",
         help: "It leaks the never-married label (husband, wife, own-child…). Turn it off and watch task 2's AUC fall.",
         group: Group::Data,
         knob: None,
+        data: Some(DataKind::Adult),
         live: false,
         value: Value::Flag {
             get: |e| e.relationship,
             set: |e, on| e.relationship = on,
+        },
+    },
+    Field {
+        key: "p",
+        id: "correlation",
+        label: "Task correlation p",
+        help: "The cosine of the two tasks' weight vectors: 1 is one task twice, 0 two unrelated tasks. The labels correlate less than p (sines and noise).",
+        group: Group::Data,
+        knob: None,
+        data: Some(DataKind::Correlated),
+        live: false,
+        value: Value::Real {
+            min: -1.0,
+            max: 1.0,
+            step: "0.1",
+            get: |e| e.p,
+            set: |e, v| e.p = v,
         },
     },
     Field {
@@ -434,6 +496,7 @@ pub static FIELDS: &[Field] = &[
         help: "Decides the initial weights and the batch order. Same seed, same run.",
         group: Group::Training,
         knob: None,
+        data: None,
         live: false,
         value: Value::Count {
             min: 0,
@@ -449,6 +512,7 @@ pub static FIELDS: &[Field] = &[
         help: "Training stops by itself after this many passes over the data. Live.",
         group: Group::Training,
         knob: None,
+        data: None,
         live: true,
         value: Value::Count {
             min: 1,
@@ -464,6 +528,7 @@ pub static FIELDS: &[Field] = &[
         help: "Auto picks WebGPU on a real GPU and the CPU device otherwise.",
         group: Group::Data,
         knob: None,
+        data: None,
         live: false,
         value: Value::Choice {
             options: || {
@@ -576,9 +641,10 @@ mod tests {
     #[test]
     fn fields_group_and_knob_follow_the_model() {
         let shown = |m: ModelKind| -> Vec<&str> {
+            let e = Experiment::tutorial(m);
             FIELDS
                 .iter()
-                .filter(|f| matches!(f.group, Group::Model | Group::ModelMore) && f.applies_to(m))
+                .filter(|f| matches!(f.group, Group::Model | Group::ModelMore) && f.applies_to(&e))
                 .map(|f| f.key)
                 .collect()
         };
@@ -586,5 +652,11 @@ mod tests {
         assert!(!shown(ModelKind::Cgc).contains(&"levels"));
         assert!(!shown(ModelKind::SharedBottom).contains(&"gate_units"));
         assert!(shown(ModelKind::Esmm).contains(&"dropout"));
+        // The data set's own fields.
+        let adult = Experiment::default();
+        let correlated = adult.with_data(DataKind::Correlated);
+        let applies = |e: &Experiment, key| field(key).unwrap().applies_to(e);
+        assert!(applies(&adult, "relationship") && !applies(&adult, "p"));
+        assert!(!applies(&correlated, "relationship") && applies(&correlated, "p"));
     }
 }

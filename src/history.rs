@@ -121,18 +121,27 @@ impl History {
     /// One row per run: the setup and the test scores per task.
     pub fn to_csv(&self) -> String {
         let mut out = String::from(
-            "session,time_ms,model,summary,backend,params,steps,epochs,seed,learning_rate,batch_size,relationship,task1,task1_auc,task1_logloss,task2,task2_auc,task2_logloss,cvr_auc,cvr_logloss\n",
+            "session,time_ms,model,summary,backend,params,steps,epochs,seed,learning_rate,batch_size,data,relationship,task1,task1_auc,task1_logloss,task1_r2,task1_mse,task2,task2_auc,task2_logloss,task2_r2,task2_mse,cvr_auc,cvr_logloss\n",
         );
         let opt = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
         for r in &self.runs {
             let task = |i: usize| {
                 r.tests
                     .get(i)
-                    .map(|t| (t.name.clone(), opt(t.auc), opt(t.logloss)))
+                    .map(|t| {
+                        let mse = t.r2.map(|_| t.loss);
+                        (
+                            t.name.clone(),
+                            opt(t.auc),
+                            opt(t.logloss),
+                            opt(t.r2),
+                            opt(mse),
+                        )
+                    })
                     .unwrap_or_default()
             };
-            let (t1, a1, l1) = task(0);
-            let (t2, a2, l2) = task(1);
+            let (t1, a1, l1, r1, m1) = task(0);
+            let (t2, a2, l2, r2, m2) = task(1);
             let row = [
                 r.session.to_string(),
                 format!("{:.0}", r.time_ms),
@@ -145,13 +154,18 @@ impl History {
                 r.experiment.seed.to_string(),
                 r.experiment.learning_rate.to_string(),
                 r.experiment.batch_size.to_string(),
+                r.experiment.data.slug().to_string(),
                 r.experiment.relationship.to_string(),
                 t1,
                 a1,
                 l1,
+                r1,
+                m1,
                 t2,
                 a2,
                 l2,
+                r2,
+                m2,
                 opt(r.cvr.as_ref().and_then(|c| c.auc)),
                 opt(r.cvr.as_ref().and_then(|c| c.logloss)),
             ];
@@ -191,12 +205,14 @@ mod tests {
                     loss: 0.3,
                     auc: Some(auc),
                     logloss: Some(0.3),
+                    r2: None,
                 },
                 TaskScore {
                     name: "never_married".into(),
                     loss: 0.2,
                     auc: Some(0.96),
                     logloss: Some(0.2),
+                    r2: None,
                 },
             ],
             cvr: None,

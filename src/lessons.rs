@@ -1,7 +1,7 @@
 //! What the page teaches: a short explanation per model, the guided experiments, and the
 //! equivalent DeepCTR call for any setup. Plain text and data, tested natively.
 
-use crate::experiment::{Experiment, ModelKind, format_units};
+use crate::experiment::{DataKind, Experiment, ModelKind, format_units};
 
 /// What a model adds over the one before it, and where it comes from.
 pub struct ModelNote {
@@ -243,6 +243,20 @@ fn py_units(units: &[usize]) -> String {
 
 /// The equivalent DeepCTR (TensorFlow) code for `e`, to reproduce the experiment at scale.
 pub fn deepctr_code(e: &Experiment) -> String {
+    if e.data == DataKind::Correlated {
+        return format!(
+            "# The correlated tasks are synthetic: DeepCTR has no such data set, so there is no\n\
+             # DeepCTR call to copy. This is the generator (Ma et al., KDD 2018, section 3.2), as\n\
+             # the worker draws it (mtl::data::correlated), and the CLI that trains it natively:\n\
+             #   x ~ N(0, I_16); u1, u2 orthonormal; w1 = c*u1; w2 = c*(p*u1 + sqrt(1 - p^2)*u2)\n\
+             #   y_i = w_i.x + sum_j=1..4 sin(j * w_i.x + j - 1) + noise, standardised on train\n\
+             p = {p}\nc = 2.0\nm = 4\nnoise_std = 0.01\nd = 16\nrows = (8000, 1000, 5000)  # train, validation, test\nseed = {seed}\n\n\
+             # cargo run --release -p mtl -- experiment correlation --p {p} --models {model} --seeds 6",
+            p = e.p,
+            seed = e.seed,
+            model = e.model.slug(),
+        );
+    }
     let [t1, t2] = e.task_names();
     let common = format!(
         "l2_reg_embedding={:e}, dnn_dropout={}, seed={}, task_types=('binary', 'binary'), task_names=('{t1}', '{t2}')",
@@ -396,6 +410,11 @@ mod tests {
         );
         assert!(code.contains("\n        'relationship',"));
         assert!(code.contains("\n                      [DenseFeat(f, 1)"));
+        let synthetic = deepctr_code(&Experiment::default().with_data(DataKind::Correlated));
+        assert!(
+            synthetic.contains("DeepCTR has no") && synthetic.contains("p = 0.5"),
+            "{synthetic}"
+        );
         let cgc = deepctr_code(&Experiment::tutorial(ModelKind::Cgc));
         assert!(cgc.contains("num_levels=1"));
         let mut esmm = Experiment::tutorial(ModelKind::Esmm);

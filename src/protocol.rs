@@ -9,6 +9,8 @@ pub use mtl_vocab::{ExpertRef, GateInfo, GateLayout, Owner};
 use crate::experiment::Experiment;
 
 /// Page → worker.
+// A handful of commands a second at most; boxing the experiment would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Command {
@@ -119,6 +121,10 @@ pub struct ModelInfo {
     pub gates: GateLayout,
     /// The data's input fields, as the model reads them (the architecture panel lists them).
     pub input_fields: Vec<String>,
+    /// The Pearson correlation of the two tasks' training labels: what the correlated data's p
+    /// achieved (on Adult, how income and never-married go together).
+    #[serde(default)]
+    pub label_correlation: Option<f64>,
 }
 
 impl ModelInfo {
@@ -156,9 +162,20 @@ pub struct EvalPoint {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskScore {
     pub name: String,
+    /// Log loss for a binary task, MSE for a regression task.
     pub loss: f64,
     pub auc: Option<f64>,
     pub logloss: Option<f64>,
+    /// Regression tasks: 1 − MSE / variance. Saved runs from before it existed have none.
+    #[serde(default)]
+    pub r2: Option<f64>,
+}
+
+impl TaskScore {
+    /// The score the page plots and tabulates: AUC for a binary task, R² for a regression one.
+    pub fn headline(&self) -> Option<f64> {
+        self.auc.or(self.r2)
+    }
 }
 
 /// The test set's scores after (or during) training.

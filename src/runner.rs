@@ -22,6 +22,8 @@ pub enum RunError {
     Config(#[from] ConfigError),
     #[error("{0}")]
     Train(#[from] TrainError),
+    #[error("the synthetic data could not be drawn: {0}")]
+    Synthetic(String),
 }
 
 impl RunError {
@@ -51,6 +53,18 @@ pub fn train_config(e: &Experiment) -> TrainConfig {
 /// Decodes the Adult files (as served from `assets/`) for an experiment's data options, into the
 /// form every data set shares. They are gzipped, but a static host that serves `.gz` with
 /// `Content-Encoding: gzip` hands the browser plain text, so both are accepted.
+/// Draws an experiment's synthetic data set (the correlated tasks with its p, from its seed).
+pub fn synthetic_data(e: &Experiment) -> Result<Dataset, RunError> {
+    let config = mtl::data::CorrelatedConfig {
+        p: e.p,
+        seed: e.seed,
+        ..Default::default()
+    };
+    Ok(mtl::data::correlated(&config)
+        .map_err(RunError::Synthetic)?
+        .0)
+}
+
 pub fn load_data(train: &[u8], test: &[u8], relationship: bool) -> Result<Dataset, RunError> {
     let options = DataOptions {
         relationship,
@@ -108,6 +122,16 @@ impl Training {
             tasks: task_names.clone(),
             gates: trainer.gate_layout().clone(),
             input_fields: data.fields.clone(),
+            label_correlation: (data.train.n_tasks == 2).then(|| {
+                let labels = |t| -> Vec<f64> {
+                    data.train
+                        .task_labels(t)
+                        .into_iter()
+                        .map(f64::from)
+                        .collect()
+                };
+                mtl::data::synthetic::correlation(&labels(0), &labels(1))
+            }),
         };
         Ok(Self {
             session,
@@ -286,6 +310,7 @@ fn task_score(m: &TaskMetrics) -> TaskScore {
         loss: m.loss,
         auc: m.auc,
         logloss: m.logloss,
+        r2: m.r2,
     }
 }
 

@@ -18,8 +18,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::experiment::{DataKind, Experiment};
 use crate::protocol::{Backend, Command, Event};
-use crate::runner::{RunError, Training, eval_point, load_data, test_report};
+use crate::runner::{RunError, Training, eval_point, load_data, synthetic_data, test_report};
 use crate::schedule::{Action, Chunk, ChunkOutcome, Schedule, SessionState};
 use crate::web::{fetch_bytes, now, sleep, to_js};
 
@@ -40,6 +41,35 @@ impl DataSource {
     }
 }
 
+/// What decides a data set's rows: Adult's by the relationship option, the correlated tasks' by
+/// p and the seed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct DataKey {
+    data: DataKind,
+    relationship: bool,
+    p: f64,
+    seed: u64,
+}
+
+impl DataKey {
+    fn of(e: &Experiment) -> Self {
+        match e.data {
+            DataKind::Adult => Self {
+                data: e.data,
+                relationship: e.relationship,
+                p: 0.0,
+                seed: 0,
+            },
+            DataKind::Correlated => Self {
+                data: e.data,
+                relationship: false,
+                p: e.p,
+                seed: e.seed,
+            },
+        }
+    }
+}
+
 pub struct Driver {
     backend: Backend,
     device: Device,
@@ -49,7 +79,8 @@ pub struct Driver {
     /// Resolves the driver's wait for the next command.
     wake: RefCell<Option<Function>>,
     /// Decoded data, with and without `relationship`.
-    data: RefCell<Vec<(bool, Rc<Dataset>)>>,
+    /// Data sets already decoded or drawn, by what decides them.
+    data: RefCell<Vec<(DataKey, Rc<Dataset>)>>,
     training: RefCell<Option<Training>>,
     /// When to train, score and stop. Never borrowed across an `await`.
     schedule: RefCell<Schedule>,
@@ -233,10 +264,30 @@ impl Driver {
         }
     }
 
-    async fn data(&self, session: u32, relationship: bool) -> Result<Rc<Dataset>, String> {
-        if let Some((_, d)) = self.data.borrow().iter().find(|(r, _)| *r == relationship) {
+    async fn data(&self, session: u32, e: &Experiment) -> Result<Rc<Dataset>, String> {
+        let key = DataKey::of(e);
+        if let Some((_, d)) = self.data.borrow().iter().find(|(k, _)| *k == key) {
             return Ok(d.clone());
         }
+        if e.data == DataKind::Correlated {
+            let started = now();
+            let data = Rc::new(synthetic_data(e).map_err(|err| err.to_string())?);
+            self.post(Event::Status {
+                session,
+                message: format!(
+                    "Drew {} rows of correlated tasks in {:.0} ms.",
+                    data.train.len + data.valid.len + data.test.len,
+                    now() - started
+                ),
+            });
+            // Draws differ in p and seed: keep only the latest one beside Adult.
+            self.data
+                .borrow_mut()
+                .retain(|(k, _)| k.data != DataKind::Correlated);
+            self.data.borrow_mut().push((key, data.clone()));
+            return Ok(data);
+        }
+        let relationship = e.relationship;
         let fetch = match &*self.source.borrow() {
             DataSource::Fetch {
                 train_url,
@@ -260,7 +311,7 @@ impl Driver {
             DataSource::Fetch { .. } => return Err("the data did not arrive".into()),
         };
         let data = Rc::new(data);
-        self.data.borrow_mut().push((relationship, data.clone()));
+        self.data.borrow_mut().push((key, data.clone()));
         Ok(data)
     }
 
@@ -268,7 +319,7 @@ impl Driver {
         self.schedule.borrow_mut().on_build();
         // Free the old model's buffers before allocating the new one.
         self.training.borrow_mut().take();
-        let data = match self.data(session, experiment.relationship).await {
+        let data = match self.data(session, &experiment).await {
             Ok(d) => d,
             Err(message) => {
                 self.post(Event::Error { session, message });

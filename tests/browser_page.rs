@@ -33,6 +33,7 @@ fn info(gated: bool, experts: usize) -> ModelInfo {
         tasks: vec!["income".into(), "never_married".into()],
         gates: GateLayout::new(kind, &settings, 2),
         input_fields: vec![],
+        label_correlation: None,
     }
 }
 

@@ -80,6 +80,7 @@ fn protocol_messages_survive_post_message() {
                     loss: 0.3,
                     auc: None,
                     logloss: Some(0.3),
+                    r2: None,
                 }],
                 cvr: None,
             },

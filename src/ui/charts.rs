@@ -195,7 +195,7 @@ pub fn LossChart() -> impl IntoView {
                 .collect()
         })
     });
-    view! { <LineChart title="Loss" testid="loss-chart" x_label="step" y_label="log loss" series=series /> }
+    view! { <LineChart title="Loss" testid="loss-chart" x_label="step" y_label="log loss or MSE" series=series /> }
 }
 
 /// Validation AUC per task.
@@ -209,7 +209,7 @@ pub fn AucChart() -> impl IntoView {
                 .iter()
                 .enumerate()
                 .map(|(t, c)| Series {
-                    name: format!("{} validation AUC", c.name),
+                    name: format!("{} validation", c.name),
                     points: c.valid_auc.clone(),
                     style: t * 2 + 1,
                 })
@@ -217,7 +217,7 @@ pub fn AucChart() -> impl IntoView {
         })
     });
     view! {
-        <LineChart title="Validation AUC" testid="auc-chart" x_label="step" y_label="AUC" series=series y_domain=(0.4, 1.0) />
+        <LineChart title="Validation AUC (R² for a regression task)" testid="auc-chart" x_label="step" y_label="AUC or R²" series=series y_domain=(0.4, 1.0) />
     }
 }
 

@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 
 use super::Playground;
-use crate::experiment::{DeviceChoice, ModelKind};
+use crate::experiment::{DataKind, DeviceChoice, ModelKind};
 use crate::fields::{FIELDS, Field, Group, Value};
 
 /// Parses the control's text into its field; on an error, says so and puts the old value back.
@@ -73,14 +73,67 @@ fn FlagField(
     }
 }
 
-/// The controls of one group's fields, each shown only for the models that use it. The model and
-/// device selects are drawn by hand: choosing them does more than set a value.
+/// The fields the controls draw by hand: choosing the model or the device does more than set a
+/// value, and the correlation slider shows what it achieved beside it.
+const BY_HAND: [&str; 3] = ["model", "device", "p"];
+
+/// A select over a choice field's options.
+#[component]
+fn ChoiceField(
+    /// The field the select edits.
+    field: &'static Field,
+) -> impl IntoView {
+    let p = expect_context::<Playground>();
+    let help_id = format!("{}-help", field.id);
+    view! {
+        <div class="field">
+            <label for=field.id title=field.help>{field.label}</label>
+            <select id=field.id data-testid=format!("{}-select", field.id) aria-describedby=help_id.clone()
+                prop:value=move || p.experiment.with(|e| field.text(e))
+                on:change=move |ev| write(p, field, event_target_value(&ev))>
+                {choice_options(field)}
+            </select>
+            <small id=help_id>{field.help}</small>
+        </div>
+    }
+}
+
+/// The correlated tasks' p as a slider, with the label correlation the built data achieved.
+#[component]
+fn CorrelationSlider() -> impl IntoView {
+    let p = expect_context::<Playground>();
+    let f = field("p");
+    let achieved = move || {
+        p.dashboard.with(
+            |d| match d.info.as_ref().and_then(|i| i.label_correlation) {
+                Some(r) => format!("Label correlation achieved: {r:.2}"),
+                None => "Label correlation: appears once the data are drawn.".into(),
+            },
+        )
+    };
+    view! {
+        <div class="field">
+            <label for=f.id title=f.help>
+                {f.label} " = " {move || p.experiment.with(|e| format!("{:.1}", e.p))}
+            </label>
+            <input id=f.id data-testid="correlation" type="range" min="-1" max="1" step="0.1"
+                aria-describedby="correlation-help"
+                prop:value=move || p.experiment.with(|e| e.p.to_string())
+                on:change=move |ev| write(p, f, event_target_value(&ev)) />
+            <small id="correlation-help">{f.help}</small>
+            <small data-testid="label-correlation" aria-live="polite">{achieved}</small>
+        </div>
+    }
+}
+
+/// The controls of one group's fields, each shown only where it means something (its model
+/// uses it, on its data set).
 fn group_fields(p: Playground, group: Group) -> impl IntoView {
     FIELDS
         .iter()
-        .filter(move |f| f.group == group)
+        .filter(move |f| f.group == group && !BY_HAND.contains(&f.key))
         .map(move |field: &'static Field| {
-            let shown = move || p.experiment.with(|e| field.applies_to(e.model));
+            let shown = move || p.experiment.with(|e| field.applies_to(e));
             view! { <Show when=shown>{control(field)}</Show> }
         })
         .collect_view()
@@ -93,11 +146,11 @@ fn control(field: &'static Field) -> AnyView {
             view! { <InputField field /> }.into_any()
         }
         Value::Flag { .. } => view! { <FlagField field /> }.into_any(),
-        Value::Choice { .. } => ().into_any(),
+        Value::Choice { .. } => view! { <ChoiceField field /> }.into_any(),
     }
 }
 
-/// A select over a choice field's options.
+/// A choice field's options.
 fn choice_options(field: &'static Field) -> impl IntoView {
     let Value::Choice { options, .. } = field.value else {
         return Vec::new();
@@ -135,7 +188,14 @@ pub fn Controls() -> impl IntoView {
                             }
                         }
                     >
-                        {choice_options(model_field)}
+                        {move || {
+                            let data = p.experiment.with(|e| e.data);
+                            ModelKind::ALL
+                                .into_iter()
+                                .filter(|&m| data.offers(m))
+                                .map(|m| view! { <option value=m.slug()>{m.label()}</option> })
+                                .collect_view()
+                        }}
                     </select>
                     <small id="model-help">{move || model_blurb(model())}</small>
                 </div>
@@ -152,6 +212,9 @@ pub fn Controls() -> impl IntoView {
             <fieldset>
                 <legend>"Data and device"</legend>
                 {group_fields(p, Group::Data)}
+                <Show when=move || p.experiment.with(|e| e.data == DataKind::Correlated)>
+                    <CorrelationSlider />
+                </Show>
                 <div class="field">
                     <label for=device_field.id title=device_field.help>{device_field.label}</label>
                     <select id=device_field.id aria-describedby="device-help"

@@ -145,9 +145,9 @@ pub fn MetricsTable() -> impl IntoView {
                         <th scope="col">"task"</th>
                         <th scope="col">"train loss"</th>
                         <th scope="col">"valid loss"</th>
-                        <th scope="col">"valid AUC"</th>
-                        <th scope="col">"test AUC"</th>
-                        <th scope="col">"test logloss"</th>
+                        <th scope="col" title="R² for a regression task">"valid AUC / R²"</th>
+                        <th scope="col" title="R² for a regression task">"test AUC / R²"</th>
+                        <th scope="col" title="MSE for a regression task">"test logloss / MSE"</th>
                     </tr>
                 </thead>
                 <tbody>

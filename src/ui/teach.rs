@@ -142,15 +142,15 @@ pub fn RunsPanel() -> impl IntoView {
                             <th scope="col">"setup"</th>
                             <th scope="col">"steps"</th>
                             <th scope="col">"params"</th>
-                            <th scope="col">"task 1 AUC / logloss"</th>
-                            <th scope="col">"task 2 AUC / logloss"</th>
+                            <th scope="col" title="R² / MSE for a regression task">"task 1 AUC / logloss"</th>
+                            <th scope="col" title="R² / MSE for a regression task">"task 2 AUC / logloss"</th>
                         </tr>
                     </thead>
                     <tbody>
                         <For each=runs key=|r| (r.session, r.time_ms.to_bits()) let:r>
                             {
                                 let session = r.session;
-                                let t = |i: usize| r.tests.get(i).map(|t| format!("{} {} / {}", t.name, fmt_opt(t.auc, 4), fmt_opt(t.logloss, 4))).unwrap_or_default();
+                                let t = |i: usize| r.tests.get(i).map(|t| format!("{} {} / {}", t.name, fmt_opt(t.headline(), 4), fmt_opt(t.logloss.or(Some(t.loss)), 4))).unwrap_or_default();
                                 let (t1, t2) = (t(0), t(1));
                                 view! {
                                     <tr>

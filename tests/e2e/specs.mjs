@@ -398,6 +398,43 @@ export const specs = [
     },
   },
   {
+    name: 'the correlated tasks: the data-set selector, the p slider, the achieved correlation, and every offered model trains',
+    slug: 'correlated',
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      await p.open();
+      await p.id('dataset-select').selectOption('correlated');
+      await p.waitReady();
+      assert(/data=correlated/.test(await page.evaluate(() => location.search)), 'the URL carries the data set');
+      assert(!(await page.locator('#relationship').count()), 'relationship is an Adult field');
+      const models = await page.$$eval('[data-testid=model-select] option', (os) => os.map((o) => o.value));
+      assert(!models.includes('esmm') && models.includes('mmoe'), `ESMM needs a funnel: ${models}`);
+      const achieved = async () => Number(/achieved: (-?[\d.]+)/.exec(await p.id('label-correlation').textContent())?.[1]);
+      const atHalf = await achieved();
+      assert(atHalf > 0.2 && atHalf < 0.5, `label correlation at p = 0.5: ${atHalf}`);
+      // The slider: p = 1 is one task twice.
+      await p.id('correlation').evaluate((el) => { el.value = '1'; el.dispatchEvent(new Event('change', { bubbles: true })); });
+      await page.waitForFunction(() => /p=1(&|$)/.test(location.search));
+      await page.waitForFunction(() => /achieved: 1\.00/.test(document.querySelector('[data-testid=label-correlation]')?.textContent || ''));
+      await p.waitReady();
+      // Every offered model trains, and the table shows R² and MSE for the regression tasks.
+      for (const model of models) {
+        await p.selectModel(model);
+        await p.trainFor(40);
+        const rows = await p.metrics();
+        assert(rows.length === 2 && rows.every((r) => r.task === 'y1' || r.task === 'y2'), `${model}: tasks ${JSON.stringify(rows)}`);
+        for (const r of rows) assert(Number.isFinite(r.validAuc) && r.validAuc < 1, `${model} ${r.task}: validation R² ${r.validAuc}`);
+      }
+      // A link reproduces it.
+      await p.open('?data=correlated&p=0&model=ple&levels=3');
+      assert((await p.id('correlation').inputValue()) === '0', 'p from the URL');
+      assert((await p.gateRows()).length === 8, 'PLE with 3 levels on the correlated tasks');
+      const atZero = await achieved();
+      assert(Math.abs(atZero) < 0.1, `label correlation at p = 0: ${atZero}`);
+      await p.screenshot(shots, 'correlated');
+    },
+  },
+  {
     name: 'each guided lesson loads its setup and runs',
     slug: 'lessons',
     async run({ page, base, shots }) {

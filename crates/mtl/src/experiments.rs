@@ -12,6 +12,7 @@ use crate::data::{
 };
 use crate::models::{ModelConfig, ModelKind, ModelSettings};
 use crate::train::{EvalSet, TrainConfig, Trainer, metrics};
+use mtl_vocab::DataKind;
 
 /// One model of an experiment: a kind and its settings, under a name for tables.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,19 +27,7 @@ pub struct Variant {
 /// is 4 wide, the bottleneck under which the paper's trend showed in our numpy check; the `_w8`
 /// variants widen it to 8 (the capacity ablation).
 pub fn correlation_variants() -> Vec<Variant> {
-    let base = |kind: ModelKind| ModelSettings {
-        tower_units: vec![8],
-        expert_units: vec![12, 4],
-        bottom_units: vec![48, 4],
-        experts: 4,
-        specific_experts: 1,
-        shared_experts: 2,
-        levels: if kind == ModelKind::Ple { 2 } else { 1 },
-        gate_units: Vec::new(),
-        dropout: 0.0,
-        l2_embedding: 0.0,
-        ..ModelSettings::tutorial(kind)
-    };
+    let base = |kind: ModelKind| ModelSettings::for_data(kind, DataKind::Correlated);
     let variant = |name, kind, settings| Variant {
         name,
         kind,

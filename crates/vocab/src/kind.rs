@@ -137,6 +137,54 @@ impl FromStr for ModelKind {
     }
 }
 
+/// The data a model trains on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DataKind {
+    /// UCI Adult: income > 50K and never married (the tutorial's example).
+    #[default]
+    Adult,
+    /// The MMoE paper's synthetic regression tasks, whose correlation is a knob.
+    Correlated,
+}
+
+impl DataKind {
+    pub const ALL: [DataKind; 2] = [DataKind::Adult, DataKind::Correlated];
+
+    /// The URL's name: `adult`, `correlated`.
+    pub fn slug(self) -> &'static str {
+        match self {
+            DataKind::Adult => "adult",
+            DataKind::Correlated => "correlated",
+        }
+    }
+
+    pub fn from_slug(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.slug() == text.trim())
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DataKind::Adult => "UCI Adult",
+            DataKind::Correlated => "Correlated tasks (synthetic)",
+        }
+    }
+
+    /// The tasks' names in the data.
+    pub fn task_names(self) -> [&'static str; 2] {
+        match self {
+            DataKind::Adult => ["income", "never_married"],
+            DataKind::Correlated => ["y1", "y2"],
+        }
+    }
+
+    /// Whether `model` can train on this data: ESMM's product of probabilities needs a binary
+    /// funnel, which the correlated regression tasks are not.
+    pub fn offers(self, model: ModelKind) -> bool {
+        !(self == DataKind::Correlated && model == ModelKind::Esmm)
+    }
+}
+
 /// A setting of a model's shape or regularisation, so that each part can say which models use
 /// it ([`ModelKind::uses`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -12,5 +12,5 @@ mod kind;
 mod settings;
 
 pub use gates::{ExpertRef, GateInfo, GateLayout, Owner};
-pub use kind::{Knob, ModelKind, TaskKind};
+pub use kind::{DataKind, Knob, ModelKind, TaskKind};
 pub use settings::ModelSettings;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::kind::ModelKind;
+use crate::kind::{DataKind, ModelKind};
 
 /// A model's shape and regularisation. Every model has all the fields and ignores those it does
 /// not use ([`ModelKind::uses`]), so a learner who switches models and back finds the values
@@ -70,16 +70,39 @@ impl ModelSettings {
         }
     }
 
-    /// The settings after a switch to `kind`: the tutorial's architecture for it (layer sizes,
+    /// The settings `kind` starts with on `data`. On Adult, the tutorial's. On the correlated
+    /// tasks, small models of near-matched size whose shared representation is 4 wide: the
+    /// bottleneck under which the MMoE paper's trend can show (README, "Experiment: task
+    /// correlation"; `mtl experiment correlation` trains exactly these).
+    pub fn for_data(kind: ModelKind, data: DataKind) -> Self {
+        match data {
+            DataKind::Adult => Self::tutorial(kind),
+            DataKind::Correlated => Self {
+                tower_units: vec![8],
+                expert_units: vec![12, 4],
+                bottom_units: vec![48, 4],
+                experts: 4,
+                specific_experts: 1,
+                shared_experts: 2,
+                levels: if kind == ModelKind::Ple { 2 } else { 1 },
+                gate_units: Vec::new(),
+                dropout: 0.0,
+                l2_embedding: 0.0,
+                ..Self::tutorial(kind)
+            },
+        }
+    }
+
+    /// The settings after a switch to `kind` on `data`: its architecture there (layer sizes,
     /// expert counts, levels), with the embedding width and the regularisation kept, so a
     /// comparison changes the model and nothing else.
-    pub fn switched_to(&self, kind: ModelKind) -> Self {
+    pub fn switched_to(&self, kind: ModelKind, data: DataKind) -> Self {
         Self {
             embedding_dim: self.embedding_dim,
             gate_units: self.gate_units.clone(),
             dropout: self.dropout,
             l2_embedding: self.l2_embedding,
-            ..Self::tutorial(kind)
+            ..Self::for_data(kind, data)
         }
     }
 }
@@ -141,9 +164,11 @@ mod tests {
             experts: 12,
             ..ModelSettings::tutorial(ModelKind::Mmoe)
         };
-        let ple = mine.switched_to(ModelKind::Ple);
+        let ple = mine.switched_to(ModelKind::Ple, DataKind::Adult);
         assert_eq!((ple.embedding_dim, ple.dropout), (8, 0.2));
         assert_eq!(ple.expert_units, vec![64, 64]);
-        assert_eq!(ple.switched_to(ModelKind::Mmoe).experts, 4);
+        assert_eq!(ple.switched_to(ModelKind::Mmoe, DataKind::Adult).experts, 4);
+        let small = ple.switched_to(ModelKind::Mmoe, DataKind::Correlated);
+        assert_eq!((small.expert_units, small.dropout), (vec![12, 4], 0.2));
     }
 }
