@@ -2,7 +2,7 @@
 //! Plain numbers, so the layout is tested natively; `ui::diagram` only draws it and colours the
 //! expert → gate edges with the live gate weights.
 
-use crate::experiment::{Experiment, ModelKind};
+use crate::experiment::{DataKind, Experiment, ModelKind};
 use crate::protocol::{ExpertRef, GateInfo, GateLayout, Owner};
 
 pub const NODE_W: f64 = 30.0;
@@ -109,32 +109,43 @@ pub fn layout(e: &Experiment) -> Diagram {
     let link =
         |links: &mut Vec<_>, a: &str, b: &str| links.push((a.to_string(), b.to_string(), None));
 
+    // The correlated tasks have no categorical field: their numbers go straight in.
+    let synthetic = e.data == DataKind::Correlated;
+    let root = if synthetic { "features" } else { "embeddings" };
     let mut input = Row::new();
     input.push(
         "input",
-        format!(
-            "{} categorical fields and 6 numeric ones (min-max scaled){}",
-            if e.relationship { 7 } else { 6 },
-            if e.relationship {
-                ""
-            } else {
-                "; relationship left out"
-            }
-        ),
+        if synthetic {
+            "16 numeric inputs x1…x16 ~ N(0, I), no categorical field".to_string()
+        } else {
+            format!(
+                "{} categorical fields and 6 numeric ones (min-max scaled){}",
+                if e.relationship { 7 } else { 6 },
+                if e.relationship {
+                    ""
+                } else {
+                    "; relationship left out"
+                }
+            )
+        },
         NodeKind::Input,
     );
     rows.push(input);
     let mut emb = Row::new();
     emb.push(
-        "embeddings",
-        format!(
-            "one {}-wide embedding per categorical field, concatenated with the numeric fields",
-            e.arch.embedding_dim
-        ),
+        root,
+        if synthetic {
+            "the numeric inputs, as they are (nothing to embed)".to_string()
+        } else {
+            format!(
+                "one {}-wide embedding per categorical field, concatenated with the numeric fields",
+                e.arch.embedding_dim
+            )
+        },
         NodeKind::Embedding,
     );
     rows.push(emb);
-    link(&mut links, "input", "embeddings");
+    link(&mut links, "input", root);
 
     // What each task's tower reads.
     let mut tower_inputs: Vec<Vec<String>> = vec![Vec::new(); 2];
@@ -148,7 +159,7 @@ pub fn layout(e: &Experiment) -> Diagram {
                     format!("{name}'s own network [{}]", units(&e.arch.bottom_units)),
                     NodeKind::Bottom,
                 );
-                link(&mut links, "embeddings", &label);
+                link(&mut links, root, &label);
                 tower_inputs[t].push(label);
             }
             rows.push(row);
@@ -164,7 +175,7 @@ pub fn layout(e: &Experiment) -> Diagram {
                 NodeKind::Bottom,
             );
             rows.push(row);
-            link(&mut links, "embeddings", "shared bottom");
+            link(&mut links, root, "shared bottom");
             for t in &mut tower_inputs {
                 t.push("shared bottom".into());
             }
@@ -173,7 +184,7 @@ pub fn layout(e: &Experiment) -> Diagram {
         ModelKind::Omoe | ModelKind::Mmoe | ModelKind::Cgc | ModelKind::Ple => {
             let levels = gates.levels();
             // What each expert group reads at the current level: the embeddings at level 1.
-            let mut feeds: Vec<String> = vec!["embeddings".into(); 3]; // task 1, task 2, shared
+            let mut feeds: Vec<String> = vec![root.to_string(); 3]; // task 1, task 2, shared
             for level in 0..levels {
                 let level_gates: Vec<(usize, &GateInfo)> = gates
                     .gates
@@ -255,12 +266,12 @@ pub fn layout(e: &Experiment) -> Diagram {
                 rows.push(row);
                 // Without a shared gate (the last level of PLE), shared experts feed nothing further.
                 if !ordered.iter().any(|(_, g)| g.task.is_none()) {
-                    feeds[2] = "embeddings".into();
+                    feeds[2] = root.into();
                 }
             }
             if levels == 0 {
                 for t in &mut tower_inputs {
-                    t.push("embeddings".into());
+                    t.push(root.into());
                 }
             }
         }
@@ -279,8 +290,8 @@ pub fn layout(e: &Experiment) -> Diagram {
             format!("[{}]", units(&e.arch.tower_units)),
             NodeKind::Tower,
         );
-        link(&mut links, "embeddings", "CTR tower");
-        link(&mut links, "embeddings", "CVR tower");
+        link(&mut links, root, "CTR tower");
+        link(&mut links, root, "CVR tower");
         outputs.push(
             "pCTR",
             "click probability, trained on the CTR label (income > 50K)",
@@ -474,6 +485,11 @@ mod tests {
         let esmm = Experiment::tutorial(ModelKind::Esmm);
         let d = layout(&esmm);
         assert!(d.find("×").is_some() && d.find("pCVR").is_some());
+        // The correlated tasks have nothing to embed: their inputs feed the experts directly.
+        let c = Experiment::tutorial(ModelKind::Mmoe).with_data(DataKind::Correlated);
+        let d = layout(&c);
+        assert!(d.find("embeddings").is_none() && d.find("features").is_some());
+        assert_eq!(d.count(NodeKind::Expert), 4);
         let sb = Experiment::tutorial(ModelKind::SharedBottom);
         assert_eq!(layout(&sb).count(NodeKind::Bottom), 1);
     }

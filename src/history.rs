@@ -237,6 +237,28 @@ mod tests {
     }
 
     #[test]
+    fn history_reads_runs_saved_before_the_newer_settings() {
+        // A run saved by the previous version: no gate DNN, dropout, L2, data set, p or R².
+        let mut h = History::default();
+        h.record(run(1, 0.85));
+        let mut json: serde_json::Value = serde_json::from_str(&h.to_json()).unwrap();
+        let runs = json["runs"].as_array_mut().unwrap();
+        let experiment = runs[0]["experiment"].as_object_mut().unwrap();
+        for key in ["gate_units", "dropout", "l2_embedding", "data", "p"] {
+            assert!(experiment.remove(key).is_some(), "{key} is saved today");
+        }
+        for task in runs[0]["tests"].as_array_mut().unwrap() {
+            task.as_object_mut().unwrap().remove("r2");
+        }
+        let (back, problem) = History::from_json(&json.to_string());
+        assert_eq!(problem, None);
+        assert_eq!(
+            back, h,
+            "the old run reads as it ran: the settings it had no say in at their defaults"
+        );
+    }
+
+    #[test]
     fn history_exports_csv_and_json_that_read_back() {
         let mut h = History::default();
         h.record(run(1, 0.9));

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 
 use crate::dashboard::Dashboard;
 use crate::device::{AdapterProbe, plan};
-use crate::experiment::{DeviceChoice, Experiment, ModelKind};
+use crate::experiment::{DataKind, DeviceChoice, Experiment, ModelKind};
 use crate::history::{History, RunRecord};
 use crate::protocol::{Backend, Command, Event};
 use crate::web::{WorkerClient, probe_webgpu};
@@ -377,8 +377,11 @@ pub fn App() -> impl IntoView {
         <header class="top">
             <h1>"Multi-task learning playground"</h1>
             <p class="tagline">
-                "Train Shared-Bottom, MMoE, CGC, PLE or ESMM on UCI Adult, in your browser. "
-                "Task 1: income > 50K. Task 2: never married."
+                "Train Shared-Bottom, MMoE, CGC, PLE or ESMM in your browser. "
+                {move || match playground.experiment.with(|e| e.data) {
+                    DataKind::Adult => "On UCI Adult: task 1 income > 50K, task 2 never married.",
+                    DataKind::Correlated => "On the MMoE paper's synthetic tasks: two regressions whose correlation you set.",
+                }}
             </p>
         </header>
         <main class="layout">

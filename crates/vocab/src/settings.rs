@@ -7,7 +7,11 @@ use crate::kind::{DataKind, ModelKind};
 /// A model's shape and regularisation. Every model has all the fields and ignores those it does
 /// not use ([`ModelKind::uses`]), so a learner who switches models and back finds the values
 /// where they were.
+///
+/// A missing field reads as [`ModelSettings::default`]'s: runs saved before a setting existed
+/// (the gate DNN, dropout, L2) ran with exactly that value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ModelSettings {
     /// Width of each categorical field's embedding.
     pub embedding_dim: usize,
