@@ -244,8 +244,8 @@ impl Experiment {
             ),
             ModelKind::Esmm => towers,
         };
-        // Settings left at the tutorial's value are not repeated.
-        let tutorial = ModelSettings::tutorial(self.model);
+        // Settings left at the data set's own value are not repeated.
+        let tutorial = ModelSettings::for_data(self.model, self.data);
         let mut extra = String::new();
         if self.model.has_gates() && a.gate_units != tutorial.gate_units {
             extra += &format!(" · gates [{}]", units(&a.gate_units));
@@ -261,10 +261,14 @@ impl Experiment {
             DataKind::Adult => {}
             DataKind::Correlated => extra += &format!(" · correlated tasks, p = {}", self.p),
         }
+        // The embedding width means something only where there are categorical fields.
+        let emb = match self.data {
+            DataKind::Adult => format!(" · emb {}", a.embedding_dim),
+            DataKind::Correlated => String::new(),
+        };
         format!(
-            "{} · {sizes} · emb {} · lr {} · batch {} · seed {}{extra}",
+            "{} · {sizes}{emb} · lr {} · batch {} · seed {}{extra}",
             self.model.label(),
-            a.embedding_dim,
             self.learning_rate,
             self.batch_size,
             self.seed,
@@ -581,6 +585,13 @@ mod tests {
         assert_eq!(e.model, ModelKind::Mmoe);
         assert!(notices.iter().any(|n| n.message.contains("does not train")));
         assert_eq!(from_query("data=nope").0.data, DataKind::Adult);
+        // The summary repeats only what differs from the data set's own setup.
+        let summary = c.summary();
+        assert!(summary.contains("correlated tasks, p = 0.5"), "{summary}");
+        assert!(
+            !summary.contains("emb") && !summary.contains("L2"),
+            "{summary}"
+        );
     }
 
     #[test]
