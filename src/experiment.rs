@@ -13,6 +13,16 @@ fn default_p() -> f64 {
     0.5
 }
 
+/// The correlated tasks' weight norm and label noise: the MMoE paper's setting as our check ran
+/// it (c = 2, noise std 0.01).
+fn default_c() -> f64 {
+    2.0
+}
+
+fn default_noise() -> f64 {
+    0.01
+}
+
 /// Where training runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -71,6 +81,12 @@ pub struct Experiment {
     /// The correlated tasks' correlation (the cosine of their weight vectors).
     #[serde(default = "default_p")]
     pub p: f64,
+    /// The correlated tasks' weight norm c: how strongly the sines bend the labels.
+    #[serde(default = "default_c")]
+    pub c: f64,
+    /// The correlated tasks' label noise (standard deviation).
+    #[serde(default = "default_noise")]
+    pub noise: f64,
     pub seed: u64,
     /// Training stops by itself after this many epochs.
     pub epochs: usize,
@@ -107,6 +123,8 @@ impl Experiment {
             relationship: true,
             data,
             p: default_p(),
+            c: default_c(),
+            noise: default_noise(),
             seed: 1,
             epochs,
             device: DeviceChoice::Auto,
@@ -125,6 +143,8 @@ impl Experiment {
             seed: self.seed,
             device: self.device,
             p: self.p,
+            c: self.c,
+            noise: self.noise,
             relationship: self.relationship,
             ..Self::tutorial_on(model, data)
         }
@@ -259,7 +279,12 @@ impl Experiment {
         match self.data {
             DataKind::Adult if !self.relationship => extra += " · no relationship",
             DataKind::Adult => {}
-            DataKind::Correlated => extra += &format!(" · correlated tasks, p = {}", self.p),
+            DataKind::Correlated => {
+                extra += &format!(" · correlated tasks, p = {}", self.p);
+                if (self.c, self.noise) != (default_c(), default_noise()) {
+                    extra += &format!(", c = {}, noise {}", self.c, self.noise);
+                }
+            }
         }
         // The embedding width means something only where there are categorical fields.
         let emb = match self.data {
@@ -570,6 +595,8 @@ mod tests {
         );
         let mut q = c.with_model(ModelKind::Ple);
         q.p = -0.3;
+        q.c = 3.0;
+        q.noise = 0.2;
         q.arch.levels = 3;
         let (back, notices) = from_query(&to_query(&q));
         assert_eq!(back, q);
@@ -592,6 +619,7 @@ mod tests {
             !summary.contains("emb") && !summary.contains("L2"),
             "{summary}"
         );
+        assert!(q.summary().contains("c = 3, noise 0.2"), "{}", q.summary());
     }
 
     #[test]

@@ -364,9 +364,11 @@ pub fn deepctr_code(e: &Experiment) -> String {
              # the worker draws it (mtl::data::correlated), and the CLI that trains it natively:\n\
              #   x ~ N(0, I_16); u1, u2 orthonormal; w1 = c*u1; w2 = c*(p*u1 + sqrt(1 - p^2)*u2)\n\
              #   y_i = w_i.x + sum_j=1..4 sin(j * w_i.x + j - 1) + noise, standardised on train\n\
-             p = {p}\nc = 2.0\nm = 4\nnoise_std = 0.01\nd = 16\nrows = (8000, 1000, 5000)  # train, validation, test\nseed = {seed}\n\n\
+             p = {p}\nc = {c}\nm = 4\nnoise_std = {noise}\nd = 16\nrows = (8000, 1000, 5000)  # train, validation, test\nseed = {seed}\n\n\
              # cargo run --release -p mtl -- experiment correlation --p {p} --models {model} --seeds 6",
             p = e.p,
+            c = e.c,
+            noise = e.noise,
             seed = e.seed,
             model = e.model.slug(),
         );

@@ -57,6 +57,8 @@ pub fn train_config(e: &Experiment) -> TrainConfig {
 pub fn synthetic_data(e: &Experiment) -> Result<Dataset, RunError> {
     let config = mtl::data::CorrelatedConfig {
         p: e.p,
+        c: e.c,
+        noise: e.noise,
         seed: e.seed,
         ..Default::default()
     };

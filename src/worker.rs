@@ -48,6 +48,8 @@ struct DataKey {
     data: DataKind,
     relationship: bool,
     p: f64,
+    c: f64,
+    noise: f64,
     seed: u64,
 }
 
@@ -58,12 +60,16 @@ impl DataKey {
                 data: e.data,
                 relationship: e.relationship,
                 p: 0.0,
+                c: 0.0,
+                noise: 0.0,
                 seed: 0,
             },
             DataKind::Correlated => Self {
                 data: e.data,
                 relationship: false,
                 p: e.p,
+                c: e.c,
+                noise: e.noise,
                 seed: e.seed,
             },
         }
