@@ -10,8 +10,8 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use super::export::{ModelFile, export_readback};
 use super::loss::task_loss;
 use super::readback::{Readback, f32_values, transaction};
-use crate::data::{DeviceSplit, InputSpec, Split, SplitMix64, TaskSpec};
-use crate::models::{ConfigError, GateLayout, ModelConfig, ModelInput, MtlModel};
+use crate::data::{Batch, DeviceSplit, InputSpec, Split, SplitMix64, TaskSpec};
+use crate::models::{ConfigError, GateLayout, ModelConfig, ModelInput, ModelOutput, MtlModel};
 
 /// Optimiser and batching settings. Defaults are the tutorial's (Keras's Adam, batch 256).
 #[derive(Config, Debug, PartialEq)]
@@ -328,6 +328,26 @@ impl Trainer {
         self.model = model;
     }
 
+    /// The training objective on `batch`: each task's loss weighted as configured, plus the L2
+    /// penalty on the embeddings (none without them). Also the model's output, and each task's
+    /// own loss, detached, for the reports.
+    pub(crate) fn objective(&self, batch: &Batch) -> (ModelOutput, Tensor<1>, Vec<Tensor<1>>) {
+        let output = self.model.forward(&ModelInput::from(batch));
+        let rows = batch.labels.dims()[0];
+        let mut losses = Vec::with_capacity(self.tasks.len());
+        let mut total = match self.model.embedding_penalty() {
+            Some(penalty) => penalty * self.model_config.l2_embedding,
+            None => Tensor::zeros([1], &self.device),
+        };
+        for (t, task) in self.tasks.iter().enumerate() {
+            let labels = batch.labels.clone().slice([0..rows, t..t + 1]);
+            let loss = task_loss(&output.tasks[t], labels, task.kind);
+            total = total + loss.clone() * self.config.loss_weights[t];
+            losses.push(loss.detach());
+        }
+        (output, total, losses)
+    }
+
     /// Trains on one batch.
     pub fn step(&mut self) -> PendingStep {
         let end = (self.cursor + self.config.batch_size).min(self.train.len);
@@ -335,20 +355,7 @@ impl Trainer {
             .train
             .gather(self.order.clone().slice(self.cursor..end));
         let batch_size = end - self.cursor;
-        let output = self.model.forward(&ModelInput::from(&batch));
-
-        let mut losses = Vec::with_capacity(self.tasks.len());
-        let l2 = self.model_config.l2_embedding;
-        let mut total = match self.model.embedding_penalty() {
-            Some(penalty) => penalty * l2,
-            None => Tensor::zeros([1], &self.device),
-        };
-        for (t, task) in self.tasks.iter().enumerate() {
-            let labels = batch.labels.clone().slice([0..batch_size, t..t + 1]);
-            let loss = task_loss(&output.tasks[t], labels, task.kind);
-            total = total + loss.clone() * self.config.loss_weights[t];
-            losses.push(loss.detach());
-        }
+        let (output, total, losses) = self.objective(&batch);
         let gates = output
             .gates
             .iter()
