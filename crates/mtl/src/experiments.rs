@@ -162,35 +162,38 @@ pub fn mean_sd(values: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// The cells grouped by model and `p`, in the order they first appear.
-pub fn summarize(cells: &[Cell]) -> Vec<Row> {
-    let mut rows: Vec<Row> = Vec::new();
-    let mut keys: Vec<(String, u64)> = Vec::new();
-    for c in cells {
-        let key = (c.model.clone(), c.p.to_bits());
-        if !keys.contains(&key) {
-            keys.push(key);
+/// `items` grouped by `key`, the groups in the order their keys first appear.
+fn groups<'a, T, K: PartialEq>(items: &'a [T], key: impl Fn(&'a T) -> K) -> Vec<(K, Vec<&'a T>)> {
+    let mut out: Vec<(K, Vec<&'a T>)> = Vec::new();
+    for item in items {
+        let k = key(item);
+        match out.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, group)) => group.push(item),
+            None => out.push((k, vec![item])),
         }
     }
-    for (model, p_bits) in keys {
-        let group: Vec<&Cell> = cells
-            .iter()
-            .filter(|c| c.model == model && c.p.to_bits() == p_bits)
-            .collect();
-        let losses: Vec<f64> = group.iter().map(|c| c.test_loss).collect();
-        let (mean, sd) = mean_sd(&losses);
-        let corr: Vec<f64> = group.iter().map(|c| c.label_correlation).collect();
-        rows.push(Row {
-            model,
-            p: f64::from_bits(p_bits),
-            seeds: group.len(),
-            params: group[0].params,
-            test_loss_mean: mean,
-            test_loss_sd: sd,
-            label_correlation_mean: mean_sd(&corr).0,
-        });
-    }
-    rows
+    out
+}
+
+/// The cells grouped by model and `p`, in the order they first appear.
+pub fn summarize(cells: &[Cell]) -> Vec<Row> {
+    groups(cells, |c| (c.model.clone(), c.p.to_bits()))
+        .into_iter()
+        .map(|((model, p_bits), group)| {
+            let losses: Vec<f64> = group.iter().map(|c| c.test_loss).collect();
+            let (mean, sd) = mean_sd(&losses);
+            let corr: Vec<f64> = group.iter().map(|c| c.label_correlation).collect();
+            Row {
+                model,
+                p: f64::from_bits(p_bits),
+                seeds: group.len(),
+                params: group[0].params,
+                test_loss_mean: mean,
+                test_loss_sd: sd,
+                label_correlation_mean: mean_sd(&corr).0,
+            }
+        })
+        .collect()
 }
 
 /// The summary as CSV.
@@ -227,12 +230,7 @@ pub fn rows_svg(rows: &[Row], title: &str) -> String {
     let mut ps: Vec<f64> = rows.iter().map(|r| r.p).collect();
     ps.sort_by(|a, b| b.total_cmp(a));
     ps.dedup();
-    let mut models: Vec<&str> = Vec::new();
-    for r in rows {
-        if !models.contains(&r.model.as_str()) {
-            models.push(&r.model);
-        }
-    }
+    let models = groups(rows, |r| r.model.as_str());
     let hi = rows
         .iter()
         .map(|r| r.test_loss_mean + r.test_loss_sd)
@@ -293,14 +291,14 @@ pub fn rows_svg(rows: &[Row], title: &str) -> String {
         (TOP + H - BOTTOM) / 2.0,
         (TOP + H - BOTTOM) / 2.0
     );
-    for (m, model) in models.iter().enumerate() {
+    for (m, (model, line)) in models.iter().enumerate() {
         let colour = COLOURS[m % COLOURS.len()];
         let dash = if model.ends_with("_w8") {
             " stroke-dasharray=\"6 3\""
         } else {
             ""
         };
-        let mut line: Vec<&Row> = rows.iter().filter(|r| r.model == *model).collect();
+        let mut line = line.clone();
         line.sort_by(|a, b| b.p.total_cmp(&a.p));
         let points: Vec<String> = line
             .iter()
@@ -456,16 +454,9 @@ pub struct FunnelRow {
 }
 
 pub fn summarize_funnel(cells: &[FunnelCell]) -> Vec<FunnelRow> {
-    let mut names: Vec<&str> = Vec::new();
-    for c in cells {
-        if !names.contains(&c.model.as_str()) {
-            names.push(&c.model);
-        }
-    }
-    names
+    groups(cells, |c| c.model.as_str())
         .into_iter()
-        .map(|name| {
-            let group: Vec<&FunnelCell> = cells.iter().filter(|c| c.model == name).collect();
+        .map(|(name, group)| {
             let auc: Vec<f64> = group.iter().map(|c| c.cvr_auc_all).collect();
             let mse: Vec<f64> = group.iter().map(|c| c.cvr_mse_true).collect();
             let ((am, asd), (mm, msd)) = (mean_sd(&auc), mean_sd(&mse));
