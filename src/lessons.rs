@@ -270,7 +270,7 @@ pub fn lessons() -> Vec<Lesson> {
                 LessonStep {
                     button: "MMoE, unrelated tasks (p = 0)",
                     setup: || correlated(ModelKind::Mmoe, 0.0),
-                    look_for: "Same model and seed, the tasks now unrelated: y1 about 0.97, y2 about 0.93. MMoE's two gates can send each task to different experts; watch them part in the gate heatmap.",
+                    look_for: "Same model and seed, the tasks now unrelated: y1 about 0.97, y2 about 0.93. MMoE's two gates can send each task to different experts: compare the two rows of the gate heatmap with those at p = 1.",
                     claims: &[
                         Claim {
                             words: "y1 about 0.97",
