@@ -348,6 +348,7 @@ mod tests {
                         auc: Some(0.8),
                         logloss: Some(0.4),
                         r2: None,
+                        mse_true: None,
                     },
                     TaskScore {
                         name: "never_married".into(),
@@ -355,6 +356,7 @@ mod tests {
                         auc: Some(0.9),
                         logloss: Some(0.3),
                         r2: None,
+                        mse_true: None,
                     },
                 ],
             },

@@ -115,10 +115,14 @@ pub fn layout(e: &Experiment) -> Diagram {
     let mut input = Row::new();
     input.push(
         "input",
-        if synthetic {
-            "16 numeric inputs x1…x16 ~ N(0, I), no categorical field".to_string()
-        } else {
-            format!(
+        match e.data {
+            DataKind::Correlated => {
+                "16 numeric inputs x1…x16 ~ N(0, I), no categorical field".to_string()
+            }
+            DataKind::Funnel => {
+                "impressions: the item id (one of 400) and 4 numeric context features".to_string()
+            }
+            DataKind::Adult => format!(
                 "{} categorical fields and 6 numeric ones (min-max scaled){}",
                 if e.relationship { 7 } else { 6 },
                 if e.relationship {
@@ -126,26 +130,39 @@ pub fn layout(e: &Experiment) -> Diagram {
                 } else {
                     "; relationship left out"
                 }
-            )
+            ),
         },
         NodeKind::Input,
     );
     rows.push(input);
     let mut emb = Row::new();
-    emb.push(
-        root,
+    let embedding = |what: &str| {
         if synthetic {
             "the numeric inputs, as they are (nothing to embed)".to_string()
         } else {
             format!(
-                "one {}-wide embedding per categorical field, concatenated with the numeric fields",
+                "{what}: one {}-wide embedding per categorical field, concatenated with the numeric fields",
                 e.arch.embedding_dim
             )
-        },
-        NodeKind::Embedding,
-    );
+        }
+    };
+    // The naive CVR model shares nothing: each tower has its own embeddings.
+    let roots: [&str; 2] = if e.model == ModelKind::NaiveCvr {
+        ["CTR embeddings", "CVR embeddings"]
+    } else {
+        [root, root]
+    };
+    if roots[0] == roots[1] {
+        emb.push(root, embedding("shared by every part"), NodeKind::Embedding);
+    } else {
+        for r in roots {
+            emb.push(r, embedding("this tower's own"), NodeKind::Embedding);
+        }
+    }
     rows.push(emb);
-    link(&mut links, "input", root);
+    for r in roots {
+        link(&mut links, "input", r);
+    }
 
     // What each task's tower reads.
     let mut tower_inputs: Vec<Vec<String>> = vec![Vec::new(); 2];
@@ -180,7 +197,7 @@ pub fn layout(e: &Experiment) -> Diagram {
                 t.push("shared bottom".into());
             }
         }
-        ModelKind::Esmm => {}
+        ModelKind::Esmm | ModelKind::NaiveCvr => {}
         ModelKind::Omoe | ModelKind::Mmoe | ModelKind::Cgc | ModelKind::Ple => {
             let levels = gates.levels();
             // What each expert group reads at the current level: the embeddings at level 1.
@@ -279,27 +296,32 @@ pub fn layout(e: &Experiment) -> Diagram {
 
     let mut towers = Row::new();
     let mut outputs = Row::new();
-    if e.model == ModelKind::Esmm {
-        towers.push(
-            "CTR tower",
-            format!("[{}]", units(&e.arch.tower_units)),
-            NodeKind::Tower,
-        );
-        towers.push(
-            "CVR tower",
-            format!("[{}]", units(&e.arch.tower_units)),
-            NodeKind::Tower,
-        );
-        link(&mut links, root, "CTR tower");
-        link(&mut links, root, "CVR tower");
+    if e.model.predicts_cvr() {
+        let naive = e.model == ModelKind::NaiveCvr;
+        let [click, convert] = match e.data {
+            DataKind::Adult => ["income > 50K", "never married"],
+            _ => ["click", "click and conversion"],
+        };
+        for (tower, from) in [("CTR tower", roots[0]), ("CVR tower", roots[1])] {
+            towers.push(
+                tower,
+                format!("[{}]", units(&e.arch.tower_units)),
+                NodeKind::Tower,
+            );
+            link(&mut links, from, tower);
+        }
         outputs.push(
             "pCTR",
-            "click probability, trained on the CTR label (income > 50K)",
+            format!("click probability, trained on every impression's CTR label ({click})"),
             NodeKind::Output,
         );
         outputs.push(
             "pCVR",
-            "conversion given click: never trained directly",
+            if naive {
+                "conversion given click, trained on the clicked impressions only".to_string()
+            } else {
+                "conversion given click: never trained directly".to_string()
+            },
             NodeKind::Output,
         );
         link(&mut links, "CTR tower", "pCTR");
@@ -309,7 +331,11 @@ pub fn layout(e: &Experiment) -> Diagram {
         let mut product = Row::new();
         product.push(
             "×",
-            "pCTCVR = pCTR × pCVR, trained on the CTCVR label (never married)",
+            if naive {
+                "pCTCVR = pCTR × pCVR, reported only: nothing trains on it".to_string()
+            } else {
+                format!("pCTCVR = pCTR × pCVR, trained on the CTCVR label ({convert})")
+            },
             NodeKind::Product,
         );
         rows.push(product);
@@ -318,7 +344,11 @@ pub fn layout(e: &Experiment) -> Diagram {
         let mut last = Row::new();
         last.push(
             "pCTCVR",
-            "the product, trained on the CTCVR label",
+            if naive {
+                "the product, scored against the CTCVR label"
+            } else {
+                "the product, trained on the CTCVR label"
+            },
             NodeKind::Output,
         );
         rows.push(last);
@@ -492,5 +522,19 @@ mod tests {
         assert_eq!(d.count(NodeKind::Expert), 4);
         let sb = Experiment::tutorial(ModelKind::SharedBottom);
         assert_eq!(layout(&sb).count(NodeKind::Bottom), 1);
+        // The naive CVR model's towers read their own embeddings; ESMM's share one.
+        let naive = Experiment::tutorial(ModelKind::NaiveCvr).with_data(DataKind::Funnel);
+        let d = layout(&naive);
+        assert_eq!(d.count(NodeKind::Embedding), 2);
+        let cvr = d.find("CVR tower").expect("a CVR tower");
+        let from: Vec<&str> = d
+            .edges
+            .iter()
+            .filter(|e| e.to == cvr)
+            .map(|e| d.nodes[e.from].label.as_str())
+            .collect();
+        assert_eq!(from, ["CVR embeddings"]);
+        let esmm = Experiment::tutorial(ModelKind::Esmm).with_data(DataKind::Funnel);
+        assert_eq!(layout(&esmm).count(NodeKind::Embedding), 1);
     }
 }

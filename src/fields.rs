@@ -75,8 +75,8 @@ pub struct Field {
     pub group: Group,
     /// The knob it is, for the models that use only some; `None` if every model uses it.
     pub knob: Option<Knob>,
-    /// The one data set it belongs to; `None` if it applies to all.
-    pub data: Option<DataKind>,
+    /// The data sets it belongs to; empty if it applies to all.
+    pub data: &'static [DataKind],
     /// Applied to the running model without a rebuild.
     pub live: bool,
     pub value: Value,
@@ -85,7 +85,8 @@ pub struct Field {
 impl Field {
     /// Whether this field means something in `e`: its model uses it, on its data set.
     pub fn applies_to(&self, e: &Experiment) -> bool {
-        self.knob.is_none_or(|k| e.model.uses(k)) && self.data.is_none_or(|d| d == e.data)
+        self.knob.is_none_or(|k| e.model.uses(k))
+            && (self.data.is_empty() || self.data.contains(&e.data))
     }
 
     /// The field's value as the URL and the controls write it.
@@ -172,7 +173,7 @@ pub static FIELDS: &[Field] = &[
         help: "The architecture to train. Changing it resets the model and takes the tutorial's sizes for it.",
         group: Group::Model,
         knob: None,
-        data: None,
+        data: &[],
         live: false,
         value: Value::Choice {
             options: || {
@@ -198,7 +199,7 @@ pub static FIELDS: &[Field] = &[
         help: "Expert networks every task's gate mixes.",
         group: Group::Model,
         knob: Some(Knob::Experts),
-        data: None,
+        data: &[],
         live: false,
         value: Value::Count {
             min: 1,
@@ -214,7 +215,7 @@ pub static FIELDS: &[Field] = &[
         help: "Experts only one task's gate sees, per task and level.",
         group: Group::Model,
         knob: Some(Knob::SpecificExperts),
-        data: None,
+        data: &[],
         live: false,
         value: Value::Count {
             min: 1,
@@ -230,7 +231,7 @@ pub static FIELDS: &[Field] = &[
         help: "Experts every task's gate sees, per level.",
         group: Group::Model,
         knob: Some(Knob::SharedExperts),
-        data: None,
+        data: &[],
         live: false,
         value: Value::Count {
             min: 1,
@@ -246,7 +247,7 @@ pub static FIELDS: &[Field] = &[
         help: "Stacked extraction layers; PLE with 1 level is CGC.",
         group: Group::Model,
         knob: Some(Knob::Levels),
-        data: None,
+        data: &[],
         live: false,
         value: Value::Count {
             min: 1,
@@ -262,7 +263,7 @@ pub static FIELDS: &[Field] = &[
         help: "Hidden units of each expert, comma-separated.",
         group: Group::Model,
         knob: Some(Knob::ExpertUnits),
-        data: None,
+        data: &[],
         live: false,
         value: Value::Units {
             may_be_empty: false,
@@ -277,7 +278,7 @@ pub static FIELDS: &[Field] = &[
         help: "Hidden units of the shared bottom (each task's own network for single-task).",
         group: Group::Model,
         knob: Some(Knob::BottomUnits),
-        data: None,
+        data: &[],
         live: false,
         value: Value::Units {
             may_be_empty: false,
@@ -292,7 +293,7 @@ pub static FIELDS: &[Field] = &[
         help: "Hidden units of each task's tower before its output.",
         group: Group::Model,
         knob: Some(Knob::TowerUnits),
-        data: None,
+        data: &[],
         live: false,
         value: Value::Units {
             may_be_empty: false,
@@ -307,7 +308,7 @@ pub static FIELDS: &[Field] = &[
         help: "Hidden units before each gate's softmax. Empty (the papers' choice) is one dense layer.",
         group: Group::ModelMore,
         knob: Some(Knob::GateUnits),
-        data: None,
+        data: &[],
         live: false,
         value: Value::Units {
             may_be_empty: true,
@@ -322,7 +323,7 @@ pub static FIELDS: &[Field] = &[
         help: "Width of each categorical field's embedding.",
         group: Group::Model,
         knob: Some(Knob::EmbeddingDim),
-        data: Some(DataKind::Adult),
+        data: &[DataKind::Adult, DataKind::Funnel],
         live: false,
         value: Value::Count {
             min: 1,
@@ -338,7 +339,7 @@ pub static FIELDS: &[Field] = &[
         help: "Share of hidden units switched off at random in each training step (never when scoring).",
         group: Group::ModelMore,
         knob: Some(Knob::Dropout),
-        data: None,
+        data: &[],
         live: false,
         value: Value::Real {
             min: 0.0,
@@ -355,7 +356,7 @@ pub static FIELDS: &[Field] = &[
         help: "Penalty on the squared embedding weights, as DeepCTR's l2_reg_embedding (1e-5).",
         group: Group::ModelMore,
         knob: Some(Knob::L2Embedding),
-        data: Some(DataKind::Adult),
+        data: &[DataKind::Adult, DataKind::Funnel],
         live: false,
         value: Value::Real {
             min: 0.0,
@@ -372,7 +373,7 @@ pub static FIELDS: &[Field] = &[
         help: "Adam's step size. Takes effect live, without a reset.",
         group: Group::Training,
         knob: None,
-        data: None,
+        data: &[],
         live: true,
         value: Value::Real {
             min: 1e-5,
@@ -389,7 +390,7 @@ pub static FIELDS: &[Field] = &[
         help: "Rows per training step.",
         group: Group::Training,
         knob: None,
-        data: None,
+        data: &[],
         live: false,
         value: Value::Count {
             min: 16,
@@ -405,7 +406,7 @@ pub static FIELDS: &[Field] = &[
         help: "How much task 1's loss counts. Live.",
         group: Group::Training,
         knob: None,
-        data: None,
+        data: &[],
         live: true,
         value: Value::Real {
             min: 0.0,
@@ -422,7 +423,7 @@ pub static FIELDS: &[Field] = &[
         help: "How much task 2's loss counts. Live.",
         group: Group::Training,
         knob: None,
-        data: None,
+        data: &[],
         live: true,
         value: Value::Real {
             min: 0.0,
@@ -436,10 +437,10 @@ pub static FIELDS: &[Field] = &[
         key: "data",
         id: "dataset",
         label: "Data set",
-        help: "Adult is the tutorial's example. The correlated tasks are synthetic: their correlation is a knob, so each model's reason can show.",
+        help: "Adult is the tutorial's example. The correlated tasks are synthetic, their correlation a knob: where MMoE's gates matter. The funnel is synthetic clicks and conversions: where ESMM matters.",
         group: Group::Data,
         knob: None,
-        data: None,
+        data: &[],
         live: false,
         value: Value::Choice {
             options: || {
@@ -465,7 +466,7 @@ pub static FIELDS: &[Field] = &[
         help: "It leaks the never-married label (husband, wife, own-child…). Turn it off and watch task 2's AUC fall.",
         group: Group::Data,
         knob: None,
-        data: Some(DataKind::Adult),
+        data: &[DataKind::Adult],
         live: false,
         value: Value::Flag {
             get: |e| e.relationship,
@@ -479,7 +480,7 @@ pub static FIELDS: &[Field] = &[
         help: "The cosine of the two tasks' weight vectors: 1 is one task twice, 0 two unrelated tasks. The labels correlate less than p (sines and noise).",
         group: Group::Data,
         knob: None,
-        data: Some(DataKind::Correlated),
+        data: &[DataKind::Correlated],
         live: false,
         value: Value::Real {
             min: -1.0,
@@ -496,7 +497,7 @@ pub static FIELDS: &[Field] = &[
         help: "The length of both tasks' weight vectors: the larger, the more the sines bend the labels away from a linear function.",
         group: Group::Data,
         knob: None,
-        data: Some(DataKind::Correlated),
+        data: &[DataKind::Correlated],
         live: false,
         value: Value::Real {
             min: 0.1,
@@ -513,7 +514,7 @@ pub static FIELDS: &[Field] = &[
         help: "The standard deviation of the noise added to both labels (before they are standardised).",
         group: Group::Data,
         knob: None,
-        data: Some(DataKind::Correlated),
+        data: &[DataKind::Correlated],
         live: false,
         value: Value::Real {
             min: 0.0,
@@ -530,7 +531,7 @@ pub static FIELDS: &[Field] = &[
         help: "Decides the initial weights and the batch order. Same seed, same run.",
         group: Group::Training,
         knob: None,
-        data: None,
+        data: &[],
         live: false,
         value: Value::Count {
             min: 0,
@@ -546,7 +547,7 @@ pub static FIELDS: &[Field] = &[
         help: "Training stops by itself after this many passes over the data. Live.",
         group: Group::Training,
         knob: None,
-        data: None,
+        data: &[],
         live: true,
         value: Value::Count {
             min: 1,
@@ -562,7 +563,7 @@ pub static FIELDS: &[Field] = &[
         help: "Auto picks WebGPU on a real GPU and the CPU device otherwise.",
         group: Group::Data,
         knob: None,
-        data: None,
+        data: &[],
         live: false,
         value: Value::Choice {
             options: || {
@@ -692,5 +693,9 @@ mod tests {
         let applies = |e: &Experiment, key| field(key).unwrap().applies_to(e);
         assert!(applies(&adult, "relationship") && !applies(&adult, "p"));
         assert!(!applies(&correlated, "relationship") && applies(&correlated, "p"));
+        // Embeddings mean something wherever there is a categorical field: Adult and the funnel.
+        let funnel = adult.with_data(DataKind::Funnel);
+        assert!(applies(&funnel, "emb") && applies(&funnel, "l2") && applies(&adult, "emb"));
+        assert!(!applies(&correlated, "emb") && !applies(&funnel, "p"));
     }
 }

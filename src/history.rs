@@ -28,6 +28,9 @@ pub struct RunRecord {
     pub epochs: usize,
     pub tests: Vec<TaskScore>,
     pub cvr: Option<TaskScore>,
+    /// The CVR head over every impression (the funnel). Older saved runs have none.
+    #[serde(default)]
+    pub cvr_all: Option<TaskScore>,
     /// Validation loss per task, thinned.
     pub valid_loss: Vec<Curve>,
 }
@@ -52,6 +55,7 @@ impl RunRecord {
             epochs: d.epoch,
             tests: test.tasks.clone(),
             cvr: test.cvr.clone(),
+            cvr_all: test.cvr_all.clone(),
             valid_loss: d
                 .tasks
                 .iter()
@@ -121,7 +125,7 @@ impl History {
     /// One row per run: the setup and the test scores per task.
     pub fn to_csv(&self) -> String {
         let mut out = String::from(
-            "session,time_ms,model,summary,backend,params,steps,epochs,seed,learning_rate,batch_size,data,relationship,task1,task1_auc,task1_logloss,task1_r2,task1_mse,task2,task2_auc,task2_logloss,task2_r2,task2_mse,cvr_auc,cvr_logloss\n",
+            "session,time_ms,model,summary,backend,params,steps,epochs,seed,learning_rate,batch_size,data,relationship,task1,task1_auc,task1_logloss,task1_r2,task1_mse,task2,task2_auc,task2_logloss,task2_r2,task2_mse,cvr_auc,cvr_logloss,cvr_all_auc,cvr_all_logloss,cvr_all_mse_true\n",
         );
         let opt = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
         for r in &self.runs {
@@ -168,6 +172,9 @@ impl History {
                 m2,
                 opt(r.cvr.as_ref().and_then(|c| c.auc)),
                 opt(r.cvr.as_ref().and_then(|c| c.logloss)),
+                opt(r.cvr_all.as_ref().and_then(|c| c.auc)),
+                opt(r.cvr_all.as_ref().and_then(|c| c.logloss)),
+                opt(r.cvr_all.as_ref().and_then(|c| c.mse_true)),
             ];
             out.push_str(&row.join(","));
             out.push('\n');
@@ -206,6 +213,7 @@ mod tests {
                     auc: Some(auc),
                     logloss: Some(0.3),
                     r2: None,
+                    mse_true: None,
                 },
                 TaskScore {
                     name: "never_married".into(),
@@ -213,9 +221,11 @@ mod tests {
                     auc: Some(0.96),
                     logloss: Some(0.2),
                     r2: None,
+                    mse_true: None,
                 },
             ],
             cvr: None,
+            cvr_all: None,
             valid_loss: vec![(0..500).map(|i| (i as f64, 0.5)).collect(), vec![]],
         }
     }

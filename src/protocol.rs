@@ -169,6 +169,10 @@ pub struct TaskScore {
     /// Regression tasks: 1 − MSE / variance. Saved runs from before it existed have none.
     #[serde(default)]
     pub r2: Option<f64>,
+    /// The squared error against the true probability, where the data knows it (the funnel's
+    /// pCVR).
+    #[serde(default)]
+    pub mse_true: Option<f64>,
 }
 
 impl TaskScore {
@@ -183,8 +187,12 @@ impl TaskScore {
 pub struct TestReport {
     pub step: u64,
     pub tasks: Vec<TaskScore>,
-    /// ESMM's CVR head, scored on the "clicked" rows.
+    /// The CVR head (ESMM, naive CVR), scored on the "clicked" rows.
     pub cvr: Option<TaskScore>,
+    /// The CVR head scored on every impression against the counterfactual conversions and the
+    /// true pCVR: the funnel only.
+    #[serde(default)]
+    pub cvr_all: Option<TaskScore>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use mtl::train::{
     f32_values, transaction,
 };
 
-use crate::experiment::Experiment;
+use crate::experiment::{DataKind, Experiment};
 use crate::protocol::{EvalPoint, ModelInfo, Progress, TaskScore, TestReport};
 
 #[derive(Debug, thiserror::Error)]
@@ -53,18 +53,25 @@ pub fn train_config(e: &Experiment) -> TrainConfig {
 /// Decodes the Adult files (as served from `assets/`) for an experiment's data options, into the
 /// form every data set shares. They are gzipped, but a static host that serves `.gz` with
 /// `Content-Encoding: gzip` hands the browser plain text, so both are accepted.
-/// Draws an experiment's synthetic data set (the correlated tasks with its p, from its seed).
-pub fn synthetic_data(e: &Experiment) -> Result<Dataset, RunError> {
-    let config = mtl::data::CorrelatedConfig {
-        p: e.p,
-        c: e.c,
-        noise: e.noise,
-        seed: e.seed,
-        ..Default::default()
+/// Draws an experiment's synthetic data set from its seed: the correlated tasks with its p, c
+/// and noise, or the funnel. `None` for Adult, which is read from its files.
+pub fn synthetic_data(e: &Experiment) -> Option<Result<Dataset, RunError>> {
+    let drawn = match e.data {
+        DataKind::Adult => return None,
+        DataKind::Correlated => mtl::data::correlated(&mtl::data::CorrelatedConfig {
+            p: e.p,
+            c: e.c,
+            noise: e.noise,
+            seed: e.seed,
+            ..Default::default()
+        })
+        .map(|(data, _)| data),
+        DataKind::Funnel => mtl::data::funnel(&mtl::data::FunnelConfig {
+            seed: e.seed,
+            ..Default::default()
+        }),
     };
-    Ok(mtl::data::correlated(&config)
-        .map_err(RunError::Synthetic)?
-        .0)
+    Some(drawn.map_err(RunError::Synthetic))
 }
 
 pub fn load_data(train: &[u8], test: &[u8], relationship: bool) -> Result<Dataset, RunError> {
@@ -137,8 +144,10 @@ impl Training {
         };
         Ok(Self {
             session,
-            valid: EvalSet::new(&data.valid, &eval_device),
-            test: EvalSet::new(&data.test, &eval_device),
+            valid: EvalSet::new(&data.valid, &eval_device)
+                .with_cvr_truth(data.cvr_truth.as_ref().map(|t| &t.valid)),
+            test: EvalSet::new(&data.test, &eval_device)
+                .with_cvr_truth(data.cvr_truth.as_ref().map(|t| &t.test)),
             experiment,
             trainer,
             info,
@@ -313,6 +322,7 @@ fn task_score(m: &TaskMetrics) -> TaskScore {
         auc: m.auc,
         logloss: m.logloss,
         r2: m.r2,
+        mse_true: m.mse_true,
     }
 }
 
@@ -328,6 +338,7 @@ pub fn test_report(step: u64, report: &EvalReport) -> TestReport {
         step,
         tasks: report.tasks.iter().map(task_score).collect(),
         cvr: report.cvr.as_ref().map(task_score),
+        cvr_all: report.cvr_all.as_ref().map(task_score),
     }
 }
 
@@ -362,7 +373,10 @@ mod tests {
 
     #[test]
     fn session_trains_every_model_and_reports_gates() {
-        for model in ModelKind::ALL {
+        let adult = ModelKind::ALL
+            .into_iter()
+            .filter(|&m| DataKind::Adult.offers(m));
+        for model in adult {
             let s0 = Training::new(1, &small(model), data(), &Device::flex());
             let mut s = s0.unwrap_or_else(|e| panic!("{model}: {e}"));
             let info = s.info().clone();
@@ -512,8 +526,8 @@ mod tests {
     /// (R² for a regression task).
     fn lesson_run(e: &Experiment) -> Vec<f64> {
         let owned;
-        let data = if e.data == crate::experiment::DataKind::Correlated {
-            owned = synthetic_data(e).expect("valid knobs");
+        let data = if let Some(drawn) = synthetic_data(e) {
+            owned = drawn.expect("valid knobs");
             &owned
         } else if e.relationship {
             data()
@@ -531,9 +545,11 @@ mod tests {
             t.train_chunk(64).read().expect("finite losses");
         }
         let report = test_report(t.steps(), &t.test().read().expect("test reads"));
+        // The funnel's CVR over every impression reads as a third task.
         report
             .tasks
             .iter()
+            .chain(&report.cvr_all)
             .map(|s| s.headline().unwrap_or(f64::NAN))
             .collect()
     }
@@ -579,6 +595,10 @@ mod tests {
                         Check::AucBelowPrevious { task, drop } => {
                             let d = prev(task) - aucs[task];
                             (d, d >= drop)
+                        }
+                        Check::AucAbovePrevious { task, rise } => {
+                            let d = aucs[task] - prev(task);
+                            (d, d >= rise)
                         }
                         Check::FieldAloneAuc {
                             field,
@@ -633,6 +653,33 @@ mod tests {
                 .iter()
                 .all(|t| t.auc.is_none() && t.loss.is_finite())
         );
+    }
+
+    /// On the funnel, the models with a CVR head are scored over every test impression too,
+    /// against the counterfactual conversions and the true pCVR; the others are not.
+    #[test]
+    fn session_scores_cvr_over_every_impression_on_the_funnel() {
+        for model in [ModelKind::NaiveCvr, ModelKind::Esmm, ModelKind::Mmoe] {
+            let mut e = Experiment::tutorial_on(model, DataKind::Funnel);
+            e.epochs = 1;
+            let data = synthetic_data(&e).expect("synthetic").expect("draws");
+            let mut t = Training::new(1, &e, &data, &Device::flex()).expect("builds");
+            assert_eq!(t.info().tasks, ["ctr", "ctcvr"]);
+            assert_eq!(t.info().input_fields[0], "item");
+            while !t.finished() {
+                t.train_chunk(64).read().expect("finite losses");
+            }
+            let report = test_report(t.steps(), &t.test().read().expect("reads"));
+            assert_eq!(report.cvr_all.is_some(), model.predicts_cvr(), "{model}");
+            if let Some(all) = report.cvr_all {
+                // One epoch only: how good each is after ten, the lesson's claims measure.
+                assert!(all.auc.is_some_and(|a| a > 0.3), "{model}: {all:?}");
+                assert!(all.mse_true.is_some_and(|m| m < 0.2), "{model}: {all:?}");
+                assert_eq!(all.name, "cvr_all");
+                let clicked = report.cvr.expect("clicked rows scored too");
+                assert!(clicked.auc.is_some(), "{model}");
+            }
+        }
     }
 
     #[test]

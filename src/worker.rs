@@ -42,7 +42,7 @@ impl DataSource {
 }
 
 /// What decides a data set's rows: Adult's by the relationship option, the correlated tasks' by
-/// p and the seed.
+/// p, c, noise and the seed, the funnel's by the seed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct DataKey {
     data: DataKind,
@@ -55,23 +55,27 @@ struct DataKey {
 
 impl DataKey {
     fn of(e: &Experiment) -> Self {
+        let key = Self {
+            data: e.data,
+            relationship: false,
+            p: 0.0,
+            c: 0.0,
+            noise: 0.0,
+            seed: e.seed,
+        };
         match e.data {
             DataKind::Adult => Self {
-                data: e.data,
                 relationship: e.relationship,
-                p: 0.0,
-                c: 0.0,
-                noise: 0.0,
                 seed: 0,
+                ..key
             },
             DataKind::Correlated => Self {
-                data: e.data,
-                relationship: false,
                 p: e.p,
                 c: e.c,
                 noise: e.noise,
-                seed: e.seed,
+                ..key
             },
+            DataKind::Funnel => key,
         }
     }
 }
@@ -275,21 +279,23 @@ impl Driver {
         if let Some((_, d)) = self.data.borrow().iter().find(|(k, _)| *k == key) {
             return Ok(d.clone());
         }
-        if e.data == DataKind::Correlated {
-            let started = now();
-            let data = Rc::new(synthetic_data(e).map_err(|err| err.to_string())?);
+        let started = now();
+        if let Some(drawn) = synthetic_data(e) {
+            let data = Rc::new(drawn.map_err(|err| err.to_string())?);
+            let what = match e.data {
+                DataKind::Funnel => "impressions of the funnel",
+                _ => "rows of correlated tasks",
+            };
             self.post(Event::Status {
                 session,
                 message: format!(
-                    "Drew {} rows of correlated tasks in {:.0} ms.",
+                    "Drew {} {what} in {:.0} ms.",
                     data.train.len + data.valid.len + data.test.len,
                     now() - started
                 ),
             });
-            // Draws differ in p and seed: keep only the latest one beside Adult.
-            self.data
-                .borrow_mut()
-                .retain(|(k, _)| k.data != DataKind::Correlated);
+            // Draws differ in their knobs and seed: keep only the latest one of each data set.
+            self.data.borrow_mut().retain(|(k, _)| k.data != e.data);
             self.data.borrow_mut().push((key, data.clone()));
             return Ok(data);
         }

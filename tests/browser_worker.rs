@@ -81,8 +81,10 @@ fn protocol_messages_survive_post_message() {
                     auc: None,
                     logloss: Some(0.3),
                     r2: None,
+                    mse_true: Some(0.01),
                 }],
                 cvr: None,
+                cvr_all: None,
             },
         },
         Event::Stopped {
@@ -369,9 +371,10 @@ async fn outputs_and_gradients(bytes: Vec<u8>, device: &Device, data: &Dataset) 
         .range(0, rows);
     let out = model.forward(&ModelInput::from(&batch));
     let mut total: Option<Tensor<1>> = None;
+    let first = batch.labels.clone().slice([0..rows, 0..1]);
     for (t, task) in file.tasks.iter().enumerate() {
         let labels = batch.labels.clone().slice([0..rows, t..t + 1]);
-        let loss = task_loss(&out.tasks[t], labels, task.kind);
+        let loss = task_loss(&out.tasks[t], labels, first.clone(), task.kind);
         total = Some(match total {
             Some(sum) => sum + loss,
             None => loss,

@@ -265,6 +265,7 @@ pub fn Heatmap(
                     if !m.has_gates() {
                         let why = match m {
                             ModelKind::Esmm => "ESMM has no gates: its CTR and CVR towers share the embeddings and nothing else.",
+                            ModelKind::NaiveCvr => "The naive CVR model has no gates: its CTR and CVR towers share nothing at all.",
                             ModelKind::SharedBottom => "Shared-Bottom has no gates: every task reads the same bottom network.",
                             _ => "Single-task models share nothing, so there is nothing to gate.",
                         };

@@ -247,5 +247,8 @@ pub fn model_blurb(m: ModelKind) -> &'static str {
             "CGC stacked in levels, with a shared gate between them (Tang et al., RecSys 2020)."
         }
         ModelKind::Esmm => "pCTCVR = pCTR × pCVR over shared embeddings (Ma et al., SIGIR 2018).",
+        ModelKind::NaiveCvr => {
+            "ESMM's baseline: a CVR tower trained on the clicked impressions only."
+        }
     }
 }

@@ -381,6 +381,7 @@ pub fn App() -> impl IntoView {
                 {move || match playground.experiment.with(|e| e.data) {
                     DataKind::Adult => "On UCI Adult: task 1 income > 50K, task 2 never married.",
                     DataKind::Correlated => "On the MMoE paper's synthetic tasks: two regressions whose correlation you set.",
+                    DataKind::Funnel => "On a synthetic funnel: impressions → clicks → conversions, with the conversions of the unclicked ones kept.",
                 }}
             </p>
         </header>

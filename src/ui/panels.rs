@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::Playground;
 use crate::dashboard::RunState;
+use crate::experiment::DataKind;
 
 /// A number with `digits` decimals, or a dash where there is none.
 pub(super) fn fmt_opt(v: Option<f64>, digits: usize) -> String {
@@ -112,15 +113,28 @@ pub fn MetricsTable() -> impl IntoView {
                     ]
                 })
                 .collect();
-            if let Some(cvr) = d.test.as_ref().and_then(|t| t.cvr.as_ref()) {
-                rows.push([
-                    "cvr (on income > 50K rows)".into(),
-                    "–".into(),
-                    "–".into(),
-                    "–".into(),
-                    fmt_opt(cvr.auc, 4),
-                    fmt_opt(cvr.logloss, 4),
-                ]);
+            let clicked = match p.experiment.with_untracked(|e| e.data) {
+                DataKind::Adult => "cvr (on income > 50K rows)",
+                _ => "cvr (clicked impressions)",
+            };
+            let test = d.test.as_ref();
+            for (label, score) in [
+                (clicked, test.and_then(|t| t.cvr.as_ref())),
+                (
+                    "cvr (every impression)",
+                    test.and_then(|t| t.cvr_all.as_ref()),
+                ),
+            ] {
+                if let Some(s) = score {
+                    rows.push([
+                        label.into(),
+                        "–".into(),
+                        "–".into(),
+                        "–".into(),
+                        fmt_opt(s.auc, 4),
+                        fmt_opt(s.logloss, 4),
+                    ]);
+                }
             }
             rows
         })
@@ -132,7 +146,15 @@ pub fn MetricsTable() -> impl IntoView {
         move |i: usize, j: usize| rows.with(|r| r.get(i).map(|r| r[j].clone()).unwrap_or_default());
     let tested_at = move || {
         p.dashboard.with(|d| match &d.test {
-            Some(t) => format!("Test scores at step {}.", t.step),
+            Some(t) => {
+                let mut text = format!("Test scores at step {}.", t.step);
+                if let Some(mse) = t.cvr_all.as_ref().and_then(|c| c.mse_true) {
+                    text += &format!(
+                        " Every impression keeps the conversion it would have had after a click, and its true pCVR: the CVR head's squared error against it is {mse:.4}."
+                    );
+                }
+                text
+            }
             None => "Test scores appear when training pauses or finishes.".into(),
         })
     };

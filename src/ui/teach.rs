@@ -144,6 +144,7 @@ pub fn RunsPanel() -> impl IntoView {
                             <th scope="col">"params"</th>
                             <th scope="col" title="R² / MSE for a regression task">"task 1 AUC / logloss"</th>
                             <th scope="col" title="R² / MSE for a regression task">"task 2 AUC / logloss"</th>
+                            <th scope="col" title="ESMM and naive CVR: the CVR head's test AUC over every impression (the funnel keeps their counterfactual conversions) and over the clicked ones">"CVR AUC: every / clicked"</th>
                         </tr>
                     </thead>
                     <tbody>
@@ -152,6 +153,14 @@ pub fn RunsPanel() -> impl IntoView {
                                 let session = r.session;
                                 let t = |i: usize| r.tests.get(i).map(|t| format!("{} {} / {}", t.name, fmt_opt(t.headline(), 4), fmt_opt(t.logloss.or(Some(t.loss)), 4))).unwrap_or_default();
                                 let (t1, t2) = (t(0), t(1));
+                                let cvr = match (&r.cvr_all, &r.cvr) {
+                                    (None, None) => "–".to_string(),
+                                    (all, clicked) => format!(
+                                        "{} / {}",
+                                        fmt_opt(all.as_ref().and_then(|c| c.auc), 4),
+                                        fmt_opt(clicked.as_ref().and_then(|c| c.auc), 4)
+                                    ),
+                                };
                                 view! {
                                     <tr>
                                         <td>
@@ -171,6 +180,7 @@ pub fn RunsPanel() -> impl IntoView {
                                         <td>{r.params}</td>
                                         <td>{t1}</td>
                                         <td>{t2}</td>
+                                        <td class="cvr-auc">{cvr}</td>
                                     </tr>
                                 }
                             }

@@ -435,6 +435,59 @@ export const specs = [
     },
   },
   {
+    name: 'the funnel: ESMM against the naive CVR model, CVR scored over every impression, a whole run timed',
+    slug: 'funnel',
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      await p.open();
+      await p.id('clear-runs').click();
+      await p.id('dataset-select').selectOption('funnel');
+      await p.waitReady();
+      assert(/data=funnel/.test(await page.evaluate(() => location.search)), 'the URL carries the data set');
+      assert(!(await page.locator('#relationship').count()) && !(await p.id('correlation').count()), 'no Adult or correlated fields');
+      assert(await page.locator('#embedding').count(), 'the item id has an embedding width');
+      const models = await page.$$eval('[data-testid=model-select] option', (os) => os.map((o) => o.value));
+      assert(models.includes('naive_cvr') && models.includes('esmm') && models.includes('mmoe'), `funnel models: ${models}`);
+      // Every offered model trains on the funnel's two tasks; the two with a CVR head are also
+      // scored on the clicked impressions and on every impression.
+      for (const model of models) {
+        await p.selectModel(model);
+        await p.trainFor(30);
+        const rows = await p.metrics();
+        const tasks = rows.map((r) => r.task);
+        assert(tasks[0] === 'ctr' && tasks[1] === 'ctcvr', `${model}: tasks ${tasks}`);
+        const cvr = ['esmm', 'naive_cvr'].includes(model);
+        assert(tasks.includes('cvr (every impression)') === cvr && tasks.includes('cvr (clicked impressions)') === cvr, `${model}: rows ${tasks}`);
+        for (const r of rows) assert(r.testAuc > 0 && r.testAuc < 1, `${model} ${r.task}: test AUC ${r.testAuc}`);
+      }
+      // A whole run of the naive model and of ESMM, timed from Play to the end of the budget.
+      for (const model of ['naive_cvr', 'esmm']) {
+        await p.open(`?data=funnel&model=${model}&seed=7`);
+        assert((await p.id('model-select').inputValue()) === model, `${model} from the URL`);
+        const started = Date.now();
+        await p.play();
+        await page.waitForFunction(
+          () => /Finished 10 epochs/.test(document.querySelector('[data-testid=run-status]')?.textContent || '')
+            && /Test scores at step/.test(document.querySelector('[data-testid=metrics-table]')?.parentElement?.textContent || ''),
+          null,
+          { timeout: 120_000 },
+        );
+        const seconds = (Date.now() - started) / 1000;
+        console.log(`    funnel: a whole ${model} run (10 epochs, 630 steps) took ${seconds.toFixed(1)} s on the CPU worker`);
+        const hint = await p.id('metrics-table').locator('xpath=..').textContent();
+        assert(/true pCVR: the CVR head's squared error against it is 0\.\d+/.test(hint), `the MSE against the true pCVR: ${hint}`);
+      }
+      // The runs table compares them on CVR over every impression.
+      const cvrCells = await page.$$eval('[data-testid=runs-table] tbody td.cvr-auc', (tds) => tds.map((td) => td.textContent));
+      // (models without a CVR head show a dash; the four ESMM and naive runs, two numbers each).
+      const scored = cvrCells.filter((t) => t !== '–');
+      assert(scored.length === 4 && scored.every((t) => /^0\.\d{4} \/ 0\.\d{4}$/.test(t)), `CVR cells: ${cvrCells}`);
+      await p.id('show-code').click();
+      assert(/The funnel is synthetic/.test(await p.id('code').textContent()), 'Show code gives the generator');
+      await p.screenshot(shots, 'funnel');
+    },
+  },
+  {
     name: 'each guided lesson loads its setup and runs',
     slug: 'lessons',
     async run({ page, base, shots }) {
@@ -442,7 +495,7 @@ export const specs = [
       await p.open();
       const buttons = await page.$$eval('[data-testid^=lesson-]', (bs) => bs.filter((b) => b.tagName === 'BUTTON').map((b) => b.dataset.testid));
       assert(buttons.length >= 6, `lesson steps: ${buttons}`);
-      const expected = { 'lesson-0-0': 'shared_bottom', 'lesson-0-1': 'mmoe', 'lesson-1-0': 'ple', 'lesson-2-0': 'esmm', 'lesson-3-1': 'mmoe' };
+      const expected = { 'lesson-0-0': 'shared_bottom', 'lesson-0-1': 'mmoe', 'lesson-1-0': 'ple', 'lesson-2-0': 'esmm', 'lesson-3-1': 'mmoe', 'lesson-5-0': 'naive_cvr', 'lesson-5-1': 'esmm' };
       for (const id of buttons) {
         await p.id(id).click();
         await p.waitReady();

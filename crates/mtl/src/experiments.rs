@@ -6,12 +6,9 @@
 
 use burn::tensor::Device;
 
-use crate::data::{
-    CorrelatedConfig, FunnelConfig, TaskKind, TaskSpec, clicked_only, correlated, funnel,
-    with_cvr_truth,
-};
+use crate::data::{CorrelatedConfig, FunnelConfig, correlated, funnel};
 use crate::models::{ModelConfig, ModelKind, ModelSettings};
-use crate::train::{EvalSet, TrainConfig, Trainer, metrics};
+use crate::train::{EvalSet, TrainConfig, Trainer};
 use mtl_vocab::DataKind;
 
 /// One model of an experiment: a kind and its settings, under a name for tables.
@@ -332,26 +329,8 @@ pub fn rows_svg(rows: &[Row], title: &str) -> String {
     svg
 }
 
-/// The two CVR models of the funnel experiment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FunnelModel {
-    /// ESMM: CTR and CTCVR over all impressions; its CVR head is the product's other factor.
-    Esmm,
-    /// A single network trained on the clicked impressions only, as CVR models were before
-    /// ESMM: its training rows are a biased sample of the impressions it is asked about.
-    NaiveCvr,
-}
-
-impl FunnelModel {
-    pub const ALL: [FunnelModel; 2] = [FunnelModel::Esmm, FunnelModel::NaiveCvr];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            FunnelModel::Esmm => "esmm",
-            FunnelModel::NaiveCvr => "naive_cvr",
-        }
-    }
-}
+/// The funnel experiment's models: ESMM and the naive CVR model it is measured against.
+pub const FUNNEL_MODELS: [ModelKind; 2] = [ModelKind::Esmm, ModelKind::NaiveCvr];
 
 /// One funnel model trained on one draw.
 #[derive(Debug, Clone, PartialEq)]
@@ -365,79 +344,50 @@ pub struct FunnelCell {
     pub cvr_mse_true: f64,
 }
 
-/// Draws the funnel for `seed` (the generator's defaults otherwise) and trains `model` on it
-/// for `steps` batches (the same number for both models, which is generous to the naive one:
-/// it repeats its fewer rows more often), Adam at the tutorial's 1e-3, batch 256, embedding
-/// width 4, one hidden layer of 16 per tower.
+/// Draws the funnel for `seed` (the generator's defaults otherwise) and trains `model` (a kind
+/// with a CVR head: ESMM or the naive CVR model) on it for `steps` batches of every impression:
+/// the settings the page starts with on the funnel ([`ModelSettings::for_data`]), Adam at the
+/// tutorial's 1e-3, batch 256. Both models see the same batches; the naive one learns CVR from
+/// their clicked rows only.
 pub fn funnel_cell(
-    model: FunnelModel,
+    model: ModelKind,
     seed: u64,
     steps: usize,
     device: &Device,
 ) -> Result<FunnelCell, String> {
-    let (data, truth) = funnel(&FunnelConfig {
+    if !model.predicts_cvr() {
+        return Err(format!("{model} has no CVR head to score"));
+    }
+    let data = funnel(&FunnelConfig {
         seed,
         ..FunnelConfig::default()
     })?;
-    let config = TrainConfig::new().with_batch_size(256).with_seed(seed);
-    let settings = |kind: ModelKind, bottom: Vec<usize>, tower: Vec<usize>| ModelSettings {
-        embedding_dim: 4,
-        bottom_units: bottom,
-        tower_units: tower,
-        dropout: 0.0,
-        l2_embedding: 0.0,
-        ..ModelSettings::tutorial(kind)
-    };
-    let (kind, settings, tasks, train) = match model {
-        FunnelModel::Esmm => (
-            ModelKind::Esmm,
-            settings(ModelKind::Esmm, vec![16], vec![16]),
-            data.tasks.clone(),
-            data.train.clone(),
-        ),
-        FunnelModel::NaiveCvr => (
-            ModelKind::SingleTask,
-            settings(ModelKind::SingleTask, vec![16], Vec::new()),
-            vec![TaskSpec {
-                name: "cvr".into(),
-                kind: TaskKind::Binary,
-            }],
-            clicked_only(&data.train),
-        ),
-    };
-    let config = config.with_loss_weights(vec![1.0; tasks.len()]);
+    let config = TrainConfig::new()
+        .with_batch_size(256)
+        .with_seed(seed)
+        .with_loss_weights(vec![1.0; data.tasks.len()]);
     let mut trainer = Trainer::new(
-        ModelConfig::from_settings(kind, &settings),
+        ModelConfig::from_settings(model, &ModelSettings::for_data(model, DataKind::Funnel)),
         config,
         &data.input,
-        tasks,
-        &train,
+        data.tasks.clone(),
+        &data.train,
         device,
     )
     .map_err(|e| e.to_string())?;
     for _ in 0..steps {
         trainer.step();
     }
-    // ESMM is scored on its own two tasks (its CVR head comes with them); the naive model on
-    // the counterfactual labels directly.
-    let test = match model {
-        FunnelModel::Esmm => data.test.clone(),
-        FunnelModel::NaiveCvr => with_cvr_truth(&data.test, &truth.test),
-    };
-    let report = trainer
-        .evaluate(&EvalSet::new(&test, &trainer.eval_device()))
-        .map_err(|e| e.to_string())?;
-    let p_cvr = match model {
-        FunnelModel::Esmm => report.cvr_all.clone(),
-        FunnelModel::NaiveCvr => report.predictions.first().cloned(),
-    }
-    .ok_or("the model gave no CVR predictions")?;
+    let test = EvalSet::new(&data.test, &trainer.eval_device())
+        .with_cvr_truth(data.cvr_truth.as_ref().map(|t| &t.test));
+    let report = trainer.evaluate(&test).map_err(|e| e.to_string())?;
+    let all = report.cvr_all.ok_or("the model gave no CVR predictions")?;
     Ok(FunnelCell {
-        model: model.name().to_string(),
+        model: model.slug().to_string(),
         seed,
         params: trainer.num_params(),
-        cvr_auc_all: metrics::auc(&p_cvr, &truth.test.label).ok_or("one class only")?,
-        cvr_mse_true: metrics::mse(&p_cvr, &truth.test.p),
+        cvr_auc_all: all.auc.ok_or("one class only")?,
+        cvr_mse_true: all.mse_true.unwrap_or(f64::NAN),
     })
 }
 
@@ -490,6 +440,67 @@ pub fn funnel_csv(rows: &[FunnelRow]) -> String {
         );
     }
     out
+}
+
+/// The funnel summary as an SVG bar chart: CVR AUC over every impression per model, ±1 sd
+/// bars, the axis from 0.5 (chance) up.
+pub fn funnel_svg(rows: &[FunnelRow], title: &str) -> String {
+    const W: f64 = 520.0;
+    const H: f64 = 320.0;
+    const LEFT: f64 = 70.0;
+    const TOP: f64 = 40.0;
+    const BOTTOM: f64 = 50.0;
+    const COLOURS: [&str; 4] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"];
+    let (lo, hi) = (0.5, 1.0);
+    let y = |v: f64| H - BOTTOM - (H - TOP - BOTTOM) * ((v - lo) / (hi - lo)).clamp(0.0, 1.0);
+    let slot = (W - LEFT - 20.0) / rows.len().max(1) as f64;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {H}\" width=\"{W}\" height=\"{H}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"{W}\" height=\"{H}\" fill=\"white\"/>\n\
+         <text x=\"{LEFT}\" y=\"22\" font-size=\"15\">{title}</text>\n"
+    );
+    for i in 0..=5 {
+        let v = lo + (hi - lo) * i as f64 / 5.0;
+        svg += &format!(
+            "<line x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{}\" y2=\"{y:.1}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{v:.1}</text>\n",
+            W - 20.0,
+            LEFT - 6.0,
+            y(v) + 4.0,
+            y = y(v)
+        );
+    }
+    svg += &format!(
+        "<text transform=\"rotate(-90 16 {m:.1})\" x=\"16\" y=\"{m:.1}\" text-anchor=\"middle\">CVR AUC, every test impression (± 1 sd)</text>\n",
+        m = (TOP + H - BOTTOM) / 2.0
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        let (x, width) = (LEFT + slot * i as f64 + slot * 0.25, slot * 0.5);
+        let top = y(r.cvr_auc_all_mean);
+        svg += &format!(
+            "<rect class=\"bar\" x=\"{x:.1}\" y=\"{top:.1}\" width=\"{width:.1}\" height=\"{:.1}\" fill=\"{colour}\"/>\n",
+            H - BOTTOM - top
+        );
+        let cx = x + width / 2.0;
+        svg += &format!(
+            "<line x1=\"{cx:.1}\" y1=\"{:.1}\" x2=\"{cx:.1}\" y2=\"{:.1}\" stroke=\"#333\" stroke-width=\"2\"/>\n",
+            y(r.cvr_auc_all_mean - r.cvr_auc_all_sd),
+            y(r.cvr_auc_all_mean + r.cvr_auc_all_sd)
+        );
+        svg += &format!(
+            "<text x=\"{cx:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{:.3}</text>\n<text x=\"{cx:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
+            y(r.cvr_auc_all_mean + r.cvr_auc_all_sd) - 6.0,
+            r.cvr_auc_all_mean,
+            H - BOTTOM + 18.0,
+            r.model
+        );
+    }
+    svg += &format!(
+        "<line x1=\"{LEFT}\" y1=\"{b}\" x2=\"{}\" y2=\"{b}\" stroke=\"#333\"/>\n</svg>\n",
+        W - 20.0,
+        b = H - BOTTOM
+    );
+    svg
 }
 
 #[cfg(test)]
@@ -576,8 +587,9 @@ mod tests {
 
     #[test]
     fn experiments_funnel_cells_score_cvr_over_all_impressions() {
-        let esmm = funnel_cell(FunnelModel::Esmm, 2, 20, &Device::flex()).unwrap();
-        let naive = funnel_cell(FunnelModel::NaiveCvr, 2, 20, &Device::flex()).unwrap();
+        let esmm = funnel_cell(ModelKind::Esmm, 2, 20, &Device::flex()).unwrap();
+        let naive = funnel_cell(ModelKind::NaiveCvr, 2, 20, &Device::flex()).unwrap();
+        assert!(funnel_cell(ModelKind::Mmoe, 2, 20, &Device::flex()).is_err());
         for c in [&esmm, &naive] {
             assert!(c.cvr_auc_all > 0.3 && c.cvr_auc_all < 1.0, "{c:?}");
             assert!(c.cvr_mse_true.is_finite() && c.cvr_mse_true < 0.5, "{c:?}");
@@ -589,5 +601,8 @@ mod tests {
         let rows = summarize_funnel(&[esmm.clone(), naive, esmm]);
         assert_eq!((rows.len(), rows[0].seeds, rows[1].seeds), (2, 2, 1));
         assert!(funnel_csv(&rows).starts_with("model,seeds,params,cvr_auc_all_mean"));
+        let svg = funnel_svg(&rows, "t");
+        assert_eq!(svg.matches("<rect class=\"bar\"").count(), 2);
+        assert!(svg.contains(">esmm<") && svg.ends_with("</svg>\n"));
     }
 }

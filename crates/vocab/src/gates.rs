@@ -111,7 +111,10 @@ impl GateLayout {
                 }
                 gates
             }
-            ModelKind::SingleTask | ModelKind::SharedBottom | ModelKind::Esmm => Vec::new(),
+            ModelKind::SingleTask
+            | ModelKind::SharedBottom
+            | ModelKind::Esmm
+            | ModelKind::NaiveCvr => Vec::new(),
         };
         Self { kind, gates }
     }

@@ -26,10 +26,13 @@ pub enum ModelKind {
     Ple,
     #[serde(alias = "Esmm")]
     Esmm,
+    /// ESMM's baseline: a CTR tower on every impression and a CVR tower trained on the clicked
+    /// impressions only, each on its own embeddings; pCTCVR = pCTR × pCVR is only reported.
+    NaiveCvr,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 7] = [
+    pub const ALL: [ModelKind; 8] = [
         ModelKind::SingleTask,
         ModelKind::SharedBottom,
         ModelKind::Omoe,
@@ -37,10 +40,11 @@ impl ModelKind {
         ModelKind::Cgc,
         ModelKind::Ple,
         ModelKind::Esmm,
+        ModelKind::NaiveCvr,
     ];
 
     /// The one name used in URLs, the worker protocol, file names, JSON and the CLI:
-    /// `single_task`, `shared_bottom`, `omoe`, `mmoe`, `cgc`, `ple`, `esmm`.
+    /// `single_task`, `shared_bottom`, `omoe`, `mmoe`, `cgc`, `ple`, `esmm`, `naive_cvr`.
     pub fn slug(self) -> &'static str {
         match self {
             ModelKind::SingleTask => "single_task",
@@ -50,6 +54,7 @@ impl ModelKind {
             ModelKind::Cgc => "cgc",
             ModelKind::Ple => "ple",
             ModelKind::Esmm => "esmm",
+            ModelKind::NaiveCvr => "naive_cvr",
         }
     }
 
@@ -73,6 +78,7 @@ impl ModelKind {
             ModelKind::Cgc => "CGC",
             ModelKind::Ple => "PLE",
             ModelKind::Esmm => "ESMM",
+            ModelKind::NaiveCvr => "Naive CVR",
         }
     }
 
@@ -105,18 +111,28 @@ impl ModelKind {
         match self {
             ModelKind::Ple => levels,
             ModelKind::Cgc | ModelKind::Mmoe | ModelKind::Omoe => 1,
-            ModelKind::SingleTask | ModelKind::SharedBottom | ModelKind::Esmm => 0,
+            ModelKind::SingleTask
+            | ModelKind::SharedBottom
+            | ModelKind::Esmm
+            | ModelKind::NaiveCvr => 0,
         }
     }
 
     /// Task `task`'s name under this model, given its name in the data. ESMM reads the first
-    /// task as the click and the second as the conversion, so it names them `ctr` and `ctcvr`.
+    /// task as the click and the second as the conversion, so it names them `ctr` and `ctcvr`
+    /// (and so does the naive CVR model).
     pub fn task_name(self, task: usize, data_name: &str) -> &str {
         match (self, task) {
-            (ModelKind::Esmm, 0) => "ctr",
-            (ModelKind::Esmm, _) => "ctcvr",
+            (ModelKind::Esmm | ModelKind::NaiveCvr, 0) => "ctr",
+            (ModelKind::Esmm | ModelKind::NaiveCvr, _) => "ctcvr",
             _ => data_name,
         }
+    }
+
+    /// Whether the model has a CVR head (pCVR besides pCTR and pCTCVR): ESMM and the naive CVR
+    /// model, whose CVR the funnel scores over every impression.
+    pub fn predicts_cvr(self) -> bool {
+        matches!(self, ModelKind::Esmm | ModelKind::NaiveCvr)
     }
 }
 
@@ -146,16 +162,20 @@ pub enum DataKind {
     Adult,
     /// The MMoE paper's synthetic regression tasks, whose correlation is a knob.
     Correlated,
+    /// A synthetic impression → click → conversion funnel (ESMM's setting) that keeps every
+    /// impression's counterfactual conversion, so CVR can be scored over all impressions.
+    Funnel,
 }
 
 impl DataKind {
-    pub const ALL: [DataKind; 2] = [DataKind::Adult, DataKind::Correlated];
+    pub const ALL: [DataKind; 3] = [DataKind::Adult, DataKind::Correlated, DataKind::Funnel];
 
-    /// The URL's name: `adult`, `correlated`.
+    /// The URL's name: `adult`, `correlated`, `funnel`.
     pub fn slug(self) -> &'static str {
         match self {
             DataKind::Adult => "adult",
             DataKind::Correlated => "correlated",
+            DataKind::Funnel => "funnel",
         }
     }
 
@@ -167,6 +187,7 @@ impl DataKind {
         match self {
             DataKind::Adult => "UCI Adult",
             DataKind::Correlated => "Correlated tasks (synthetic)",
+            DataKind::Funnel => "Funnel (synthetic)",
         }
     }
 
@@ -175,13 +196,20 @@ impl DataKind {
         match self {
             DataKind::Adult => ["income", "never_married"],
             DataKind::Correlated => ["y1", "y2"],
+            DataKind::Funnel => ["ctr", "ctcvr"],
         }
     }
 
-    /// Whether `model` can train on this data: ESMM's product of probabilities needs a binary
-    /// funnel, which the correlated regression tasks are not.
+    /// Whether `model` can train on this data: ESMM's product of probabilities needs binary
+    /// tasks, which the correlated regression tasks are not; the naive CVR model needs a click
+    /// and a conversion after it, which only the funnel has (on Adult, "never married" does not
+    /// follow "income > 50K").
     pub fn offers(self, model: ModelKind) -> bool {
-        !(self == DataKind::Correlated && model == ModelKind::Esmm)
+        match model {
+            ModelKind::Esmm => self != DataKind::Correlated,
+            ModelKind::NaiveCvr => self == DataKind::Funnel,
+            _ => true,
+        }
     }
 }
 
@@ -254,5 +282,19 @@ mod tests {
             ModelKind::Mmoe.task_name(1, "never_married"),
             "never_married"
         );
+        assert!(ModelKind::NaiveCvr.predicts_cvr() && !ModelKind::Mmoe.predicts_cvr());
+        assert!(!ModelKind::NaiveCvr.uses(Knob::BottomUnits));
+    }
+
+    #[test]
+    fn kind_data_sets_offer_the_models_that_fit_their_tasks() {
+        for d in DataKind::ALL {
+            assert_eq!(DataKind::from_slug(d.slug()), Some(d));
+        }
+        assert!(!DataKind::Correlated.offers(ModelKind::Esmm));
+        assert!(DataKind::Adult.offers(ModelKind::Esmm));
+        assert!(!DataKind::Adult.offers(ModelKind::NaiveCvr));
+        assert!(!DataKind::Correlated.offers(ModelKind::NaiveCvr));
+        assert!(ModelKind::ALL.iter().all(|&m| DataKind::Funnel.offers(m)));
     }
 }

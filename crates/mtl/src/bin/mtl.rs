@@ -634,14 +634,14 @@ fn experiment(args: &ExperimentArgs) -> Result<(), String> {
 
 /// `mtl experiment funnel`: ESMM and the naive CVR model over seeds, scored on every impression.
 fn funnel_experiment(args: &ExperimentArgs) -> Result<(), String> {
-    use mtl::experiments::{FunnelModel, funnel_cell, funnel_csv, summarize_funnel};
+    use mtl::experiments::{FUNNEL_MODELS, funnel_cell, funnel_csv, funnel_svg, summarize_funnel};
     let steps = args.steps.unwrap_or(625);
-    let models: Vec<FunnelModel> = FunnelModel::ALL
+    let models: Vec<ModelKind> = FUNNEL_MODELS
         .into_iter()
         .filter(|m| {
             args.models
                 .as_deref()
-                .is_none_or(|list| list.split(',').any(|n| n.trim() == m.name()))
+                .is_none_or(|list| list.split(',').any(|n| ModelKind::from_slug(n) == Some(*m)))
         })
         .collect();
     if models.is_empty() || args.seeds == 0 {
@@ -667,6 +667,13 @@ fn funnel_experiment(args: &ExperimentArgs) -> Result<(), String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let path = dir.join("funnel.csv");
         std::fs::write(&path, funnel_csv(&rows)).map_err(|e| format!("{}: {e}", path.display()))?;
+        let title = format!(
+            "The funnel: CVR over every impression ({} seeds, {steps} steps)",
+            args.seeds
+        );
+        let path = dir.join("funnel.svg");
+        std::fs::write(&path, funnel_svg(&rows, &title))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     if args.json {
         println!(

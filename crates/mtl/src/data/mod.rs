@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 pub use adult::{AdultRecord, AdultSchema, CATEGORICAL_FIELDS, NUMERIC_FIELDS, RELATIONSHIP_FIELD};
 pub use rng::SplitMix64;
 pub use synthetic::{
-    CorrelatedConfig, CorrelatedTruth, CvrTruth, Dataset, FunnelConfig, FunnelTruth, clicked_only,
-    correlated, funnel, with_cvr_truth,
+    CorrelatedConfig, CorrelatedTruth, CvrTruth, Dataset, FunnelConfig, FunnelTruth, correlated,
+    funnel,
 };
 
 /// Everything that can go wrong while reading data, in words a user can act on.
@@ -265,6 +265,7 @@ impl From<AdultData> for Dataset {
             train: data.train,
             valid: data.valid,
             test: data.test,
+            cvr_truth: None,
         }
     }
 }

@@ -19,6 +19,9 @@ pub struct Dataset {
     pub train: Split,
     pub valid: Split,
     pub test: Split,
+    /// What only a synthetic funnel knows: every impression's counterfactual conversion and
+    /// true pCVR, so CVR can be scored over all impressions. `None` for other data.
+    pub cvr_truth: Option<FunnelTruth>,
 }
 
 /// The correlated-tasks generator's knobs. The defaults are the setting in which the paper's
@@ -202,6 +205,7 @@ pub fn correlated(config: &CorrelatedConfig) -> Result<(Dataset, CorrelatedTruth
         train: split(0, a),
         valid: split(a, b),
         test: split(b, rows),
+        cvr_truth: None,
     };
     Ok((
         dataset,
@@ -299,8 +303,8 @@ fn calibrate(logits: &[f64], weights: &[f64], target: f64) -> f64 {
 /// rate and the conversion rate among clicks are the targets in expectation.
 /// click ~ Bernoulli(pCTR); every impression draws its counterfactual conversion
 /// ~ Bernoulli(pCVR); the logged conversion is click × that. Tasks: `ctr` (click) and `ctcvr`
-/// (click and conversion), as ESMM trains on them.
-pub fn funnel(config: &FunnelConfig) -> Result<(Dataset, FunnelTruth), String> {
+/// (click and conversion), as ESMM trains on them; [`Dataset::cvr_truth`] keeps the rest.
+pub fn funnel(config: &FunnelConfig) -> Result<Dataset, String> {
     let c = config;
     if c.items == 0 || c.train_rows == 0 || c.valid_rows == 0 || c.test_rows == 0 {
         return Err("items and every split need at least one row".into());
@@ -373,38 +377,13 @@ pub fn funnel(config: &FunnelConfig) -> Result<(Dataset, FunnelTruth), String> {
         train: split(0, t),
         valid: split(t, v),
         test: split(v, rows),
+        cvr_truth: Some(FunnelTruth {
+            train: truth(0, t),
+            valid: truth(t, v),
+            test: truth(v, rows),
+        }),
     };
-    let truth = FunnelTruth {
-        train: truth(0, t),
-        valid: truth(t, v),
-        test: truth(v, rows),
-    };
-    Ok((dataset, truth))
-}
-
-/// The rows a naive CVR model learns from: the clicked impressions only, with one task, `cvr`
-/// (converted after the click). This is the selection bias ESMM avoids.
-pub fn clicked_only(split: &Split) -> Split {
-    let clicked: Vec<usize> = (0..split.len)
-        .filter(|&r| split.labels[r * split.n_tasks] > 0.5)
-        .collect();
-    let mut out = split.subset(&clicked);
-    out.labels = clicked
-        .iter()
-        .map(|&r| split.labels[r * split.n_tasks + 1])
-        .collect();
-    out.n_tasks = 1;
-    out
-}
-
-/// `split` with one task: its counterfactual conversion labels, so that scoring a CVR model on
-/// it gives the CVR AUC over all impressions.
-pub fn with_cvr_truth(split: &Split, truth: &CvrTruth) -> Split {
-    Split {
-        labels: truth.label.clone(),
-        n_tasks: 1,
-        ..split.clone()
-    }
+    Ok(dataset)
 }
 
 #[cfg(test)]
@@ -482,7 +461,8 @@ mod tests {
 
     #[test]
     fn funnel_rates_are_near_their_targets() {
-        let (data, truth) = funnel(&FunnelConfig::default()).unwrap();
+        let data = funnel(&FunnelConfig::default()).unwrap();
+        let truth = data.cvr_truth.clone().unwrap();
         let train = &data.train;
         let clicks = train.task_labels(0);
         let conversions = train.task_labels(1);
@@ -509,7 +489,8 @@ mod tests {
 
     #[test]
     fn funnel_clicked_rows_are_a_biased_sample_for_conversion() {
-        let (data, truth) = funnel(&FunnelConfig::default()).unwrap();
+        let data = funnel(&FunnelConfig::default()).unwrap();
+        let truth = data.cvr_truth.clone().unwrap();
         let clicks = data.train.task_labels(0);
         let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
         let clicked: Vec<f32> = (0..data.train.len)
@@ -526,25 +507,17 @@ mod tests {
     }
 
     #[test]
-    fn funnel_is_reproducible_and_the_naive_cvr_data_is_clicked_rows_only() {
-        let (a, ta) = funnel(&FunnelConfig::default()).unwrap();
-        let (b, tb) = funnel(&FunnelConfig::default()).unwrap();
-        assert_eq!((a.clone(), ta.clone()), (b, tb));
-        let naive = clicked_only(&a.train);
-        let clicks = a.train.task_labels(0);
-        assert_eq!(naive.len, clicks.iter().filter(|&&c| c > 0.5).count());
-        assert_eq!(naive.n_tasks, 1);
-        // Its labels are the conversions of the clicked rows, in order.
-        let expected: Vec<f32> = (0..a.train.len)
-            .filter(|&r| clicks[r] > 0.5)
-            .map(|r| a.train.labels[r * 2 + 1])
-            .collect();
-        assert_eq!(naive.labels, expected);
-        let all = with_cvr_truth(&a.test, &ta.test);
-        assert_eq!(
-            (all.len, all.n_tasks, all.labels.len()),
-            (a.test.len, 1, a.test.len)
-        );
+    fn funnel_is_reproducible_from_its_seed() {
+        let a = funnel(&FunnelConfig::default()).unwrap();
+        let b = funnel(&FunnelConfig::default()).unwrap();
+        assert_eq!(a, b);
+        assert!(a.cvr_truth.is_some());
+        let c = funnel(&FunnelConfig {
+            seed: 2,
+            ..FunnelConfig::default()
+        })
+        .unwrap();
+        assert_ne!(a.train.labels, c.train.labels);
         assert!(
             funnel(&FunnelConfig {
                 ctr: 1.5,

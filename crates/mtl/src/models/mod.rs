@@ -13,7 +13,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
 
 pub use bottom::{SharedBottom, SingleTask};
-pub use esmm::Esmm;
+pub use esmm::{Esmm, NaiveCvr};
 pub use moe::Moe;
 pub use ple::{ExtractionLevel, Ple};
 
@@ -182,7 +182,7 @@ impl ModelConfig {
                 };
                 range("levels", self.levels, 1, levels_max)?;
             }
-            ModelKind::Esmm => {}
+            ModelKind::Esmm | ModelKind::NaiveCvr => {}
         }
         Ok(())
     }
@@ -211,6 +211,7 @@ impl ModelConfig {
             ModelKind::Omoe => MtlModel::Moe(Moe::new(self, spec, tasks, true, device)),
             ModelKind::Cgc | ModelKind::Ple => MtlModel::Ple(Ple::new(self, spec, tasks, device)),
             ModelKind::Esmm => MtlModel::Esmm(Esmm::new(self, spec, device)),
+            ModelKind::NaiveCvr => MtlModel::NaiveCvr(NaiveCvr::new(self, spec, device)),
         })
     }
 }
@@ -235,12 +236,22 @@ impl From<&Batch> for ModelInput {
 
 /// One task's output: a logit (sigmoid gives the probability) or, for ESMM's CTCVR, a
 /// probability that is already a product of two.
+// Two per forward pass: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Prediction {
     /// `[batch, 1]`
     Logit(Tensor<2>),
     /// `[batch, 1]`
     Probability(Tensor<2>),
+    /// The naive CVR model's second task: scored as `probability` (pCTR × pCVR, `[batch, 1]`)
+    /// but trained as `logit` (the CVR tower's, `[batch, 1]`) on the rows whose first task's
+    /// label is 1 (the clicked impressions), against this task's label (click and conversion,
+    /// which on those rows is the conversion).
+    Conditional {
+        probability: Tensor<2>,
+        logit: Tensor<2>,
+    },
 }
 
 impl Prediction {
@@ -248,14 +259,18 @@ impl Prediction {
     pub fn probability(&self) -> Tensor<2> {
         match self {
             Prediction::Logit(x) => burn::tensor::activation::sigmoid(x.clone()),
-            Prediction::Probability(p) => p.clone(),
+            Prediction::Probability(p) | Prediction::Conditional { probability: p, .. } => {
+                p.clone()
+            }
         }
     }
 
     /// The raw output: the logit or the probability.
     pub fn raw(&self) -> Tensor<2> {
         match self {
-            Prediction::Logit(x) | Prediction::Probability(x) => x.clone(),
+            Prediction::Logit(x)
+            | Prediction::Probability(x)
+            | Prediction::Conditional { probability: x, .. } => x.clone(),
         }
     }
 }
@@ -267,7 +282,8 @@ pub struct ModelOutput {
     pub tasks: Vec<Prediction>,
     /// `[batch, experts]` per gate, in [`ModelConfig::gate_layout`] order. Empty without gates.
     pub gates: Vec<Tensor<2>>,
-    /// ESMM's CVR head, `[batch, 1]` probabilities: predicted and shown, never in the loss.
+    /// The CVR head of ESMM and of the naive CVR model, `[batch, 1]` probabilities: predicted
+    /// and scored (ESMM's is never in the loss).
     pub cvr: Option<Tensor<2>>,
 }
 
@@ -291,6 +307,7 @@ pub enum MtlModel {
     Moe(Moe),
     Ple(Ple),
     Esmm(Esmm),
+    NaiveCvr(NaiveCvr),
 }
 
 impl MtlModel {
@@ -301,6 +318,7 @@ impl MtlModel {
             MtlModel::Moe(m) => m.forward(x),
             MtlModel::Ple(m) => m.forward(x),
             MtlModel::Esmm(m) => m.forward(x),
+            MtlModel::NaiveCvr(m) => m.forward(x),
         }
     }
 
@@ -313,6 +331,7 @@ impl MtlModel {
             MtlModel::Moe(m) => m.input.squared_norm(),
             MtlModel::Ple(m) => m.input.squared_norm(),
             MtlModel::Esmm(m) => m.input.squared_norm(),
+            MtlModel::NaiveCvr(m) => m.embedding_penalty(),
         }
     }
 }

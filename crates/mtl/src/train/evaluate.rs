@@ -8,7 +8,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use super::metrics;
 use super::readback::{Readback, f32_values, transaction};
 use super::trainer::{TrainError, Trainer};
-use crate::data::{DeviceSplit, Split, TaskKind, TaskSpec};
+use crate::data::{CvrTruth, DeviceSplit, Split, TaskKind, TaskSpec};
 use crate::models::{GateInfo, ModelInput, ModelKind};
 
 /// A split on the evaluation device, with its labels kept on the host for the metrics.
@@ -17,6 +17,9 @@ pub struct EvalSet {
     pub data: DeviceSplit,
     /// Per task.
     pub labels: Vec<Vec<f32>>,
+    /// The funnel's counterfactual conversions and true pCVR for these rows, if the data has
+    /// them: a CVR head is then scored over every impression too ([`EvalReport::cvr_all`]).
+    pub cvr_truth: Option<CvrTruth>,
 }
 
 impl EvalSet {
@@ -25,6 +28,15 @@ impl EvalSet {
         Self {
             data: split.to_device(device),
             labels: (0..split.n_tasks).map(|t| split.task_labels(t)).collect(),
+            cvr_truth: None,
+        }
+    }
+
+    /// The set with the funnel's truth for its rows (`None` leaves it without).
+    pub fn with_cvr_truth(self, truth: Option<&CvrTruth>) -> Self {
+        Self {
+            cvr_truth: truth.cloned(),
+            ..self
         }
     }
 }
@@ -73,6 +85,7 @@ impl Trainer {
                 .map(|s| s / n.max(1) as f32)
                 .collect(),
             labels: set.labels.clone(),
+            cvr_truth: set.cvr_truth.clone(),
             tasks: self.tasks().to_vec(),
             gates: self.gate_layout().gates.clone(),
             kind: self.model_config().kind,
@@ -98,6 +111,7 @@ struct Evaluation {
     cvr: Option<Tensor<1>>,
     gate_means: Vec<Tensor<1>>,
     labels: Vec<Vec<f32>>,
+    cvr_truth: Option<CvrTruth>,
     tasks: Vec<TaskSpec>,
     gates: Vec<GateInfo>,
     kind: ModelKind,
@@ -114,6 +128,10 @@ pub struct TaskMetrics {
     pub logloss: Option<f64>,
     /// Regression tasks: 1 − MSE / the labels' variance (`None` for binary tasks).
     pub r2: Option<f64>,
+    /// The mean squared error against the true probability, where the data knows it (the
+    /// funnel's pCVR); `None` elsewhere.
+    #[serde(default)]
+    pub mse_true: Option<f64>,
     pub samples: usize,
 }
 
@@ -128,16 +146,21 @@ pub struct GateSummary {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EvalReport {
     pub tasks: Vec<TaskMetrics>,
-    /// ESMM's CVR head, scored where it is defined: on the rows whose first label is 1
-    /// ("clicked"), against the second label.
+    /// The CVR head (ESMM, naive CVR), scored where logs define it: on the rows whose first
+    /// label is 1 ("clicked"), against the second label.
     pub cvr: Option<TaskMetrics>,
+    /// The CVR head scored over every impression, clicked or not, against the counterfactual
+    /// conversions (AUC, log loss) and the true pCVR (`mse_true`): what only synthetic data can
+    /// tell, and where the naive model's selection bias shows.
+    #[serde(default)]
+    pub cvr_all: Option<TaskMetrics>,
     pub gates: Vec<GateSummary>,
     /// Per task, the prediction for every row (probabilities for binary tasks). Not serialised.
     #[serde(skip)]
     pub predictions: Vec<Vec<f32>>,
-    /// ESMM's pCVR for every row, clicked or not. Not serialised.
+    /// The pCVR of every row, clicked or not. Not serialised.
     #[serde(skip)]
-    pub cvr_all: Option<Vec<f32>>,
+    pub cvr_predictions: Option<Vec<f32>>,
 }
 
 impl EvalReport {
@@ -170,11 +193,17 @@ impl Evaluation {
             tasks.push(score(&task.name, task.kind, &p, labels));
             predictions.push(p);
         }
+        let mut cvr_predictions = None;
         let mut cvr_all = None;
         let cvr = match self.cvr {
             Some(_) => {
                 let p = next()?;
-                cvr_all = Some(p.clone());
+                if let Some(truth) = &self.cvr_truth {
+                    let mut all = score("cvr_all", TaskKind::Binary, &p, &truth.label);
+                    all.mse_true = Some(metrics::mse(&p, &truth.p));
+                    cvr_all = Some(all);
+                }
+                cvr_predictions = Some(p.clone());
                 let clicked: Vec<usize> =
                     (0..p.len()).filter(|&i| self.labels[0][i] > 0.5).collect();
                 let p: Vec<f32> = clicked.iter().map(|&i| p[i]).collect();
@@ -197,6 +226,7 @@ impl Evaluation {
             gates,
             predictions,
             cvr_all,
+            cvr_predictions,
         })
     }
 }
@@ -211,6 +241,7 @@ fn score(name: &str, kind: TaskKind, predictions: &[f32], labels: &[f32]) -> Tas
                 auc: metrics::auc(predictions, labels),
                 logloss: Some(logloss),
                 r2: None,
+                mse_true: None,
                 samples: labels.len(),
             }
         }
@@ -229,6 +260,7 @@ fn score(name: &str, kind: TaskKind, predictions: &[f32], labels: &[f32]) -> Tas
                 auc: None,
                 logloss: None,
                 r2: (var > 0.0).then(|| 1.0 - mse / var),
+                mse_true: None,
                 samples: labels.len(),
             }
         }

@@ -305,7 +305,8 @@ fn model_file_refuses_what_it_cannot_use() {
     assert!(refuse(plain).contains("mtl.format"));
 }
 
-/// Every model but ESMM (whose product of probabilities needs binary tasks) on the correlated
+/// Every model the correlated data offers (not ESMM, whose product of probabilities needs binary
+/// tasks, nor the naive CVR model, which needs a click) on the correlated
 /// regression tasks, numeric inputs only: every parameter gets a gradient, and the test MSE
 /// falls well below the labels' variance (1, as they are standardised).
 #[test]
@@ -318,7 +319,10 @@ fn trainer_trains_every_model_on_correlated_regression_tasks() {
         ..Default::default()
     })
     .expect("valid knobs");
-    for kind in ModelKind::ALL.into_iter().filter(|&k| k != ModelKind::Esmm) {
+    for kind in ModelKind::ALL
+        .into_iter()
+        .filter(|&k| mtl_vocab::DataKind::Correlated.offers(k))
+    {
         let config = TrainConfig::new()
             .with_learning_rate(3e-3)
             .with_batch_size(128);
@@ -360,4 +364,90 @@ fn trainer_trains_every_model_on_correlated_regression_tasks() {
             assert_eq!((a.auc, a.logloss), (None, None));
         }
     }
+}
+
+fn small_funnel() -> crate::data::Dataset {
+    crate::data::funnel(&crate::data::FunnelConfig {
+        train_rows: 3_000,
+        valid_rows: 100,
+        test_rows: 1_000,
+        ..Default::default()
+    })
+    .expect("valid knobs")
+}
+
+fn funnel_trainer(kind: ModelKind, data: &crate::data::Dataset, train: &Split) -> Trainer {
+    let settings = crate::models::ModelSettings::for_data(kind, mtl_vocab::DataKind::Funnel);
+    Trainer::new(
+        ModelConfig::from_settings(kind, &settings),
+        TrainConfig::new().with_learning_rate(3e-3),
+        &data.input,
+        data.tasks.clone(),
+        train,
+        &Device::flex(),
+    )
+    .expect("valid trainer")
+}
+
+/// Every model on the funnel (one item id, four numeric context features, two binary tasks):
+/// every parameter gets a gradient, and both tasks' test log loss falls.
+#[test]
+fn trainer_trains_every_model_on_the_funnel() {
+    let data = small_funnel();
+    for kind in ModelKind::ALL {
+        let mut t = funnel_trainer(kind, &data, &data.train);
+        let dead = dead_parameters(&t);
+        assert!(dead.is_empty(), "{kind}: no gradient for {dead:?}");
+        let test = EvalSet::new(&data.test, &t.eval_device())
+            .with_cvr_truth(data.cvr_truth.as_ref().map(|t| &t.test));
+        let before = t.evaluate(&test).expect("scores");
+        for _ in 0..120 {
+            t.step();
+        }
+        let after = t.evaluate(&test).expect("scores");
+        for (b, a) in before.tasks.iter().zip(&after.tasks) {
+            assert!(
+                a.loss < b.loss,
+                "{kind} {}: {} → {}",
+                a.name,
+                b.loss,
+                a.loss
+            );
+        }
+        assert_eq!(after.cvr.is_some(), kind.predicts_cvr(), "{kind}");
+        // A CVR head is scored over every test impression against the counterfactual labels.
+        if let Some(all) = &after.cvr_all {
+            assert_eq!(all.samples, data.test.len);
+            assert!(all.auc.is_some_and(|a| a > 0.5), "{kind}: {all:?}");
+            assert!(all.mse_true.is_some_and(|m| m < 0.1), "{kind}: {all:?}");
+        }
+        assert_eq!(after.cvr_all.is_some(), kind.predicts_cvr(), "{kind}");
+    }
+}
+
+/// The naive CVR model learns conversion from the clicked impressions only: on a batch without
+/// a click its CVR side (embeddings and tower) gets no gradient while its CTR side does; with
+/// clicks, every parameter does.
+#[test]
+fn trainer_naive_cvr_learns_conversion_from_clicked_rows_only() {
+    let data = small_funnel();
+    let rows = |clicked: bool| -> Vec<usize> {
+        (0..data.train.len)
+            .filter(|&r| (data.train.labels[r * 2] > 0.5) == clicked)
+            .collect()
+    };
+    let unclicked = data.train.subset(&rows(false));
+    let dead = dead_parameters(&funnel_trainer(ModelKind::NaiveCvr, &data, &unclicked));
+    assert!(
+        dead.iter().any(|p| p.starts_with("NaiveCvr.cvr_input."))
+            && dead.iter().any(|p| p.starts_with("NaiveCvr.cvr."))
+            && dead.iter().all(|p| p.starts_with("NaiveCvr.cvr")),
+        "{dead:?}"
+    );
+    let clicked = data.train.subset(&rows(true));
+    let dead = dead_parameters(&funnel_trainer(ModelKind::NaiveCvr, &data, &clicked));
+    assert!(dead.is_empty(), "{dead:?}");
+    // ESMM's CVR tower learns from every impression, clicked or not.
+    let dead = dead_parameters(&funnel_trainer(ModelKind::Esmm, &data, &unclicked));
+    assert!(dead.is_empty(), "{dead:?}");
 }

@@ -339,9 +339,10 @@ impl Trainer {
             Some(penalty) => penalty * self.model_config.l2_embedding,
             None => Tensor::zeros([1], &self.device),
         };
+        let first = batch.labels.clone().slice([0..rows, 0..1]);
         for (t, task) in self.tasks.iter().enumerate() {
             let labels = batch.labels.clone().slice([0..rows, t..t + 1]);
-            let loss = task_loss(&output.tasks[t], labels, task.kind);
+            let loss = task_loss(&output.tasks[t], labels, first.clone(), task.kind);
             total = total + loss.clone() * self.config.loss_weights[t];
             losses.push(loss.detach());
         }
