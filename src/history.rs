@@ -17,7 +17,15 @@ pub const STORAGE_KEY: &str = "mtl-playground.runs.v1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
-    /// The page's session number: one record per model built.
+    /// Unique across visits: when the model was built and the page's session number
+    /// ([`RunRecord::new_id`]). Pausing and training on updates the record with this id, and
+    /// no other. Runs saved before ids existed get one when read ([`History::from_json`]).
+    #[serde(default)]
+    pub id: String,
+    /// The run's number in this history, shown as "#N": one more than any before it.
+    #[serde(default)]
+    pub number: u32,
+    /// The page's session number when it ran (it restarts at 1 on every visit).
     pub session: u32,
     /// Milliseconds since the Unix epoch, when the record was last updated.
     pub time_ms: f64,
@@ -36,8 +44,15 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    /// A record of the dashboard's run, if it has test scores.
+    /// The id of a run whose model was built at `built_ms` (ms since the Unix epoch) in the
+    /// page's session `session`.
+    pub fn new_id(built_ms: f64, session: u32) -> String {
+        format!("{built_ms:.0}-{session}")
+    }
+
+    /// A record of the dashboard's run `id`, if it has test scores.
     pub fn from_dashboard(
+        id: &str,
         d: &Dashboard,
         experiment: &Experiment,
         backend: &str,
@@ -46,6 +61,8 @@ impl RunRecord {
         let test = d.test.as_ref()?;
         let info = d.info.as_ref()?;
         Some(Self {
+            id: id.to_string(),
+            number: 0,
             session: d.session,
             time_ms,
             experiment: experiment.clone(),
@@ -65,7 +82,7 @@ impl RunRecord {
     }
 
     pub fn label(&self) -> String {
-        format!("#{} {}", self.session, self.experiment.model.label())
+        format!("#{} {}", self.number, self.experiment.model.label())
     }
 }
 
@@ -89,19 +106,68 @@ pub struct History {
 }
 
 impl History {
-    /// Adds a run, or updates it when the same session was recorded before (paused, then
-    /// trained further).
-    pub fn record(&mut self, run: RunRecord) {
-        match self
-            .runs
-            .iter_mut()
-            .find(|r| r.session == run.session && r.time_ms <= run.time_ms)
-        {
-            Some(existing) if existing.experiment.model == run.experiment.model => *existing = run,
-            _ => self.runs.push(run),
+    /// Adds a run with the next number, or updates the run with the same id (paused, then
+    /// trained further), keeping its number. The oldest runs go beyond [`MAX_RUNS`].
+    pub fn record(&mut self, mut run: RunRecord) {
+        if let Some(existing) = self.runs.iter_mut().find(|r| r.id == run.id) {
+            run.number = existing.number;
+            *existing = run;
+            return;
         }
+        run.number = self.next_number();
+        self.runs.push(run);
+        self.cap();
+    }
+
+    fn next_number(&self) -> u32 {
+        self.runs.iter().map(|r| r.number).max().unwrap_or(0) + 1
+    }
+
+    fn cap(&mut self) {
         let excess = self.runs.len().saturating_sub(MAX_RUNS);
         self.runs.drain(..excess);
+    }
+
+    /// Adds the runs of `other` (an imported file) that this history lacks, by id, oldest
+    /// first and numbered after its own. Returns how many were added.
+    pub fn import(&mut self, other: History) -> usize {
+        let mut added = 0;
+        for mut run in other.runs {
+            if self.runs.iter().any(|r| r.id == run.id) {
+                continue;
+            }
+            run.number = self.next_number();
+            self.runs.push(run);
+            added += 1;
+        }
+        self.runs.sort_by_key(|r| r.number);
+        self.cap();
+        added
+    }
+
+    /// Reads a history file a learner chose to import; the error says what is wrong with it.
+    pub fn parse_import(text: &str) -> Result<History, String> {
+        let mut h: History = serde_json::from_str(text).map_err(|e| {
+            format!("this file is not a run history exported from the playground ({e})")
+        })?;
+        h.repair();
+        Ok(h)
+    }
+
+    /// Gives an id and a number to every run lacking one (runs saved before either existed,
+    /// or a hand-edited file), so no two runs share an id.
+    fn repair(&mut self) {
+        let mut seen = std::collections::HashSet::new();
+        for (i, r) in self.runs.iter_mut().enumerate() {
+            if r.id.is_empty() || seen.contains(&r.id) {
+                r.id = format!("saved-{:.0}-{}-{i}", r.time_ms, r.session);
+            }
+            seen.insert(r.id.clone());
+        }
+        let next = self.next_number();
+        for (r, number) in self.runs.iter_mut().filter(|r| r.number == 0).zip(next..) {
+            r.number = number;
+        }
     }
 
     pub fn to_json(&self) -> String {
@@ -112,7 +178,10 @@ impl History {
     /// empty history and says so, rather than breaking the page.
     pub fn from_json(text: &str) -> (Self, Option<String>) {
         match serde_json::from_str::<History>(text) {
-            Ok(h) => (h, None),
+            Ok(mut h) => {
+                h.repair();
+                (h, None)
+            }
             Err(e) => (
                 History::default(),
                 Some(format!(
@@ -199,6 +268,8 @@ mod tests {
 
     fn run(session: u32, auc: f64) -> RunRecord {
         RunRecord {
+            id: RunRecord::new_id(1000.0 * session as f64, session),
+            number: 0,
             session,
             time_ms: 1000.0 * session as f64,
             experiment: Experiment::tutorial(ModelKind::Ple),
@@ -231,21 +302,64 @@ mod tests {
     }
 
     #[test]
-    fn history_updates_a_session_and_caps_its_length() {
+    fn history_updates_a_run_by_id_and_caps_its_length() {
         let mut h = History::default();
         h.record(run(1, 0.80));
         let mut later = run(1, 0.85);
         later.time_ms += 5.0;
         h.record(later);
         assert_eq!(h.runs.len(), 1);
-        assert_eq!(h.runs[0].tests[0].auc, Some(0.85));
+        assert_eq!((h.runs[0].tests[0].auc, h.runs[0].number), (Some(0.85), 1));
         for s in 2..=60 {
             h.record(run(s, 0.9));
         }
         assert_eq!(h.runs.len(), MAX_RUNS);
-        assert_eq!(h.runs.last().map(|r| r.session), Some(60));
+        assert_eq!(h.runs.last().map(|r| (r.session, r.number)), Some((60, 60)));
     }
 
+    /// The page's session numbers restart at 1 on every visit: a run of the same model in the
+    /// same session number, after a reload, is a new run and never replaces the stored one.
+    #[test]
+    fn history_never_overwrites_a_run_from_an_earlier_visit() {
+        let mut h = History::default();
+        h.record(run(1, 0.80));
+        let mut next_visit = run(1, 0.70);
+        next_visit.id = RunRecord::new_id(9_000_000.0, 1);
+        next_visit.time_ms = 9_000_000.0;
+        h.record(next_visit);
+        assert_eq!(h.runs.len(), 2);
+        assert_eq!(h.runs[0].tests[0].auc, Some(0.80));
+        assert_eq!(
+            h.runs.iter().map(RunRecord::label).collect::<Vec<_>>(),
+            ["#1 PLE", "#2 PLE"]
+        );
+    }
+
+    #[test]
+    fn history_import_adds_the_runs_it_lacks_and_round_trips() {
+        let mut h = History::default();
+        h.record(run(1, 0.80));
+        h.record(run(2, 0.81));
+        let file = h.to_json();
+        let mut empty = History::default();
+        assert_eq!(empty.import(History::parse_import(&file).unwrap()), 2);
+        assert_eq!(
+            empty, h,
+            "export then import into an empty history gives it back"
+        );
+        // Importing again adds nothing; importing into a history with other runs numbers the
+        // new ones after its own.
+        assert_eq!(empty.import(History::parse_import(&file).unwrap()), 0);
+        let mut other = History::default();
+        other.record(run(7, 0.9));
+        other.record(run(8, 0.9));
+        other.record(run(9, 0.9));
+        assert_eq!(other.import(History::parse_import(&file).unwrap()), 2);
+        let numbers: Vec<u32> = other.runs.iter().map(|r| r.number).collect();
+        assert_eq!(numbers, [1, 2, 3, 4, 5]);
+        let err = History::parse_import("[1, 2]").unwrap_err();
+        assert!(err.contains("not a run history"), "{err}");
+    }
     #[test]
     fn history_reads_runs_saved_before_the_newer_settings() {
         // A run saved by the previous version: no gate DNN, dropout, L2, data set, p or R².
@@ -260,6 +374,11 @@ mod tests {
         for task in runs[0]["tests"].as_array_mut().unwrap() {
             task.as_object_mut().unwrap().remove("r2");
         }
+        // Nor an id or a number: it gets them when read.
+        let record = runs[0].as_object_mut().unwrap();
+        record.remove("id");
+        record.remove("number");
+        h.runs[0].id = "saved-1000-1-0".into();
         let (back, problem) = History::from_json(&json.to_string());
         assert_eq!(problem, None);
         assert_eq!(

@@ -154,6 +154,26 @@ pub fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
     download_part(name, mime, &JsValue::from_str(text))
 }
 
+/// The text of the file chosen in a file input (`None` if none is chosen). The file list and
+/// the file are read through their JavaScript properties: a `File` is a `Blob`.
+pub async fn chosen_file_text(input: &web_sys::HtmlInputElement) -> Result<Option<String>, String> {
+    let files = js_sys::Reflect::get(input, &JsValue::from_str("files"))
+        .map_err(|e| format!("could not read the chosen file: {}", describe(&e)))?;
+    if files.is_null() || files.is_undefined() {
+        return Ok(None);
+    }
+    let file = js_sys::Reflect::get_u32(&files, 0)
+        .map_err(|e| format!("could not read the chosen file: {}", describe(&e)))?;
+    if file.is_undefined() {
+        return Ok(None);
+    }
+    let blob: web_sys::Blob = file.unchecked_into();
+    let text = wasm_bindgen_futures::JsFuture::from(blob.text())
+        .await
+        .map_err(|e| format!("could not read the chosen file: {}", describe(&e)))?;
+    Ok(text.as_string())
+}
+
 /// Offers `bytes` as a file download.
 pub fn download_bytes(name: &str, mime: &str, bytes: &[u8]) -> Result<(), String> {
     download_part(name, mime, &js_sys::Uint8Array::from(bytes))

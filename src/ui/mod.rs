@@ -48,6 +48,8 @@ pub struct Playground {
     worker: StoredValue<Option<WorkerClient>, LocalStorage>,
     worker_backend: StoredValue<Option<Backend>>,
     session: StoredValue<u32>,
+    /// The current run's id in the history: unique across visits, unlike `session`.
+    run_id: StoredValue<String>,
     /// Bumped each time a worker is spawned, so a stale watchdog knows it is stale.
     worker_generation: StoredValue<u32>,
     /// False until [`Playground::start`]: a playground that was never started (in component
@@ -71,6 +73,7 @@ impl Playground {
             worker: StoredValue::new_local(None),
             worker_backend: StoredValue::new(None),
             session: StoredValue::new(0),
+            run_id: StoredValue::new(String::new()),
             worker_generation: StoredValue::new(0),
             started: StoredValue::new(false),
         }
@@ -197,9 +200,7 @@ impl Playground {
     /// Builds a fresh model for the current experiment in a new session.
     pub fn rebuild(self) {
         if !self.started.get_value() {
-            let session = self.session.get_value() + 1;
-            self.session.set_value(session);
-            self.dashboard.update(|d| d.begin(session));
+            self.begin_session();
             return;
         }
         if self.worker.with_value(|w| w.is_none()) {
@@ -207,14 +208,22 @@ impl Playground {
             self.apply_device();
             return;
         }
-        let session = self.session.get_value() + 1;
-        self.session.set_value(session);
-        self.dashboard.update(|d| d.begin(session));
+        let session = self.begin_session();
         let experiment = self.experiment.get_untracked();
         self.send(Command::Build {
             session,
             experiment,
         });
+    }
+
+    /// A new session: its number (which the worker's events carry) and its run id.
+    fn begin_session(self) -> u32 {
+        let session = self.session.get_value() + 1;
+        self.session.set_value(session);
+        self.run_id
+            .set_value(RunRecord::new_id(crate::web::now_epoch_ms(), session));
+        self.dashboard.update(|d| d.begin(session));
+        session
     }
 
     /// Applies an edited experiment: clamps it, reports what changed, and rebuilds the model
@@ -289,13 +298,29 @@ impl Playground {
             .get_untracked()
             .map(|b| b.label())
             .unwrap_or("?");
+        let id = self.run_id.get_value();
         let record = self.dashboard.with_untracked(|d| {
             self.experiment.with_untracked(|e| {
-                RunRecord::from_dashboard(d, e, backend, crate::web::now_epoch_ms())
+                RunRecord::from_dashboard(&id, d, e, backend, crate::web::now_epoch_ms())
             })
         });
         if let Some(record) = record {
             self.history.update(|h| h.record(record));
+        }
+    }
+
+    /// Adds the runs of an exported history file that are not here yet, and says how many.
+    pub fn import_history(self, text: &str) {
+        match History::parse_import(text) {
+            Ok(other) => {
+                let total = other.runs.len();
+                let added = self.history.try_update(|h| h.import(other)).unwrap_or(0);
+                self.notify(format!(
+                    "Imported {added} of the file's {total} runs ({} already here).",
+                    total - added
+                ));
+            }
+            Err(e) => self.notify(format!("Nothing imported: {e}.")),
         }
     }
 

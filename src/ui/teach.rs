@@ -94,14 +94,14 @@ pub fn LessonsPanel() -> impl IntoView {
 #[component]
 pub fn RunsPanel() -> impl IntoView {
     let p = expect_context::<Playground>();
-    let selected = RwSignal::new(Vec::<u32>::new());
+    let selected = RwSignal::new(Vec::<String>::new());
     let runs = move || p.history.with(|h| h.runs.clone());
     let series = Signal::derive(move || {
         let chosen = selected.get();
         p.history.with(|h| {
             h.runs
                 .iter()
-                .filter(|r| chosen.contains(&r.session))
+                .filter(|r| chosen.contains(&r.id))
                 .enumerate()
                 .flat_map(|(i, r)| {
                     r.valid_loss
@@ -148,9 +148,10 @@ pub fn RunsPanel() -> impl IntoView {
                         </tr>
                     </thead>
                     <tbody>
-                        <For each=runs key=|r| (r.session, r.time_ms.to_bits()) let:r>
+                        <For each=runs key=|r| (r.id.clone(), r.time_ms.to_bits()) let:r>
                             {
-                                let session = r.session;
+                                let id = r.id.clone();
+                                let (checked_id, toggled_id) = (id.clone(), id);
                                 let t = |i: usize| r.tests.get(i).map(|t| format!("{} {} / {}", t.name, fmt_opt(t.headline(), 4), fmt_opt(t.logloss.or(Some(t.loss)), 4))).unwrap_or_default();
                                 let (t1, t2) = (t(0), t(1));
                                 let cvr = match (&r.cvr_all, &r.cvr) {
@@ -165,12 +166,12 @@ pub fn RunsPanel() -> impl IntoView {
                                     <tr>
                                         <td>
                                             <input type="checkbox" aria-label=format!("compare run {}", r.label())
-                                                prop:checked=move || selected.with(|s| s.contains(&session))
+                                                prop:checked=move || selected.with(|s| s.contains(&checked_id))
                                                 on:change=move |ev| {
                                                     let on = event_target_checked(&ev);
                                                     selected.update(|s| {
-                                                        s.retain(|x| *x != session);
-                                                        if on { s.push(session); }
+                                                        s.retain(|x| *x != toggled_id);
+                                                        if on { s.push(toggled_id.clone()); }
                                                     });
                                                 } />
                                         </td>
@@ -196,6 +197,21 @@ pub fn RunsPanel() -> impl IntoView {
                     title="The weights as a Burn record (.bpk) that also holds the model's config; `mtl eval` scores it natively."
                     disabled=move || p.dashboard.with(|d| d.info.is_none())
                     on:click=move |_| p.export_model()>"Download the trained model (Burn record)"</button>
+                <label class="button" title="Adds the runs of a file that Export JSON wrote; runs already here are skipped.">
+                    "Import JSON"
+                    <input type="file" accept=".json,application/json" class="visually-hidden" data-testid="import-runs"
+                        on:change=move |ev| {
+                            let input: web_sys::HtmlInputElement = event_target(&ev);
+                            leptos::task::spawn_local(async move {
+                                match crate::web::chosen_file_text(&input).await {
+                                    Ok(Some(text)) => p.import_history(&text),
+                                    Ok(None) => {}
+                                    Err(e) => p.notify(e),
+                                }
+                                input.set_value("");
+                            });
+                        } />
+                </label>
                 <button type="button" data-testid="clear-runs" on:click=move |_| { selected.set(Vec::new()); p.clear_history(); }>"Clear history"</button>
             </div>
             <Show when=move || selected.with(|s| !s.is_empty())>

@@ -554,13 +554,33 @@ export const specs = [
       const meta = model.bytes.subarray(10, metaEnd).toString('latin1');
       assert(meta.includes('mtl-playground model v1') && meta.includes('"shared_bottom"'), `model metadata: ${meta.slice(0, 200)}`);
       assert(model.bytes.length >= 4 * one.params, `model file of ${model.bytes.length} bytes for ${one.params} parameters`);
-      // The history survives a reload (localStorage).
+      // The history survives a reload (localStorage), and a run of the next visit never
+      // replaces one of the last, though the page's session numbers start at 1 again.
+      const runLabels = () => page.$$eval('[data-testid=runs-table] tbody th', (ths) => ths.map((th) => th.textContent));
       await page.reload();
       await p.waitReady();
       assert((await page.locator('[data-testid=runs-table] tbody tr').count()) === 2, 'history restored after reload');
+      await p.selectModel('mmoe');
+      await p.trainFor(20);
+      await page.reload();
+      await p.waitReady();
+      const labels = await runLabels();
+      assert(labels.join('|') === '#1 MMoE|#2 Shared-Bottom|#3 MMoE', `every run kept over two reloads: ${labels}`);
+      // Export, clear and import: the runs come back; importing the same file again adds none.
+      const exported = await grabBytes('export-json', 'runs-export.json');
+      await p.id('clear-runs').click();
+      assert((await page.locator('[data-testid=runs-table] tbody tr').count()) === 0, 'cleared');
+      await p.id('import-runs').setInputFiles({ name: 'mtl-runs.json', mimeType: 'application/json', buffer: exported.bytes });
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=runs-table] tbody tr').length === 3);
+      assert((await runLabels()).join('|') === labels.join('|'), 'the import gives the runs back');
+      await p.id('import-runs').setInputFiles({ name: 'mtl-runs.json', mimeType: 'application/json', buffer: exported.bytes });
+      await page.waitForFunction(() => /Imported 0 of the file's 3 runs/.test(document.querySelector('[data-testid=notices]')?.textContent || ''));
+      await p.id('import-runs').setInputFiles({ name: 'junk.json', mimeType: 'application/json', buffer: Buffer.from('{"runs": 7}') });
+      await page.waitForFunction(() => /Nothing imported: this file is not a run history/.test(document.querySelector('[data-testid=notices]')?.textContent || ''));
+      assert((await page.locator('[data-testid=runs-table] tbody tr').count()) === 3, 'a bad file loses nothing');
       await p.id('show-code').click();
       const code = await p.id('code').textContent();
-      assert(/SharedBottom\(/.test(code) && /model\.fit\(/.test(code), `code: ${code.slice(0, 120)}`);
+      assert(/MMOE\(/.test(code) && /model\.fit\(/.test(code), `code: ${code.slice(0, 120)}`);
       await p.screenshot(shots, 'exports');
       await p.id('clear-runs').click();
       assert((await page.locator('[data-testid=runs-table] tbody tr').count()) === 0, 'cleared');
