@@ -25,6 +25,9 @@ pub struct RunRecord {
     /// The run's number in this history, shown as "#N": one more than any before it.
     #[serde(default)]
     pub number: u32,
+    /// The seed sweep the run belongs to ([`crate::sweep::SeedSweep::group`]), if any.
+    #[serde(default)]
+    pub group: Option<String>,
     /// The page's session number when it ran (it restarts at 1 on every visit).
     pub session: u32,
     /// Milliseconds since the Unix epoch, when the record was last updated.
@@ -50,9 +53,10 @@ impl RunRecord {
         format!("{built_ms:.0}-{session}")
     }
 
-    /// A record of the dashboard's run `id`, if it has test scores.
+    /// A record of the dashboard's run `id` (of seed sweep `group`), if it has test scores.
     pub fn from_dashboard(
         id: &str,
+        group: Option<&str>,
         d: &Dashboard,
         experiment: &Experiment,
         backend: &str,
@@ -63,6 +67,7 @@ impl RunRecord {
         Some(Self {
             id: id.to_string(),
             number: 0,
+            group: group.map(str::to_string),
             session: d.session,
             time_ms,
             experiment: experiment.clone(),
@@ -194,7 +199,7 @@ impl History {
     /// One row per run: the setup and the test scores per task.
     pub fn to_csv(&self) -> String {
         let mut out = String::from(
-            "session,time_ms,model,summary,backend,params,steps,epochs,seed,learning_rate,batch_size,data,relationship,task1,task1_auc,task1_logloss,task1_r2,task1_mse,task2,task2_auc,task2_logloss,task2_r2,task2_mse,cvr_auc,cvr_logloss,cvr_all_auc,cvr_all_logloss,cvr_all_mse_true\n",
+            "session,time_ms,model,summary,backend,params,steps,epochs,seed,learning_rate,batch_size,data,relationship,task1,task1_auc,task1_logloss,task1_r2,task1_mse,task2,task2_auc,task2_logloss,task2_r2,task2_mse,cvr_auc,cvr_logloss,cvr_all_auc,cvr_all_logloss,cvr_all_mse_true,id,seed_sweep\n",
         );
         let opt = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
         for r in &self.runs {
@@ -244,6 +249,8 @@ impl History {
                 opt(r.cvr_all.as_ref().and_then(|c| c.auc)),
                 opt(r.cvr_all.as_ref().and_then(|c| c.logloss)),
                 opt(r.cvr_all.as_ref().and_then(|c| c.mse_true)),
+                csv_field(&r.id),
+                csv_field(r.group.as_deref().unwrap_or_default()),
             ];
             out.push_str(&row.join(","));
             out.push('\n');
@@ -270,6 +277,7 @@ mod tests {
         RunRecord {
             id: RunRecord::new_id(1000.0 * session as f64, session),
             number: 0,
+            group: None,
             session,
             time_ms: 1000.0 * session as f64,
             experiment: Experiment::tutorial(ModelKind::Ple),

@@ -16,6 +16,7 @@ pub mod lessons;
 pub mod plot;
 pub mod protocol;
 pub mod schedule;
+pub mod sweep;
 
 #[cfg(feature = "ml")]
 pub mod runner;

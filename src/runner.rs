@@ -565,16 +565,30 @@ mod tests {
         for lesson in lessons() {
             let mut previous: Option<Vec<f64>> = None;
             for step in &lesson.steps {
-                let e = (step.setup)();
-                let aucs = match cache.iter().find(|(c, _)| *c == e) {
-                    Some((_, a)) => a.clone(),
-                    None => {
-                        let a = lesson_run(&e);
-                        cache.push((e.clone(), a.clone()));
-                        a
-                    }
-                };
-                println!("{} / {}: test AUC {aucs:?}", lesson.id, step.button);
+                // A step over several seeds (a seed sweep on the page) claims their means.
+                let per_seed: Vec<Vec<f64>> = (0..step.seeds.max(1) as u64)
+                    .map(|k| {
+                        let mut e = (step.setup)();
+                        e.seed += k;
+                        match cache.iter().find(|(c, _)| *c == e) {
+                            Some((_, a)) => a.clone(),
+                            None => {
+                                let a = lesson_run(&e);
+                                cache.push((e.clone(), a.clone()));
+                                a
+                            }
+                        }
+                    })
+                    .collect();
+                let aucs: Vec<f64> = (0..per_seed[0].len())
+                    .map(|t| per_seed.iter().map(|a| a[t]).sum::<f64>() / per_seed.len() as f64)
+                    .collect();
+                println!(
+                    "{} / {}: test AUC {aucs:?} (mean of {} seeds: {per_seed:?})",
+                    lesson.id,
+                    step.button,
+                    per_seed.len()
+                );
                 for claim in step.claims {
                     if !step.look_for.contains(claim.words) {
                         failures.push(format!(

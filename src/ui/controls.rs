@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use super::Playground;
 use crate::experiment::{DataKind, DeviceChoice, ModelKind};
 use crate::fields::{FIELDS, Field, Group, Value};
+use crate::sweep::MAX_SEEDS;
 
 /// Parses the control's text into its field; on an error, says so and puts the old value back.
 fn write(p: Playground, field: &'static Field, text: String) {
@@ -208,6 +209,7 @@ pub fn Controls() -> impl IntoView {
             <fieldset>
                 <legend>"Training"</legend>
                 {group_fields(p, Group::Training)}
+                <SeedSweepControl />
             </fieldset>
             <fieldset>
                 <legend>"Data and device"</legend>
@@ -230,6 +232,37 @@ pub fn Controls() -> impl IntoView {
                 </div>
             </fieldset>
         </form>
+    }
+}
+
+/// "Train over N seeds": the setup trained to its epoch budget once per seed, in sequence.
+#[component]
+fn SeedSweepControl() -> impl IntoView {
+    let p = expect_context::<Playground>();
+    view! {
+        <div class="field">
+            <label for="seed-count">"Seeds to repeat over"</label>
+            <div class="inline">
+                <input id="seed-count" type="number" min="1" max=MAX_SEEDS.to_string() step="1"
+                    aria-describedby="seed-count-help"
+                    prop:value=move || p.sweep_seeds.get().to_string()
+                    on:change=move |ev| {
+                        match event_target_value(&ev).trim().parse::<usize>() {
+                            Ok(n) if (1..=MAX_SEEDS).contains(&n) => p.sweep_seeds.set(n),
+                            _ => {
+                                p.notify(format!("seeds to repeat over must be a whole number from 1 to {MAX_SEEDS}; kept {}", p.sweep_seeds.get_untracked()));
+                                p.sweep_seeds.set(p.sweep_seeds.get_untracked());
+                            }
+                        }
+                    } />
+                <button type="button" data-testid="seed-repeat"
+                    disabled=move || p.dashboard.with(|d| d.info.is_none())
+                    on:click=move |_| p.start_sweep(p.sweep_seeds.get_untracked())>
+                    {move || format!("Train over {} seeds", p.sweep_seeds.get())}
+                </button>
+            </div>
+            <small id="seed-count-help">"Trains this setup to the end once per seed, from the seed above on, one after the other. Runs then shows each task's mean ± sd: how far runs differ by chance alone."</small>
+        </div>
     }
 }
 

@@ -14,7 +14,8 @@ use crate::dashboard::Dashboard;
 use crate::device::{AdapterProbe, plan};
 use crate::experiment::{DataKind, DeviceChoice, Experiment, ModelKind};
 use crate::history::{History, RunRecord};
-use crate::protocol::{Backend, Command, Event};
+use crate::protocol::{Backend, Command, Event, StopReason};
+use crate::sweep::SeedSweep;
 use crate::web::{WorkerClient, probe_webgpu};
 
 pub use architecture::ArchitectureDiagram;
@@ -45,6 +46,10 @@ pub struct Playground {
     pub device_reason: RwSignal<String>,
     /// Every paused or finished run.
     pub history: RwSignal<History>,
+    /// The seed sweep in progress, if any: the setup trained over several seeds in sequence.
+    pub sweep: RwSignal<Option<SeedSweep>>,
+    /// How many seeds "Train over seeds" trains.
+    pub sweep_seeds: RwSignal<usize>,
     worker: StoredValue<Option<WorkerClient>, LocalStorage>,
     worker_backend: StoredValue<Option<Backend>>,
     session: StoredValue<u32>,
@@ -70,6 +75,8 @@ impl Playground {
             backend: RwSignal::new(None),
             device_reason: RwSignal::new("Starting…".into()),
             history: RwSignal::new(History::default()),
+            sweep: RwSignal::new(None),
+            sweep_seeds: RwSignal::new(3),
             worker: StoredValue::new_local(None),
             worker_backend: StoredValue::new(None),
             session: StoredValue::new(0),
@@ -142,6 +149,7 @@ impl Playground {
     }
 
     fn on_worker_failure(self, backend: Backend, message: String) {
+        self.cancel_sweep("the worker failed");
         // Any pending watchdog is about the failed worker.
         self.worker_generation.update_value(|g| *g += 1);
         match backend {
@@ -180,7 +188,15 @@ impl Playground {
                     return;
                 }
                 match other {
-                    Event::Test { .. } => self.record_run(),
+                    Event::Test { .. } => {
+                        self.record_run();
+                        self.advance_sweep();
+                    }
+                    Event::Stopped {
+                        reason: StopReason::NonFinite { .. },
+                        ..
+                    } => self.cancel_sweep("a loss became NaN"),
+                    Event::Error { .. } => self.cancel_sweep("the worker reported an error"),
                     Event::ModelExported { step, bytes, .. } => self.save_model(step, &bytes),
                     _ => {}
                 }
@@ -241,6 +257,9 @@ impl Playground {
             return;
         }
         self.experiment.set(next.clone());
+        if next.device != before.device || before.needs_rebuild(&next) {
+            self.cancel_sweep("a setting changed");
+        }
         if next.device != before.device {
             // A new backend means a new worker, which rebuilds when it is ready.
             self.apply_device();
@@ -276,6 +295,7 @@ impl Playground {
 
     pub fn toggle(self) {
         if self.dashboard.with_untracked(|d| d.is_running()) {
+            self.cancel_sweep("training was paused");
             self.send(Command::Pause);
         } else {
             self.dashboard.update(|d| d.playing());
@@ -288,7 +308,71 @@ impl Playground {
     }
 
     pub fn reset(self) {
+        self.cancel_sweep("the model was reset");
         self.rebuild();
+    }
+
+    /// Trains the current setup to its epoch budget once per seed, from its seed on, one
+    /// after the other; the runs share a group in the history, which shows their spread.
+    pub fn start_sweep(self, seeds: usize) {
+        let first = self.experiment.with_untracked(|e| e.seed);
+        let sweep = SeedSweep::new(
+            format!("sweep-{:.0}", crate::web::now_epoch_ms()),
+            first,
+            seeds,
+        );
+        let Some(seed) = sweep.current() else {
+            return;
+        };
+        self.sweep.set(Some(sweep));
+        self.train_seed(seed);
+    }
+
+    /// Builds the setup with `seed` and trains it (Play is queued behind the build).
+    fn train_seed(self, seed: u64) {
+        self.experiment.update(|e| e.seed = seed);
+        self.rebuild();
+        self.dashboard.update(|d| d.playing());
+        self.send(Command::Play);
+    }
+
+    /// After a run's test scores: the next seed of the sweep, once this run has finished.
+    fn advance_sweep(self) {
+        if self.sweep.with_untracked(Option::is_none)
+            || !self
+                .dashboard
+                .with_untracked(|d| d.state == crate::dashboard::RunState::Finished)
+        {
+            return;
+        }
+        let next = self
+            .sweep
+            .try_update(|s| s.as_mut().and_then(SeedSweep::finished_one))
+            .flatten();
+        match next {
+            Some(seed) => self.train_seed(seed),
+            None => {
+                let n = self
+                    .sweep
+                    .with_untracked(|s| s.as_ref().map_or(0, |s| s.seeds.len()));
+                self.sweep.set(None);
+                self.notify(format!(
+                    "Trained over {n} seeds: the Runs panel shows their mean ± sd."
+                ));
+            }
+        }
+    }
+
+    /// Stops a sweep in progress (the runs it finished stay grouped), and says why.
+    fn cancel_sweep(self, why: &str) {
+        if let Some(sweep) = self.sweep.get_untracked() {
+            self.sweep.set(None);
+            self.notify(format!(
+                "The seed sweep stopped after {} of {} runs: {why}.",
+                sweep.done,
+                sweep.seeds.len()
+            ));
+        }
     }
 
     /// Keeps the current run (with its test scores) in the history.
@@ -299,9 +383,19 @@ impl Playground {
             .map(|b| b.label())
             .unwrap_or("?");
         let id = self.run_id.get_value();
+        let group = self
+            .sweep
+            .with_untracked(|s| s.as_ref().map(|s| s.group.clone()));
         let record = self.dashboard.with_untracked(|d| {
             self.experiment.with_untracked(|e| {
-                RunRecord::from_dashboard(&id, d, e, backend, crate::web::now_epoch_ms())
+                RunRecord::from_dashboard(
+                    &id,
+                    group.as_deref(),
+                    d,
+                    e,
+                    backend,
+                    crate::web::now_epoch_ms(),
+                )
             })
         });
         if let Some(record) = record {

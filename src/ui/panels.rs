@@ -51,6 +51,11 @@ pub fn RunBar() -> impl IntoView {
             <p class="status" data-testid="run-status" role="status">
                 {move || p.dashboard.with(|d| d.status.clone())}
             </p>
+            <Show when=move || p.sweep.with(Option::is_some)>
+                <p class="status" data-testid="sweep-status" role="status">
+                    {move || p.sweep.with(|s| s.as_ref().map(|s| s.describe()).unwrap_or_default())}
+                </p>
+            </Show>
             <Show when=move || p.dashboard.with(|d| d.error.is_some())>
                 <p class="error" role="alert" data-testid="run-error">
                     {move || p.dashboard.with(|d| d.error.clone().unwrap_or_default())}

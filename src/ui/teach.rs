@@ -70,6 +70,10 @@ pub fn LessonsPanel() -> impl IntoView {
                                                             e.device = device;
                                                         });
                                                         p.reset();
+                                                        if step.seeds > 1 {
+                                                            p.sweep_seeds.set(step.seeds);
+                                                            p.start_sweep(step.seeds);
+                                                        }
                                                         active.set(Some((l, s)));
                                                     }
                                                 }>
@@ -133,6 +137,7 @@ pub fn RunsPanel() -> impl IntoView {
         <section class="panel" aria-labelledby="runs-title" data-testid="runs">
             <h2 id="runs-title">"Runs"</h2>
             <p class="hint">"Every paused or finished run is kept here and in this browser. Tick runs to overlay their validation loss."</p>
+            <SeedSpreadTable />
             <div class="table-wrap">
                 <table class="metrics" data-testid="runs-table">
                     <thead>
@@ -218,6 +223,49 @@ pub fn RunsPanel() -> impl IntoView {
                 <LineChart title="Validation loss of the ticked runs" testid="compare-chart" x_label="step" y_label="log loss" series=series />
             </Show>
         </section>
+    }
+}
+
+/// Each seed sweep's runs summarised: per task, the test score's mean ± sd over the seeds.
+#[component]
+fn SeedSpreadTable() -> impl IntoView {
+    let p = expect_context::<Playground>();
+    let spreads = Memo::new(move |_| p.history.with(|h| crate::sweep::spread(&h.runs)));
+    let seeds = |s: &[u64]| match (s.first(), s.last()) {
+        (Some(a), Some(b)) if s.len() > 1 => format!("{a}–{b} ({} runs)", s.len()),
+        (Some(a), _) => format!("{a} (1 run)"),
+        _ => String::new(),
+    };
+    view! {
+        <Show when=move || spreads.with(|s| !s.is_empty())>
+            <div class="table-wrap">
+                <table class="metrics" data-testid="seed-spread">
+                    <caption>"Seed sweeps: each task's test AUC (R² for a regression task), mean ± sd over the seeds"</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">"model"</th>
+                            <th scope="col">"seeds"</th>
+                            <th scope="col">"mean ± sd per task"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {move || spreads.get().into_iter().map(|s| {
+                            let scores = s.scores.iter()
+                                .map(|t| format!("{} {:.4} ± {:.4}", t.name, t.mean, t.sd))
+                                .collect::<Vec<_>>()
+                                .join(" · ");
+                            view! {
+                                <tr data-group=s.group.clone()>
+                                    <th scope="row">{s.label.clone()}</th>
+                                    <td>{seeds(&s.seeds)}</td>
+                                    <td class="spread">{scores}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </Show>
     }
 }
 

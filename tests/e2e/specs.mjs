@@ -488,6 +488,38 @@ export const specs = [
     },
   },
   {
+    name: 'seed spread: one setup trained over three seeds, their runs grouped with mean ± sd',
+    slug: 'sweep',
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      await p.open('?data=correlated&model=mmoe&seed=5');
+      await p.id('clear-runs').click();
+      await page.fill('#seed-count', '3');
+      await page.press('#seed-count', 'Tab');
+      assert(/Train over 3 seeds/.test(await p.id('seed-repeat').textContent()), 'the button says how many');
+      await p.id('seed-repeat').click();
+      assert(/seed 5, run 1 of 3/.test(await p.id('sweep-status').textContent()), 'the sweep says where it is');
+      await page.waitForFunction(
+        () => /5–7 \(3 runs\)/.test(document.querySelector('[data-testid=seed-spread]')?.textContent || ''),
+        null,
+        { timeout: 120_000 },
+      );
+      const runs = await page.$$eval('[data-testid=runs-table] tbody td.setup', (tds) => tds.map((td) => /seed (\d+)/.exec(td.textContent)?.[1]));
+      assert(runs.join(',') === '5,6,7', `one finished run per seed: ${runs}`);
+      const spread = await page.locator('[data-testid=seed-spread] td.spread').first().textContent();
+      assert(/^y1 0\.\d{4} ± 0\.\d{4} · y2 0\.\d{4} ± 0\.\d{4}$/.test(spread), `mean ± sd per task: ${spread}`);
+      assert(!(await p.id('sweep-status').count()), 'the sweep is over');
+      assert(/Trained over 3 seeds/.test(await p.id('notices').textContent()), 'and says so');
+      // The next seed of a sweep is the one the URL now holds: the last run is reproducible.
+      assert(/seed=7/.test(await page.evaluate(() => location.search)), 'the URL holds the last seed');
+      // A bad count is refused and kept.
+      await page.fill('#seed-count', '40');
+      await page.press('#seed-count', 'Tab');
+      assert(/Train over 3 seeds/.test(await p.id('seed-repeat').textContent()), 'a count above 10 is refused');
+      await p.screenshot(shots, 'sweep');
+    },
+  },
+  {
     name: 'each guided lesson loads its setup and runs',
     slug: 'lessons',
     async run({ page, base, shots }) {
@@ -495,15 +527,29 @@ export const specs = [
       await p.open();
       const buttons = await page.$$eval('[data-testid^=lesson-]', (bs) => bs.filter((b) => b.tagName === 'BUTTON').map((b) => b.dataset.testid));
       assert(buttons.length >= 6, `lesson steps: ${buttons}`);
-      const expected = { 'lesson-0-0': 'shared_bottom', 'lesson-0-1': 'mmoe', 'lesson-1-0': 'ple', 'lesson-2-0': 'esmm', 'lesson-3-1': 'mmoe', 'lesson-5-0': 'naive_cvr', 'lesson-5-1': 'esmm' };
+      const expected = { 'lesson-0-0': 'shared_bottom', 'lesson-0-1': 'mmoe', 'lesson-1-0': 'ple', 'lesson-2-0': 'esmm', 'lesson-3-1': 'mmoe', 'lesson-7-0': 'naive_cvr', 'lesson-7-1': 'esmm', 'lesson-5-1': 'omoe' };
       for (const id of buttons) {
         await p.id(id).click();
-        await p.waitReady();
+        // A step over three seeds starts a seed sweep at once; the others wait for Play.
+        const sweeping = (await p.id('sweep-status').count()) > 0;
+        if (!sweeping) await p.waitReady();
         const text = await p.id('lesson-text').textContent();
         assert(text.length > 40, `${id} says what to look for`);
-        if (expected[id]) assert((await p.id('model-select').inputValue()) === expected[id], `${id} sets up ${expected[id]}`);
+        if (expected[id]) { const got = await p.id("model-select").inputValue(); assert(got === expected[id], `${id} sets up ${expected[id]}, got ${got}: ${await page.evaluate(() => location.search)}`); }
         if (id === 'lesson-3-1') assert(!(await page.isChecked('#relationship')), 'the leak lesson turns relationship off');
-        await p.trainFor(id.startsWith('lesson-1') ? 30 : 60);
+        if (sweeping) {
+          assert(/over 3 seeds/.test(text) || /3 seeds/.test(await page.locator('.lesson-title').nth(Number(id.split('-')[1])).textContent()), `${id}: a three-seed step says so`);
+          assert(/Training over 3 seeds/.test(await p.id('sweep-status').textContent()), `${id} starts a sweep`);
+          // Pausing stops the sweep, and says so.
+          await page.waitForFunction(() => Number(/Step (\d+)/.exec(document.querySelector('[data-testid=step-counter]')?.textContent || '')?.[1] || 0) >= 40);
+          await page.evaluate(() => {
+            const toggle = document.querySelector('[data-testid=train-toggle]');
+            if (toggle.getAttribute('aria-pressed') === 'true') toggle.click();
+          });
+          await page.waitForFunction(() => !document.querySelector('[data-testid=sweep-status]'));
+        } else {
+          await p.trainFor(id.startsWith('lesson-1') ? 30 : 60);
+        }
       }
       await p.screenshot(shots, 'lessons');
     },

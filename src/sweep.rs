@@ -1,0 +1,225 @@
+//! Seed spread: one setup trained over several seeds in sequence, so a learner sees how far
+//! runs differ by chance before reading anything into a difference between models. The page
+//! drives it ([`SeedSweep`] says which seed comes next); the history groups the runs it made and
+//! summarises them ([`spread`]).
+
+use serde::Serialize;
+
+use crate::fields::SEED_MAX;
+use crate::history::RunRecord;
+
+/// The most seeds one sweep trains.
+pub const MAX_SEEDS: usize = 10;
+
+/// A sweep in progress: the seeds it trains, in order, and how many have finished.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedSweep {
+    /// The history's name for the sweep's runs ([`RunRecord::group`]).
+    pub group: String,
+    pub seeds: Vec<u64>,
+    /// Runs finished so far.
+    pub done: usize,
+}
+
+impl SeedSweep {
+    /// `n` seeds (clamped to 1..=[`MAX_SEEDS`]) from `first` on, or ending at the largest
+    /// seed the page takes if they would pass it.
+    pub fn new(group: String, first: u64, n: usize) -> Self {
+        let n = n.clamp(1, MAX_SEEDS) as u64;
+        let first = first.min(SEED_MAX - (n - 1));
+        Self {
+            group,
+            seeds: (first..first + n).collect(),
+            done: 0,
+        }
+    }
+
+    /// The seed training now (`None` once every seed is done).
+    pub fn current(&self) -> Option<u64> {
+        self.seeds.get(self.done).copied()
+    }
+
+    /// The current seed's run finished: the next seed to train, or `None` when the sweep is
+    /// complete.
+    pub fn finished_one(&mut self) -> Option<u64> {
+        self.done = (self.done + 1).min(self.seeds.len());
+        self.current()
+    }
+
+    /// Where the sweep stands, for the status line.
+    pub fn describe(&self) -> String {
+        match self.current() {
+            Some(seed) => format!(
+                "Training over {} seeds: seed {seed}, run {} of {}.",
+                self.seeds.len(),
+                self.done + 1,
+                self.seeds.len()
+            ),
+            None => format!("Trained over {} seeds.", self.seeds.len()),
+        }
+    }
+}
+
+/// Mean and sample standard deviation (0 for a single value).
+pub fn mean_sd(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    if values.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = values.iter().sum::<f64>() / n;
+    let sd = if values.len() > 1 {
+        (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+    } else {
+        0.0
+    };
+    (mean, sd)
+}
+
+/// One score over a sweep's runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpreadScore {
+    /// The task's name (or `cvr_all`, the funnel's CVR over every impression).
+    pub name: String,
+    pub mean: f64,
+    pub sd: f64,
+}
+
+/// A sweep's runs summarised: test AUC (R² for a regression task) per task, mean ± sd.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spread {
+    pub group: String,
+    /// The first run's label and setup, for the table.
+    pub label: String,
+    pub seeds: Vec<u64>,
+    pub scores: Vec<SpreadScore>,
+}
+
+impl Spread {
+    pub fn runs(&self) -> usize {
+        self.seeds.len()
+    }
+}
+
+/// Every sweep in `runs`, in the order of their first run.
+pub fn spread(runs: &[RunRecord]) -> Vec<Spread> {
+    let mut groups: Vec<(&str, Vec<&RunRecord>)> = Vec::new();
+    for r in runs {
+        let Some(g) = r.group.as_deref() else {
+            continue;
+        };
+        match groups.iter_mut().find(|(name, _)| *name == g) {
+            Some((_, members)) => members.push(r),
+            None => groups.push((g, vec![r])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(group, members)| {
+            let first = members[0];
+            let mut scores = Vec::new();
+            let tasks = first
+                .tests
+                .iter()
+                .map(|t| t.name.clone())
+                .chain(first.cvr_all.as_ref().map(|c| c.name.clone()));
+            for name in tasks {
+                let values: Vec<f64> = members
+                    .iter()
+                    .filter_map(|r| {
+                        r.tests
+                            .iter()
+                            .chain(&r.cvr_all)
+                            .find(|t| t.name == name)
+                            .and_then(|t| t.headline())
+                    })
+                    .collect();
+                let (mean, sd) = mean_sd(&values);
+                scores.push(SpreadScore { name, mean, sd });
+            }
+            Spread {
+                group: group.to_string(),
+                label: first.experiment.model.label().to_string(),
+                seeds: members.iter().map(|r| r.experiment.seed).collect(),
+                scores,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::{Experiment, ModelKind};
+    use crate::protocol::TaskScore;
+
+    #[test]
+    fn sweep_walks_its_seeds_once() {
+        let mut s = SeedSweep::new("g".into(), 7, 3);
+        assert_eq!((s.seeds.clone(), s.current()), (vec![7, 8, 9], Some(7)));
+        assert!(s.describe().contains("seed 7, run 1 of 3"));
+        assert_eq!(s.finished_one(), Some(8));
+        assert_eq!(s.finished_one(), Some(9));
+        assert_eq!(s.finished_one(), None);
+        assert_eq!(s.finished_one(), None, "a late report does not overrun");
+        assert_eq!(s.describe(), "Trained over 3 seeds.");
+        assert_eq!(SeedSweep::new("g".into(), 1, 50).seeds.len(), MAX_SEEDS);
+        assert_eq!(SeedSweep::new("g".into(), 1, 0).seeds, vec![1]);
+        let last = SeedSweep::new("g".into(), SEED_MAX, 3).seeds;
+        assert_eq!(last, vec![SEED_MAX - 2, SEED_MAX - 1, SEED_MAX]);
+    }
+
+    fn run(group: Option<&str>, seed: u64, aucs: [f64; 2]) -> RunRecord {
+        let mut experiment = Experiment::tutorial(ModelKind::Mmoe);
+        experiment.seed = seed;
+        let score = |name: &str, auc| TaskScore {
+            name: name.into(),
+            loss: 0.3,
+            auc: Some(auc),
+            logloss: Some(0.3),
+            r2: None,
+            mse_true: None,
+        };
+        RunRecord {
+            id: format!("{seed}"),
+            number: seed as u32,
+            group: group.map(str::to_string),
+            session: 1,
+            time_ms: 0.0,
+            experiment,
+            backend: "cpu".into(),
+            params: 10,
+            steps: 5,
+            epochs: 1,
+            tests: vec![score("income", aucs[0]), score("never_married", aucs[1])],
+            cvr: None,
+            cvr_all: None,
+            valid_loss: vec![],
+        }
+    }
+
+    #[test]
+    fn spread_is_mean_and_sample_sd_per_task_and_group() {
+        let runs = [
+            run(Some("a"), 7, [0.80, 0.90]),
+            run(None, 1, [0.5, 0.5]),
+            run(Some("b"), 3, [0.70, 0.70]),
+            run(Some("a"), 8, [0.82, 0.90]),
+            run(Some("a"), 9, [0.84, 0.90]),
+        ];
+        let s = spread(&runs);
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            (s[0].group.as_str(), s[0].seeds.clone()),
+            ("a", vec![7, 8, 9])
+        );
+        assert_eq!(s[0].label, "MMoE");
+        let income = &s[0].scores[0];
+        assert_eq!(income.name, "income");
+        assert!((income.mean - 0.82).abs() < 1e-12);
+        // Sample sd of 0.80, 0.82, 0.84 is 0.02.
+        assert!((income.sd - 0.02).abs() < 1e-12, "{}", income.sd);
+        assert!(s[0].scores[1].sd.abs() < 1e-12);
+        assert_eq!((s[1].runs(), s[1].scores[0].sd), (1, 0.0));
+        assert!(mean_sd(&[]).0.is_nan());
+    }
+}
