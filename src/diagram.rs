@@ -146,8 +146,9 @@ pub fn layout(e: &Experiment) -> Diagram {
             )
         }
     };
-    // The naive CVR model shares nothing: each tower has its own embeddings.
-    let roots: [&str; 2] = if e.model == ModelKind::NaiveCvr {
+    // ESMM-NS and the naive CVR model (by default) share nothing: each tower has its own
+    // embeddings.
+    let roots: [&str; 2] = if e.model.predicts_cvr() && !e.arch.shared_embedding {
         ["CTR embeddings", "CVR embeddings"]
     } else {
         [root, root]
@@ -534,7 +535,9 @@ mod tests {
             .map(|e| d.nodes[e.from].label.as_str())
             .collect();
         assert_eq!(from, ["CVR embeddings"]);
-        let esmm = Experiment::tutorial(ModelKind::Esmm).with_data(DataKind::Funnel);
+        let mut esmm = Experiment::tutorial(ModelKind::Esmm).with_data(DataKind::Funnel);
         assert_eq!(layout(&esmm).count(NodeKind::Embedding), 1);
+        esmm.arch.shared_embedding = false;
+        assert_eq!(layout(&esmm).count(NodeKind::Embedding), 2);
     }
 }

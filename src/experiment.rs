@@ -279,6 +279,14 @@ impl Experiment {
         if a.l2_embedding != tutorial.l2_embedding {
             extra += &format!(" · L2 {}", a.l2_embedding);
         }
+        if self.model.uses(Knob::SharedEmbedding) && a.shared_embedding != tutorial.shared_embedding
+        {
+            extra += if a.shared_embedding {
+                " · one embedding table"
+            } else {
+                " · a table per tower"
+            };
+        }
         match self.data {
             DataKind::Adult if !self.relationship => extra += " · no relationship",
             DataKind::Adult => {}

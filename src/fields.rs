@@ -333,6 +333,20 @@ pub static FIELDS: &[Field] = &[
         },
     },
     Field {
+        key: "shared_emb",
+        id: "shared-embedding",
+        label: "One embedding table for both towers",
+        help: "ESMM's design: the CVR tower reads the item representation the CTR tower learns from every impression. Off: a table each (ESMM-NS; the naive model's default).",
+        group: Group::Model,
+        knob: Some(Knob::SharedEmbedding),
+        data: &[DataKind::Adult, DataKind::Funnel],
+        live: false,
+        value: Value::Flag {
+            get: |e| e.arch.shared_embedding,
+            set: |e, on| e.arch.shared_embedding = on,
+        },
+    },
+    Field {
         key: "dropout",
         id: "dropout",
         label: "Dropout",
@@ -642,6 +656,7 @@ mod tests {
         assert!(a.embedding_dim != b.embedding_dim && a.experts != b.experts);
         assert!(a.specific_experts != b.specific_experts && a.shared_experts != b.shared_experts);
         assert!(a.levels != b.levels && a.dropout != b.dropout && a.l2_embedding != b.l2_embedding);
+        assert!(a.shared_embedding != b.shared_embedding);
         for (x, y) in [
             (&a.bottom_units, &b.bottom_units),
             (&a.expert_units, &b.expert_units),

@@ -69,10 +69,13 @@ pub fn LessonsPanel() -> impl IntoView {
                                                             *e = next;
                                                             e.device = device;
                                                         });
-                                                        p.reset();
+                                                        // A step over several seeds starts its
+                                                        // sweep, which builds each seed's model.
                                                         if step.seeds > 1 {
                                                             p.sweep_seeds.set(step.seeds);
                                                             p.start_sweep(step.seeds);
+                                                        } else {
+                                                            p.reset();
                                                         }
                                                         active.set(Some((l, s)));
                                                     }

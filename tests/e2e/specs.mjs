@@ -477,6 +477,17 @@ export const specs = [
         const hint = await p.id('metrics-table').locator('xpath=..').textContent();
         assert(/true pCVR: the CVR head's squared error against it is 0\.\d+/.test(hint), `the MSE against the true pCVR: ${hint}`);
       }
+      // One embedding table for both towers: the naive model's is off (a table per tower); on,
+      // it has ESMM's parameter count, and the diagram draws one table.
+      const params = async () => Number(/(\d+) parameters/.exec(await page.locator('.params').textContent())?.[1]);
+      await p.selectModel('naive_cvr');
+      assert(!(await page.isChecked('#shared-embedding')), 'the naive model has a table per tower');
+      const own = await params();
+      await page.check('#shared-embedding');
+      await p.waitReady();
+      assert(/shared_emb=1/.test(await page.evaluate(() => location.search)), 'the URL carries it');
+      assert(own - (await params()) === 400 * 4, `one 400 × 4 table fewer: ${own} → ${await params()}`);
+      await p.selectModel('esmm');
       // The runs table compares them on CVR over every impression.
       const cvrCells = await page.$$eval('[data-testid=runs-table] tbody td.cvr-auc', (tds) => tds.map((td) => td.textContent));
       // (models without a CVR head show a dash; the four ESMM and naive runs, two numbers each).

@@ -329,8 +329,27 @@ pub fn rows_svg(rows: &[Row], title: &str) -> String {
     svg
 }
 
-/// The funnel experiment's models: ESMM and the naive CVR model it is measured against.
-pub const FUNNEL_MODELS: [ModelKind; 2] = [ModelKind::Esmm, ModelKind::NaiveCvr];
+/// The funnel experiment's models: ESMM and the naive CVR model it is measured against, each
+/// with and without one embedding table for both towers. ESMM without sharing is the paper's
+/// ESMM-NS; the naive model sharing it learns its item representation from every impression
+/// (through the CTR tower) while its CVR tower still learns from the clicked ones only. The
+/// 2 × 2 separates what the entire-space CVR buys from what the shared representation buys.
+pub fn funnel_variants() -> Vec<Variant> {
+    let variant = |name, kind, shared| Variant {
+        name,
+        kind,
+        settings: ModelSettings {
+            shared_embedding: shared,
+            ..ModelSettings::for_data(kind, DataKind::Funnel)
+        },
+    };
+    vec![
+        variant("esmm", ModelKind::Esmm, true),
+        variant("esmm_ns", ModelKind::Esmm, false),
+        variant("naive_cvr", ModelKind::NaiveCvr, false),
+        variant("naive_cvr_shared", ModelKind::NaiveCvr, true),
+    ]
+}
 
 /// One funnel model trained on one draw.
 #[derive(Debug, Clone, PartialEq)]
@@ -344,17 +363,18 @@ pub struct FunnelCell {
     pub cvr_mse_true: f64,
 }
 
-/// Draws the funnel for `seed` (the generator's defaults otherwise) and trains `model` (a kind
-/// with a CVR head: ESMM or the naive CVR model) on it for `steps` batches of every impression:
-/// the settings the page starts with on the funnel ([`ModelSettings::for_data`]), Adam at the
-/// tutorial's 1e-3, batch 256. Both models see the same batches; the naive one learns CVR from
-/// their clicked rows only.
+/// Draws the funnel for `seed` (the generator's defaults otherwise) and trains `variant` (a
+/// kind with a CVR head: ESMM or the naive CVR model) on it for `steps` batches of every
+/// impression: the page's funnel sizes ([`ModelSettings::for_data`]), Adam at the tutorial's
+/// 1e-3, batch 256. Every model sees the same batches; the naive one learns CVR from their
+/// clicked rows only.
 pub fn funnel_cell(
-    model: ModelKind,
+    variant: &Variant,
     seed: u64,
     steps: usize,
     device: &Device,
 ) -> Result<FunnelCell, String> {
+    let model = variant.kind;
     if !model.predicts_cvr() {
         return Err(format!("{model} has no CVR head to score"));
     }
@@ -367,7 +387,7 @@ pub fn funnel_cell(
         .with_seed(seed)
         .with_loss_weights(vec![1.0; data.tasks.len()]);
     let mut trainer = Trainer::new(
-        ModelConfig::from_settings(model, &ModelSettings::for_data(model, DataKind::Funnel)),
+        ModelConfig::from_settings(model, &variant.settings),
         config,
         &data.input,
         data.tasks.clone(),
@@ -383,7 +403,7 @@ pub fn funnel_cell(
     let report = trainer.evaluate(&test).map_err(|e| e.to_string())?;
     let all = report.cvr_all.ok_or("the model gave no CVR predictions")?;
     Ok(FunnelCell {
-        model: model.slug().to_string(),
+        model: variant.name.to_string(),
         seed,
         params: trainer.num_params(),
         cvr_auc_all: all.auc.ok_or("one class only")?,
@@ -587,9 +607,18 @@ mod tests {
 
     #[test]
     fn experiments_funnel_cells_score_cvr_over_all_impressions() {
-        let esmm = funnel_cell(ModelKind::Esmm, 2, 20, &Device::flex()).unwrap();
-        let naive = funnel_cell(ModelKind::NaiveCvr, 2, 20, &Device::flex()).unwrap();
-        assert!(funnel_cell(ModelKind::Mmoe, 2, 20, &Device::flex()).is_err());
+        let variants = funnel_variants();
+        let esmm = funnel_cell(&variants[0], 2, 20, &Device::flex()).unwrap();
+        let naive = funnel_cell(&variants[2], 2, 20, &Device::flex()).unwrap();
+        let mmoe = Variant {
+            name: "mmoe",
+            kind: ModelKind::Mmoe,
+            settings: ModelSettings::for_data(ModelKind::Mmoe, DataKind::Funnel),
+        };
+        assert!(funnel_cell(&mmoe, 2, 20, &Device::flex()).is_err());
+        let names: Vec<&str> = variants.iter().map(|v| v.name).collect();
+        assert_eq!(names, ["esmm", "esmm_ns", "naive_cvr", "naive_cvr_shared"]);
+        assert!(variants[0].settings.shared_embedding && !variants[1].settings.shared_embedding);
         for c in [&esmm, &naive] {
             assert!(c.cvr_auc_all > 0.3 && c.cvr_auc_all < 1.0, "{c:?}");
             assert!(c.cvr_mse_true.is_finite() && c.cvr_mse_true < 0.5, "{c:?}");

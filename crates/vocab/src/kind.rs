@@ -101,6 +101,7 @@ impl ModelKind {
             // CGC is PLE with one level.
             Knob::Levels => self == Ple,
             Knob::BottomUnits => matches!(self, SingleTask | SharedBottom),
+            Knob::SharedEmbedding => matches!(self, Esmm | NaiveCvr),
             Knob::TowerUnits | Knob::EmbeddingDim | Knob::Dropout | Knob::L2Embedding => true,
         }
     }
@@ -228,6 +229,7 @@ pub enum Knob {
     EmbeddingDim,
     Dropout,
     L2Embedding,
+    SharedEmbedding,
 }
 
 /// How a task is scored: binary tasks use sigmoid + cross-entropy, regression tasks MSE.
@@ -284,6 +286,8 @@ mod tests {
         );
         assert!(ModelKind::NaiveCvr.predicts_cvr() && !ModelKind::Mmoe.predicts_cvr());
         assert!(!ModelKind::NaiveCvr.uses(Knob::BottomUnits));
+        assert!(ModelKind::NaiveCvr.uses(Knob::SharedEmbedding));
+        assert!(!ModelKind::Mmoe.uses(Knob::SharedEmbedding));
     }
 
     #[test]

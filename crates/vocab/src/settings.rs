@@ -35,6 +35,9 @@ pub struct ModelSettings {
     pub dropout: f64,
     /// L2 penalty on the embedding tables, as DeepCTR's `l2_reg_embedding`.
     pub l2_embedding: f64,
+    /// ESMM and the naive CVR model: whether the CTR and CVR towers read one embedding table
+    /// (ESMM's design) or one each (the paper's ESMM-NS ablation; the naive baseline).
+    pub shared_embedding: bool,
 }
 
 impl ModelSettings {
@@ -54,6 +57,7 @@ impl ModelSettings {
             gate_units: Vec::new(),
             dropout: 0.0,
             l2_embedding: 1e-5,
+            shared_embedding: kind != ModelKind::NaiveCvr,
         };
         match kind {
             ModelKind::SingleTask | ModelKind::SharedBottom => Self {
@@ -112,6 +116,7 @@ impl ModelSettings {
     /// expert counts, levels), with the embedding width and the regularisation kept, so a
     /// comparison changes the model and nothing else.
     pub fn switched_to(&self, kind: ModelKind, data: DataKind) -> Self {
+        // The embedding sharing is part of the architecture: ESMM shares, the naive model not.
         Self {
             embedding_dim: self.embedding_dim,
             gate_units: self.gate_units.clone(),

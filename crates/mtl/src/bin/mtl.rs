@@ -634,14 +634,16 @@ fn experiment(args: &ExperimentArgs) -> Result<(), String> {
 
 /// `mtl experiment funnel`: ESMM and the naive CVR model over seeds, scored on every impression.
 fn funnel_experiment(args: &ExperimentArgs) -> Result<(), String> {
-    use mtl::experiments::{FUNNEL_MODELS, funnel_cell, funnel_csv, funnel_svg, summarize_funnel};
+    use mtl::experiments::{
+        funnel_cell, funnel_csv, funnel_svg, funnel_variants, summarize_funnel,
+    };
     let steps = args.steps.unwrap_or(625);
-    let models: Vec<ModelKind> = FUNNEL_MODELS
+    let models: Vec<_> = funnel_variants()
         .into_iter()
-        .filter(|m| {
+        .filter(|v| {
             args.models
                 .as_deref()
-                .is_none_or(|list| list.split(',').any(|n| ModelKind::from_slug(n) == Some(*m)))
+                .is_none_or(|list| list.split(',').any(|n| n.trim() == v.name))
         })
         .collect();
     if models.is_empty() || args.seeds == 0 {
@@ -649,7 +651,7 @@ fn funnel_experiment(args: &ExperimentArgs) -> Result<(), String> {
     }
     let device = Device::flex();
     let mut cells = Vec::new();
-    for &model in &models {
+    for model in &models {
         for seed in args.first_seed..args.first_seed + args.seeds {
             let cell = funnel_cell(model, seed, steps, &device)?;
             if args.json {
@@ -682,12 +684,12 @@ fn funnel_experiment(args: &ExperimentArgs) -> Result<(), String> {
         );
     } else {
         println!(
-            "{:<10} {:>6} {:>7} {:>22} {:>24}",
+            "{:<17} {:>6} {:>7} {:>22} {:>24}",
             "model", "seeds", "params", "CVR AUC, all impressions", "MSE against true pCVR"
         );
         for r in &rows {
             println!(
-                "{:<10} {:>6} {:>7} {:>14.4} ± {:<7.4} {:>15.5} ± {:<7.5}",
+                "{:<17} {:>6} {:>7} {:>14.4} ± {:<7.4} {:>15.5} ± {:<7.5}",
                 r.model,
                 r.seeds,
                 r.params,

@@ -1,8 +1,9 @@
 //! ESMM (Ma et al., SIGIR 2018): a CTR tower and a CVR tower on shared embeddings, with
 //! pCTCVR = pCTR × pCVR. The loss sees only the CTR and CTCVR labels; CVR is learned implicitly
 //! over the entire space and still predicted. [`NaiveCvr`] is the baseline ESMM is measured
-//! against: the same towers, each on its own embeddings, the CVR tower trained on the clicked
-//! impressions only.
+//! against: the same towers, the CVR tower trained on the clicked impressions only. Either
+//! model's towers share one embedding table or have one each (`shared_embedding`): ESMM without
+//! sharing is the paper's ESMM-NS, and the naive baseline shares nothing by default.
 
 use burn::module::Module;
 use burn::tensor::activation::sigmoid;
@@ -12,34 +13,80 @@ use super::layers::{InputLayer, TaskHead};
 use super::{ModelConfig, ModelInput, ModelOutput, Prediction};
 use crate::data::InputSpec;
 
+/// The CTR tower's input layer, and the CVR tower's own when the towers do not share one.
+fn inputs(
+    config: &ModelConfig,
+    spec: &InputSpec,
+    device: &Device,
+) -> (InputLayer, Option<InputLayer>) {
+    let input = || {
+        InputLayer::new(
+            &spec.vocab_sizes,
+            config.embedding_dim,
+            spec.n_numeric,
+            device,
+        )
+    };
+    (input(), (!config.shared_embedding).then(input))
+}
+
+/// The CTR and the CVR logits: each tower reads its input (the CVR tower the shared one, unless
+/// it has its own).
+fn tower_logits(
+    x: &ModelInput,
+    input: &InputLayer,
+    cvr_input: Option<&InputLayer>,
+    ctr: &TaskHead,
+    cvr: &TaskHead,
+) -> (Tensor<2>, Tensor<2>) {
+    let read = |layer: &InputLayer| layer.forward(x.categorical.clone(), x.numeric.clone());
+    let h = read(input);
+    let cvr_h = cvr_input.map_or_else(|| h.clone(), read);
+    (ctr.forward(h), cvr.forward(cvr_h))
+}
+
+fn penalty(input: &InputLayer, cvr_input: Option<&InputLayer>) -> Option<Tensor<1>> {
+    match (
+        input.squared_norm(),
+        cvr_input.and_then(InputLayer::squared_norm),
+    ) {
+        (Some(a), Some(b)) => Some(a + b),
+        (a, b) => a.or(b),
+    }
+}
+
 #[derive(Module, Debug)]
 pub struct Esmm {
+    /// The CTR tower's input, and the CVR tower's too when they share (ESMM's design).
     pub input: InputLayer,
+    /// The CVR tower's own input, when they do not (ESMM-NS).
+    pub cvr_input: Option<InputLayer>,
     pub ctr: TaskHead,
     pub cvr: TaskHead,
 }
 
 impl Esmm {
     pub fn new(config: &ModelConfig, spec: &InputSpec, device: &Device) -> Self {
-        let input = InputLayer::new(
-            &spec.vocab_sizes,
-            config.embedding_dim,
-            spec.n_numeric,
-            device,
-        );
+        let (input, cvr_input) = inputs(config, spec, device);
         let width = input.output_dim();
         Self {
             ctr: TaskHead::new(width, &config.tower_units, config.dropout, device),
             cvr: TaskHead::new(width, &config.tower_units, config.dropout, device),
             input,
+            cvr_input,
         }
     }
 
     /// Task 0 is CTR (a logit); task 1 is CTCVR, a probability that is the product of two.
     pub fn forward(&self, x: &ModelInput) -> ModelOutput {
-        let h = self.input.forward(x.categorical.clone(), x.numeric.clone());
-        let ctr_logit = self.ctr.forward(h.clone());
-        let p_cvr = sigmoid(self.cvr.forward(h));
+        let (ctr_logit, cvr_logit) = tower_logits(
+            x,
+            &self.input,
+            self.cvr_input.as_ref(),
+            &self.ctr,
+            &self.cvr,
+        );
+        let p_cvr = sigmoid(cvr_logit);
         let p_ctcvr = sigmoid(ctr_logit.clone()) * p_cvr.clone();
         let mut out = ModelOutput::without_gates(vec![
             Prediction::Logit(ctr_logit),
@@ -48,37 +95,35 @@ impl Esmm {
         out.cvr = Some(p_cvr);
         out
     }
+
+    pub fn embedding_penalty(&self) -> Option<Tensor<1>> {
+        penalty(&self.input, self.cvr_input.as_ref())
+    }
 }
 
 /// The naive CVR model: a CTR tower trained on every impression and a CVR tower trained on the
-/// clicked impressions only, as CVR models were trained before ESMM. Nothing is shared, not even
-/// the embeddings (the ESMM paper's "DNN" baseline with a CTR model beside it). Its CTCVR
-/// (pCTR × pCVR) is reported but never trained on: the CVR tower's loss is its cross-entropy on
-/// the rows whose click label is 1 ([`Prediction::Conditional`]).
+/// clicked impressions only, as CVR models were trained before ESMM (the ESMM paper's "DNN"
+/// baseline with a CTR model beside it; by default they share nothing, not even the
+/// embeddings). Its CTCVR (pCTR × pCVR) is reported but never trained on: the CVR tower's loss
+/// is its cross-entropy on the rows whose click label is 1 ([`Prediction::Conditional`]).
 #[derive(Module, Debug)]
 pub struct NaiveCvr {
-    pub ctr_input: InputLayer,
-    pub cvr_input: InputLayer,
+    /// The CTR tower's input, and the CVR tower's too if they share.
+    pub input: InputLayer,
+    /// The CVR tower's own input (the default: the baseline shares nothing).
+    pub cvr_input: Option<InputLayer>,
     pub ctr: TaskHead,
     pub cvr: TaskHead,
 }
 
 impl NaiveCvr {
     pub fn new(config: &ModelConfig, spec: &InputSpec, device: &Device) -> Self {
-        let input = || {
-            InputLayer::new(
-                &spec.vocab_sizes,
-                config.embedding_dim,
-                spec.n_numeric,
-                device,
-            )
-        };
-        let (ctr_input, cvr_input) = (input(), input());
-        let width = ctr_input.output_dim();
+        let (input, cvr_input) = inputs(config, spec, device);
+        let width = input.output_dim();
         Self {
             ctr: TaskHead::new(width, &config.tower_units, config.dropout, device),
             cvr: TaskHead::new(width, &config.tower_units, config.dropout, device),
-            ctr_input,
+            input,
             cvr_input,
         }
     }
@@ -86,9 +131,13 @@ impl NaiveCvr {
     /// Task 0 is CTR (a logit); task 1 is CTCVR, scored as pCTR × pCVR but trained as CVR on
     /// the clicked rows.
     pub fn forward(&self, x: &ModelInput) -> ModelOutput {
-        let input = |layer: &InputLayer| layer.forward(x.categorical.clone(), x.numeric.clone());
-        let ctr_logit = self.ctr.forward(input(&self.ctr_input));
-        let cvr_logit = self.cvr.forward(input(&self.cvr_input));
+        let (ctr_logit, cvr_logit) = tower_logits(
+            x,
+            &self.input,
+            self.cvr_input.as_ref(),
+            &self.ctr,
+            &self.cvr,
+        );
         let p_cvr = sigmoid(cvr_logit.clone());
         let p_ctcvr = sigmoid(ctr_logit.clone()) * p_cvr.clone();
         let mut out = ModelOutput::without_gates(vec![
@@ -103,9 +152,6 @@ impl NaiveCvr {
     }
 
     pub fn embedding_penalty(&self) -> Option<Tensor<1>> {
-        match (self.ctr_input.squared_norm(), self.cvr_input.squared_norm()) {
-            (Some(a), Some(b)) => Some(a + b),
-            (a, b) => a.or(b),
-        }
+        penalty(&self.input, self.cvr_input.as_ref())
     }
 }

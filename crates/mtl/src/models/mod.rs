@@ -49,6 +49,9 @@ pub struct ModelConfig {
     pub dropout: f64,
     #[config(default = "ModelSettings::default().l2_embedding")]
     pub l2_embedding: f64,
+    /// Model files from before it existed were ESMM's, which shares.
+    #[config(default = true)]
+    pub shared_embedding: bool,
 }
 
 /// Upper bounds that keep a model trainable in a browser tab; larger values are refused.
@@ -97,6 +100,7 @@ impl ModelConfig {
             gate_units: s.gate_units.clone(),
             dropout: s.dropout,
             l2_embedding: s.l2_embedding,
+            shared_embedding: s.shared_embedding,
         }
     }
 
@@ -114,6 +118,7 @@ impl ModelConfig {
             gate_units: self.gate_units.clone(),
             dropout: self.dropout,
             l2_embedding: self.l2_embedding,
+            shared_embedding: self.shared_embedding,
         }
     }
 
@@ -330,7 +335,7 @@ impl MtlModel {
             MtlModel::SharedBottom(m) => m.input.squared_norm(),
             MtlModel::Moe(m) => m.input.squared_norm(),
             MtlModel::Ple(m) => m.input.squared_norm(),
-            MtlModel::Esmm(m) => m.input.squared_norm(),
+            MtlModel::Esmm(m) => m.embedding_penalty(),
             MtlModel::NaiveCvr(m) => m.embedding_penalty(),
         }
     }

@@ -378,6 +378,15 @@ fn small_funnel() -> crate::data::Dataset {
 
 fn funnel_trainer(kind: ModelKind, data: &crate::data::Dataset, train: &Split) -> Trainer {
     let settings = crate::models::ModelSettings::for_data(kind, mtl_vocab::DataKind::Funnel);
+    funnel_trainer_with(kind, settings, data, train)
+}
+
+fn funnel_trainer_with(
+    kind: ModelKind,
+    settings: crate::models::ModelSettings,
+    data: &crate::data::Dataset,
+    train: &Split,
+) -> Trainer {
     Trainer::new(
         ModelConfig::from_settings(kind, &settings),
         TrainConfig::new().with_learning_rate(3e-3),
@@ -450,4 +459,45 @@ fn trainer_naive_cvr_learns_conversion_from_clicked_rows_only() {
     // ESMM's CVR tower learns from every impression, clicked or not.
     let dead = dead_parameters(&funnel_trainer(ModelKind::Esmm, &data, &unclicked));
     assert!(dead.is_empty(), "{dead:?}");
+    // Sharing the embedding table, the naive CVR tower still learns from clicks only, while the
+    // table it reads learns from every impression through the CTR tower.
+    let mut shared =
+        crate::models::ModelSettings::for_data(ModelKind::NaiveCvr, mtl_vocab::DataKind::Funnel);
+    shared.shared_embedding = true;
+    let t = funnel_trainer_with(ModelKind::NaiveCvr, shared, &data, &unclicked);
+    let dead = dead_parameters(&t);
+    assert!(
+        !dead.is_empty() && dead.iter().all(|p| p.starts_with("NaiveCvr.cvr.")),
+        "{dead:?}"
+    );
+}
+
+/// Sharing the embedding table is ESMM's design; not sharing (ESMM-NS) gives the CVR tower a
+/// table of its own, which is all the parameters the two differ by. The naive baseline shares
+/// nothing by default.
+#[test]
+fn trainer_esmm_shares_the_embedding_unless_told_not_to() {
+    let data = small_funnel();
+    let params = |kind, shared: bool| {
+        let mut s = crate::models::ModelSettings::for_data(kind, mtl_vocab::DataKind::Funnel);
+        s.shared_embedding = shared;
+        funnel_trainer_with(kind, s, &data, &data.train).num_params()
+    };
+    let table = 400 * 4;
+    assert_eq!(
+        params(ModelKind::Esmm, false),
+        params(ModelKind::Esmm, true) + table
+    );
+    assert_eq!(
+        params(ModelKind::NaiveCvr, false),
+        params(ModelKind::Esmm, false)
+    );
+    assert_eq!(
+        params(ModelKind::NaiveCvr, true),
+        params(ModelKind::Esmm, true)
+    );
+    assert_eq!(
+        funnel_trainer(ModelKind::NaiveCvr, &data, &data.train).num_params(),
+        params(ModelKind::NaiveCvr, false)
+    );
 }
