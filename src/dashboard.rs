@@ -57,6 +57,8 @@ pub struct Dashboard {
     /// The latest mean weight per gate and expert.
     pub gates: Vec<Vec<f32>>,
     pub gate_history: Vec<GateHistory>,
+    /// The task-gradient cosine over the shared parameters, by step.
+    pub grad_cosine: Curve,
     pub test: Option<TestReport>,
     /// What the worker is doing or why it stopped.
     pub status: String,
@@ -126,6 +128,9 @@ impl Dashboard {
                 self.epoch = progress.epoch;
                 self.epoch_progress = progress.epoch_progress;
                 self.samples_per_sec = progress.samples_per_sec;
+                for &(at, c) in &progress.grad_cosine {
+                    push_bounded(&mut self.grad_cosine, (at as f64, c as f64), MAX_POINTS);
+                }
                 for ((curves, smoother), &loss) in self
                     .tasks
                     .iter_mut()
@@ -261,6 +266,7 @@ mod tests {
             gates: GateLayout::new(ModelKind::Mmoe, &two_experts, 2),
             input_fields: vec![],
             label_correlation: None,
+            grad_cosine_every: Some(25),
         }
     }
 
@@ -284,6 +290,11 @@ mod tests {
                 epoch_progress: 0.5,
                 losses: vec![loss, loss],
                 gates: vec![vec![0.7, 0.3], vec![0.2, 0.8]],
+                grad_cosine: if step.is_multiple_of(50) {
+                    vec![(step - 5, 0.5)]
+                } else {
+                    vec![]
+                },
                 samples_per_sec: 1000.0,
             },
         }
@@ -337,6 +348,8 @@ mod tests {
         assert!((d.tasks[0].train_loss[9].1 - 0.5).abs() < 1e-6);
         assert_eq!(d.gates[1], vec![0.2, 0.8]);
         assert_eq!(d.gate_history[0].points.len(), 10);
+        // The gradient cosine comes with some reports only: steps 50 and 100.
+        assert_eq!(d.grad_cosine, vec![(45.0, 0.5), (95.0, 0.5)]);
         d.apply(&Event::Validation {
             session: 1,
             point: EvalPoint {

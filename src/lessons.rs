@@ -359,7 +359,7 @@ pub fn lessons() -> Vec<Lesson> {
                     button: "Shared-Bottom, unrelated tasks (p = 0)",
                     setup: || correlated(ModelKind::SharedBottom, 0.0),
                     seeds: 3,
-                    look_for: "One narrow shared layer (48 then 4 units) for two unrelated tasks: y1 about 0.91, y2 about 0.96. Shared-Bottom falls behind MMoE on y1 and is even a little ahead on y2: its narrow shared layer serves one task and lets the other go, where MMoE's gates keep both. At p = 1 the two tied. The seeds differ a lot (the ± in Runs); over six seeds the README's experiment measured MMoE ahead at every p, by a gap that does not grow as p falls.",
+                    look_for: "One narrow shared layer (48 then 4 units) for two unrelated tasks: y1 about 0.91, y2 about 0.96. Shared-Bottom falls behind MMoE on y1 and is even a little ahead on y2: its narrow shared layer serves one task and lets the other go, where MMoE's gates keep both. At p = 1 the two tied. The task-gradient conflict panel shows the pull: at p = 1 the two tasks' gradients on the shared bottom point the same way, at p = 0 they no longer do. The seeds differ a lot (the ± in Runs); over six seeds the README's experiment measured MMoE ahead at every p, by a gap that does not grow as p falls.",
                     claims: &[
                         Claim {
                             words: "falls behind MMoE on y1",

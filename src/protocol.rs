@@ -125,6 +125,10 @@ pub struct ModelInfo {
     /// achieved (on Adult, how income and never-married go together).
     #[serde(default)]
     pub label_correlation: Option<f64>,
+    /// Steps between two measurements of the task-gradient cosine ([`Progress::grad_cosine`]);
+    /// `None` when the two tasks share no parameter, so there is nothing to measure.
+    #[serde(default)]
+    pub grad_cosine_every: Option<u64>,
 }
 
 impl ModelInfo {
@@ -149,6 +153,11 @@ pub struct Progress {
     pub losses: Vec<f32>,
     /// Per gate, the mean weight per expert over those steps.
     pub gates: Vec<Vec<f32>>,
+    /// The cosine between the two tasks' loss gradients over the parameters both reach, as
+    /// (step, cosine) for each measurement since the last report (every
+    /// [`ModelInfo::grad_cosine_every`] steps; none for models whose tasks share nothing).
+    #[serde(default)]
+    pub grad_cosine: Vec<(u64, f32)>,
     pub samples_per_sec: f64,
 }
 

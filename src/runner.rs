@@ -7,8 +7,8 @@ use mtl::burn::tensor::{Device, Tensor, TensorData};
 use mtl::data::{AdultData, DataError, DataOptions, Dataset};
 use mtl::models::{ConfigError, ModelConfig};
 use mtl::train::{
-    EvalReport, EvalSet, Readback, TaskMetrics, TrainConfig, TrainError, Trainer, check_finite,
-    f32_values, transaction,
+    EvalReport, EvalSet, GRADIENT_COSINE_EVERY, Readback, TaskMetrics, TrainConfig, TrainError,
+    Trainer, check_finite, f32_values, transaction,
 };
 
 use crate::experiment::{DataKind, Experiment};
@@ -101,6 +101,9 @@ pub struct Training {
     test: EvalSet,
     info: ModelInfo,
     task_names: Vec<String>,
+    /// The step at which to measure the task-gradient cosine next; `None` for a model whose
+    /// tasks share no parameter.
+    next_cosine: Option<u64>,
 }
 
 impl Training {
@@ -126,7 +129,10 @@ impl Training {
         )?;
         let eval_device = trainer.eval_device();
         let task_names: Vec<String> = trainer.tasks().iter().map(|t| t.name.clone()).collect();
+        // Whether the tasks share a parameter shows in the first measurement.
+        let shares = trainer.gradient_cosine().is_some();
         let info = ModelInfo {
+            grad_cosine_every: shares.then_some(GRADIENT_COSINE_EVERY),
             params: trainer.num_params(),
             tasks: task_names.clone(),
             gates: trainer.gate_layout().clone(),
@@ -152,6 +158,7 @@ impl Training {
             trainer,
             info,
             task_names,
+            next_cosine: shares.then_some(GRADIENT_COSINE_EVERY),
         })
     }
 
@@ -191,7 +198,19 @@ impl Training {
         let mut gates: Vec<Tensor<1>> = Vec::new();
         let mut done = 0;
         let mut samples = 0;
+        // The task-gradient cosine every GRADIENT_COSINE_EVERY steps, read with the chunk.
+        let mut cosines = Vec::new();
         while done < steps.max(1) && !self.finished() {
+            if let Some(at) = self.next_cosine
+                && self.trainer.steps() >= at
+            {
+                cosines.extend(
+                    self.trainer
+                        .gradient_cosine()
+                        .map(|c| (self.trainer.steps(), c)),
+                );
+                self.next_cosine = Some(at + GRADIENT_COSINE_EVERY);
+            }
             let step = self.trainer.step();
             samples += step.batch_size;
             done += 1;
@@ -212,6 +231,7 @@ impl Training {
         let chunk = Chunk {
             losses,
             gates,
+            cosines,
             steps: done,
             samples,
             step: self.trainer.steps(),
@@ -221,7 +241,13 @@ impl Training {
             learning_rate: self.experiment.learning_rate,
         };
         Readback::new(
-            transaction(chunk.losses.iter().chain(&chunk.gates)),
+            transaction(
+                chunk
+                    .losses
+                    .iter()
+                    .chain(&chunk.gates)
+                    .chain(chunk.cosines.iter().map(|(_, c)| c)),
+            ),
             move |data| chunk.finish(data),
         )
     }
@@ -251,6 +277,8 @@ impl Training {
 struct Chunk {
     losses: Option<Tensor<1>>,
     gates: Vec<Tensor<1>>,
+    /// The task-gradient cosines measured in the chunk, with the step each was measured at.
+    cosines: Vec<(u64, Tensor<1>)>,
     steps: usize,
     samples: usize,
     step: u64,
@@ -272,6 +300,8 @@ pub struct ChunkResult {
     pub losses: Vec<f32>,
     /// Mean per gate and expert over the chunk.
     pub gates: Vec<Vec<f32>>,
+    /// The task-gradient cosines measured during the chunk: (step, cosine).
+    pub grad_cosine: Vec<(u64, f32)>,
 }
 
 impl ChunkResult {
@@ -282,6 +312,7 @@ impl ChunkResult {
             epoch_progress: self.epoch_progress,
             losses: self.losses.clone(),
             gates: self.gates.clone(),
+            grad_cosine: self.grad_cosine.clone(),
             samples_per_sec: if elapsed_ms > 0.0 {
                 self.samples as f64 * 1000.0 / elapsed_ms
             } else {
@@ -294,7 +325,17 @@ impl ChunkResult {
 impl Chunk {
     fn finish(self, data: Vec<TensorData>) -> Result<ChunkResult, RunError> {
         let n = self.steps.max(1) as f32;
-        let mut values = f32_values(data)?
+        let mut data = f32_values(data)?;
+        // The cosines come last and are not sums over the chunk.
+        let measured = data.split_off(data.len().saturating_sub(self.cosines.len()));
+        let grad_cosine = self
+            .cosines
+            .iter()
+            .zip(measured)
+            .filter_map(|((step, _), v)| Some((*step, *v.first()?)))
+            .filter(|(_, c)| c.is_finite())
+            .collect();
+        let mut values = data
             .into_iter()
             .map(|v| v.into_iter().map(|x| x / n).collect::<Vec<f32>>());
         let losses = if self.losses.is_some() {
@@ -311,6 +352,7 @@ impl Chunk {
             epoch_progress: self.epoch_progress,
             losses,
             gates: values.collect(),
+            grad_cosine,
         })
     }
 }
@@ -692,6 +734,45 @@ mod tests {
                 assert_eq!(all.name, "cvr_all");
                 let clicked = report.cvr.expect("clicked rows scored too");
                 assert!(clicked.auc.is_some(), "{model}");
+            }
+        }
+    }
+
+    /// The task-gradient cosine comes with the first chunk past every GRADIENT_COSINE_EVERY
+    /// steps, for a model whose tasks share parameters; a model sharing none says so once.
+    #[test]
+    fn session_measures_the_gradient_cosine_where_tasks_share() {
+        let data = synthetic_data(&Experiment::tutorial_on(
+            ModelKind::SharedBottom,
+            DataKind::Correlated,
+        ))
+        .expect("synthetic")
+        .expect("draws");
+        let every = GRADIENT_COSINE_EVERY as usize;
+        for (model, shares) in [
+            (ModelKind::SharedBottom, true),
+            (ModelKind::SingleTask, false),
+        ] {
+            let e = Experiment::tutorial_on(model, DataKind::Correlated);
+            let mut t = Training::new(1, &e, &data, &Device::flex()).expect("builds");
+            assert_eq!(t.info().grad_cosine_every.is_some(), shares, "{model}");
+            let before = t.train_chunk(every).read().expect("finite");
+            assert!(before.grad_cosine.is_empty(), "{model}: not yet");
+            // One chunk of several multiples measures at each of them.
+            let chunk = t.train_chunk(3 * every).read().expect("finite");
+            let steps: Vec<u64> = chunk.grad_cosine.iter().map(|c| c.0).collect();
+            if shares {
+                let every = every as u64;
+                assert_eq!(steps, [every, 2 * every, 3 * every], "{model}");
+                assert!(
+                    chunk
+                        .grad_cosine
+                        .iter()
+                        .all(|c| (-1.0..=1.0).contains(&c.1))
+                );
+                assert_eq!(chunk.progress(1.0).grad_cosine, chunk.grad_cosine);
+            } else {
+                assert!(steps.is_empty(), "{model}: {steps:?}");
             }
         }
     }

@@ -34,6 +34,7 @@ fn info(gated: bool, experts: usize) -> ModelInfo {
         gates: GateLayout::new(kind, &settings, 2),
         input_fields: vec![],
         label_correlation: None,
+        grad_cosine_every: Some(25),
     }
 }
 
@@ -85,6 +86,7 @@ async fn components_follow_the_worker_and_the_controls() {
             epoch_progress: 0.35,
             losses: vec![0.4, 0.3],
             gates: vec![vec![0.7, 0.1, 0.1, 0.1], vec![0.1, 0.1, 0.1, 0.7]],
+            grad_cosine: vec![],
             samples_per_sec: 5000.0,
         },
     });
@@ -97,6 +99,7 @@ async fn components_follow_the_worker_and_the_controls() {
             epoch_progress: 0.0,
             losses: vec![9.0, 9.0],
             gates: vec![],
+            grad_cosine: vec![],
             samples_per_sec: 0.0,
         },
     });

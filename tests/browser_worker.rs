@@ -68,6 +68,7 @@ fn protocol_messages_survive_post_message() {
                 epoch_progress: 0.25,
                 losses: vec![0.5, f32::MAX],
                 gates: vec![vec![0.25; 4], vec![]],
+                grad_cosine: vec![],
                 samples_per_sec: 1e5,
             },
         },

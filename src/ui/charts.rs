@@ -221,6 +221,55 @@ pub fn AucChart() -> impl IntoView {
     }
 }
 
+/// The cosine between the two tasks' loss gradients over the parameters both reach, as the
+/// worker measures it every few dozen steps: the quantity behind negative transfer.
+#[component]
+pub fn GradientConflictChart() -> impl IntoView {
+    let p = expect_context::<Playground>();
+    let series = Memo::new(move |_| {
+        p.dashboard.with(|d| {
+            vec![Series {
+                name: "cosine of the task gradients".into(),
+                points: d.grad_cosine.clone(),
+                style: 2,
+            }]
+        })
+    });
+    // The worker says whether the tasks share a parameter, and how often it measures.
+    let every = move || {
+        p.dashboard
+            .with(|d| d.info.as_ref().map(|i| i.grad_cosine_every))
+    };
+    let shares_nothing = move || every() == Some(None);
+    let summary = move || {
+        p.dashboard.with(|d| match d.grad_cosine.last() {
+            Some(&(step, latest)) => {
+                let mean =
+                    d.grad_cosine.iter().map(|p| p.1).sum::<f64>() / d.grad_cosine.len() as f64;
+                format!(
+                    "Latest {latest:.2} at step {step}; mean over the run {mean:.2} ({} measurements).",
+                    d.grad_cosine.len()
+                )
+            }
+            None => "The first measurement comes with the first report past its step.".into(),
+        })
+    };
+    view! {
+        <section class="panel" aria-labelledby="conflict-title" data-testid="grad-conflict">
+            <h2 id="conflict-title">"Task-gradient conflict"</h2>
+            <p class="hint">
+                "The cosine between the two tasks' loss gradients over the parameters both reach (embeddings, a shared bottom, shared experts), measured every "
+                {move || every().flatten().map_or("a few dozen".to_string(), |n| n.to_string())}
+                " steps on the next batch. Near 1 the tasks pull the shared parameters the same way; near 0 they ignore each other; below 0 they pull against each other, which is negative transfer seen from inside. On the correlated tasks, compare p = 1 with p = 0."
+            </p>
+            <Show when=move || !shares_nothing() fallback=|| view! { <p class="none">"This model's two tasks share no parameter, so there is no conflict to measure."</p> }>
+                <LineChart title="Cosine of the two tasks' gradients" testid="grad-conflict-chart" x_label="step" y_label="cosine" series=series y_domain=(-1.0, 1.0) />
+                <p class="hint" data-testid="grad-conflict-summary">{summary}</p>
+            </Show>
+        </section>
+    }
+}
+
 /// The mean gate weight per expert, one row per gate, updated live: the page's data, handed to
 /// [`Heatmap`] as plain values.
 #[component]

@@ -522,6 +522,7 @@ pub fn App() -> impl IntoView {
                 <ArchitectureDiagram />
                 <GateHeatmap />
                 <charts::GateHistoryChart />
+                <charts::GradientConflictChart />
                 <RunsPanel />
                 <CodePanel />
             </section>

@@ -56,18 +56,22 @@ export class PlaygroundPage {
       steps,
       { timeout },
     );
-    // Pause, unless the run has meanwhile ended on its own (its epoch budget; the toggle is then
-    // a disabled Play). The check and the click run in one turn of the page's event loop, so the
-    // run cannot end between them. Either way the test set is scored.
-    await this.page.evaluate(() => {
-      const toggle = document.querySelector('[data-testid=train-toggle]');
-      if (toggle.getAttribute('aria-pressed') === 'true') toggle.click();
-    });
+    // Either way the test set is scored.
+    await this.pauseIfRunning();
     await this.page.waitForFunction(
       () => /Test scores at step/.test(document.querySelector('[data-testid=metrics-table]')?.parentElement?.textContent || ''),
       null,
       { timeout: 60_000 },
     );
+  }
+  /** Pauses, unless the run has meanwhile ended on its own (its epoch budget; the toggle is then
+   * a disabled Play). The check and the click run in one turn of the page's event loop, so the
+   * run cannot end between them. */
+  async pauseIfRunning() {
+    await this.page.evaluate(() => {
+      const toggle = document.querySelector('[data-testid=train-toggle]');
+      if (toggle.getAttribute('aria-pressed') === 'true') toggle.click();
+    });
   }
   async linePoints(testid) {
     return this.page.$$eval(`[data-testid=${testid}] polyline.series`, (ls) =>
@@ -441,8 +445,18 @@ export const specs = [
       const p = new PlaygroundPage(page, base);
       await p.open();
       await p.id('clear-runs').click();
+      // Every status line the worker posts, to read how long drawing the funnel took in wasm.
+      await page.evaluate(() => {
+        window.statuses = [];
+        const status = document.querySelector('[data-testid=run-status]');
+        new MutationObserver(() => window.statuses.push(status.textContent)).observe(status, { childList: true, subtree: true, characterData: true });
+      });
       await p.id('dataset-select').selectOption('funnel');
       await p.waitReady();
+      const drew = (await page.evaluate(() => window.statuses)).find((t) => /Drew/.test(t));
+      const drawn = /Drew (\d+) impressions of the funnel in (\d+) ms/.exec(drew || '');
+      assert(drawn && Number(drawn[1]) === 20000, `the worker says what it drew: ${drew}`);
+      console.log(`    funnel: drew ${drawn[1]} impressions in ${drawn[2]} ms in the CPU worker`);
       assert(/data=funnel/.test(await page.evaluate(() => location.search)), 'the URL carries the data set');
       assert(!(await page.locator('#relationship').count()) && !(await p.id('correlation').count()), 'no Adult or correlated fields');
       assert(await page.locator('#embedding').count(), 'the item id has an embedding width');
@@ -531,6 +545,35 @@ export const specs = [
     },
   },
   {
+    name: 'the task-gradient conflict meter: measured where tasks share, higher when they agree',
+    slug: 'conflict',
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      const meanCosine = async () => {
+        const text = await p.id('grad-conflict-summary').textContent();
+        const m = /mean over the run (-?[\d.]+) \((\d+) measurements\)/.exec(text);
+        assert(m, `a summary: ${text}`);
+        return { mean: Number(m[1]), n: Number(m[2]) };
+      };
+      const run = async (p1) => {
+        await p.open(`?data=correlated&model=shared_bottom&p=${p1}&epochs=10`);
+        await p.trainFor(600);
+        const points = await p.linePoints('grad-conflict-chart');
+        const summary = await meanCosine();
+        assert(points[0] >= 20 && summary.n === points[0], `a point every 25 steps: ${points} / ${summary.n}`);
+        return summary.mean;
+      };
+      const agree = await run(1);
+      await p.screenshot(shots, 'conflict');
+      const apart = await run(0);
+      console.log(`    gradient cosine, Shared-Bottom, seed 1: mean ${agree} at p = 1, ${apart} at p = 0`);
+      assert(agree > apart + 0.2, `the tasks agree more at p = 1 (${agree}) than at p = 0 (${apart})`);
+      // Two networks that share nothing have nothing to measure, and say so.
+      await p.selectModel('single_task');
+      assert(/share no parameter/.test(await p.id('grad-conflict').textContent()), 'single-task shares nothing');
+    },
+  },
+  {
     name: 'each guided lesson loads its setup and runs',
     slug: 'lessons',
     async run({ page, base, shots }) {
@@ -553,10 +596,7 @@ export const specs = [
           assert(/Training over 3 seeds/.test(await p.id('sweep-status').textContent()), `${id} starts a sweep`);
           // Pausing stops the sweep, and says so.
           await page.waitForFunction(() => Number(/Step (\d+)/.exec(document.querySelector('[data-testid=step-counter]')?.textContent || '')?.[1] || 0) >= 40);
-          await page.evaluate(() => {
-            const toggle = document.querySelector('[data-testid=train-toggle]');
-            if (toggle.getAttribute('aria-pressed') === 'true') toggle.click();
-          });
+          await p.pauseIfRunning();
           await page.waitForFunction(() => !document.querySelector('[data-testid=sweep-status]'));
         } else {
           await p.trainFor(id.startsWith('lesson-1') ? 30 : 60);

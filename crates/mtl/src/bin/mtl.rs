@@ -14,7 +14,8 @@ use mtl::burn::tensor::Device;
 use mtl::data::{AdultData, DataOptions};
 use mtl::models::{ModelConfig, ModelKind};
 use mtl::train::{
-    EarlyStopping, EvalReport, EvalSet, ModelFile, TaskMetrics, TrainConfig, Trainer, Verdict,
+    EarlyStopping, EvalReport, EvalSet, GRADIENT_COSINE_EVERY, ModelFile, TaskMetrics, TrainConfig,
+    Trainer, Verdict,
 };
 use serde_json::{Value, json};
 
@@ -343,10 +344,23 @@ fn bench(args: &BenchArgs) -> Result<(), String> {
             steps += chunk;
         }
         let secs = start.elapsed().as_secs_f64();
+        // The gradient conflict meter's cost, against the steps between two measurements.
+        let measures = 10;
+        let timed = Instant::now();
+        for _ in 0..measures {
+            if let Some(c) = trainer.gradient_cosine() {
+                c.into_data();
+            }
+        }
+        let cosine_ms = timed.elapsed().as_secs_f64() * 1000.0 / measures as f64;
+        let step_ms = secs * 1000.0 / steps.max(1) as f64;
+        let share = cosine_ms / (cosine_ms + step_ms * GRADIENT_COSINE_EVERY as f64);
         println!(
             "{}",
             json!({"event": "native", "model": kind.slug(), "params": trainer.num_params(), "steps": steps,
-                   "samples_per_sec": (samples as f64 / secs).round(), "threads": 1})
+                   "samples_per_sec": (samples as f64 / secs).round(), "threads": 1,
+                   "grad_cosine_ms": (cosine_ms * 100.0).round() / 100.0,
+                   "grad_cosine_share": (share * 10_000.0).round() / 10_000.0})
         );
     }
     Ok(())

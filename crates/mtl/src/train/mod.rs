@@ -1,5 +1,6 @@
 //! Training: losses, metrics, the step-wise [`Trainer`] and early stopping.
 
+mod conflict;
 mod evaluate;
 mod export;
 pub mod loss;
@@ -7,6 +8,7 @@ pub mod metrics;
 mod readback;
 mod trainer;
 
+pub use conflict::GRADIENT_COSINE_EVERY;
 pub use evaluate::{EvalReport, EvalSet, GateSummary, TaskMetrics};
 pub use export::{EXTENSION, FORMAT, ModelFile};
 pub use readback::{Readback, f32_values, transaction};

@@ -328,21 +328,39 @@ impl Trainer {
         self.model = model;
     }
 
+    /// Task `t`'s term of the objective (unweighted) for a forward pass over `batch`.
+    fn task_term(&self, output: &ModelOutput, batch: &Batch, t: usize) -> Tensor<1> {
+        let rows = batch.labels.dims()[0];
+        let labels = batch.labels.clone().slice([0..rows, t..t + 1]);
+        let first = batch.labels.clone().slice([0..rows, 0..1]);
+        task_loss(&output.tasks[t], labels, first, self.tasks[t].kind)
+    }
+
+    /// Task `t`'s loss on `batch` alone, from a forward pass of its own.
+    pub(crate) fn task_loss_on(&self, batch: &Batch, t: usize) -> Tensor<1> {
+        let output = self.model.forward(&ModelInput::from(batch));
+        self.task_term(&output, batch, t)
+    }
+
+    /// The batch the next step trains on.
+    pub(crate) fn next_batch(&self) -> Batch {
+        let end = (self.cursor + self.config.batch_size).min(self.train.len);
+        self.train
+            .gather(self.order.clone().slice(self.cursor..end))
+    }
+
     /// The training objective on `batch`: each task's loss weighted as configured, plus the L2
     /// penalty on the embeddings (none without them). Also the model's output, and each task's
     /// own loss, detached, for the reports.
     pub(crate) fn objective(&self, batch: &Batch) -> (ModelOutput, Tensor<1>, Vec<Tensor<1>>) {
         let output = self.model.forward(&ModelInput::from(batch));
-        let rows = batch.labels.dims()[0];
         let mut losses = Vec::with_capacity(self.tasks.len());
         let mut total = match self.model.embedding_penalty() {
             Some(penalty) => penalty * self.model_config.l2_embedding,
             None => Tensor::zeros([1], &self.device),
         };
-        let first = batch.labels.clone().slice([0..rows, 0..1]);
-        for (t, task) in self.tasks.iter().enumerate() {
-            let labels = batch.labels.clone().slice([0..rows, t..t + 1]);
-            let loss = task_loss(&output.tasks[t], labels, first.clone(), task.kind);
+        for t in 0..self.tasks.len() {
+            let loss = self.task_term(&output, batch, t);
             total = total + loss.clone() * self.config.loss_weights[t];
             losses.push(loss.detach());
         }
@@ -352,9 +370,7 @@ impl Trainer {
     /// Trains on one batch.
     pub fn step(&mut self) -> PendingStep {
         let end = (self.cursor + self.config.batch_size).min(self.train.len);
-        let batch = self
-            .train
-            .gather(self.order.clone().slice(self.cursor..end));
+        let batch = self.next_batch();
         let batch_size = end - self.cursor;
         let (output, total, losses) = self.objective(&batch);
         let gates = output
