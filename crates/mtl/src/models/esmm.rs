@@ -13,12 +13,13 @@ use super::layers::{InputLayer, TaskHead};
 use super::{ModelConfig, ModelInput, ModelOutput, Prediction};
 use crate::data::InputSpec;
 
-/// The CTR tower's input layer, and the CVR tower's own when the towers do not share one.
-fn inputs(
+/// Both models' parts: the CTR tower's input layer (the CVR tower's too when they share one),
+/// the CVR tower's own when they do not, and the two towers.
+fn parts(
     config: &ModelConfig,
     spec: &InputSpec,
     device: &Device,
-) -> (InputLayer, Option<InputLayer>) {
+) -> (InputLayer, Option<InputLayer>, TaskHead, TaskHead) {
     let input = || {
         InputLayer::new(
             &spec.vocab_sizes,
@@ -27,7 +28,33 @@ fn inputs(
             device,
         )
     };
-    (input(), (!config.shared_embedding).then(input))
+    let shared = input();
+    let width = shared.output_dim();
+    let tower = || TaskHead::new(width, &config.tower_units, config.dropout, device);
+    (
+        shared,
+        (!config.shared_embedding).then(input),
+        tower(),
+        tower(),
+    )
+}
+
+/// Task 0 is CTR (a logit); task 1 is CTCVR = pCTR × pCVR, trained as the product (ESMM) or,
+/// `on_clicks`, scored as the product but trained as CVR on the clicked rows (the naive model).
+fn funnel_output(ctr_logit: Tensor<2>, cvr_logit: Tensor<2>, on_clicks: bool) -> ModelOutput {
+    let p_cvr = sigmoid(cvr_logit.clone());
+    let p_ctcvr = sigmoid(ctr_logit.clone()) * p_cvr.clone();
+    let ctcvr = if on_clicks {
+        Prediction::Conditional {
+            probability: p_ctcvr,
+            logit: cvr_logit,
+        }
+    } else {
+        Prediction::Probability(p_ctcvr)
+    };
+    let mut out = ModelOutput::without_gates(vec![Prediction::Logit(ctr_logit), ctcvr]);
+    out.cvr = Some(p_cvr);
+    out
 }
 
 /// The CTR and the CVR logits: each tower reads its input (the CVR tower the shared one, unless
@@ -67,13 +94,12 @@ pub struct Esmm {
 
 impl Esmm {
     pub fn new(config: &ModelConfig, spec: &InputSpec, device: &Device) -> Self {
-        let (input, cvr_input) = inputs(config, spec, device);
-        let width = input.output_dim();
+        let (input, cvr_input, ctr, cvr) = parts(config, spec, device);
         Self {
-            ctr: TaskHead::new(width, &config.tower_units, config.dropout, device),
-            cvr: TaskHead::new(width, &config.tower_units, config.dropout, device),
             input,
             cvr_input,
+            ctr,
+            cvr,
         }
     }
 
@@ -86,14 +112,7 @@ impl Esmm {
             &self.ctr,
             &self.cvr,
         );
-        let p_cvr = sigmoid(cvr_logit);
-        let p_ctcvr = sigmoid(ctr_logit.clone()) * p_cvr.clone();
-        let mut out = ModelOutput::without_gates(vec![
-            Prediction::Logit(ctr_logit),
-            Prediction::Probability(p_ctcvr),
-        ]);
-        out.cvr = Some(p_cvr);
-        out
+        funnel_output(ctr_logit, cvr_logit, false)
     }
 
     pub fn embedding_penalty(&self) -> Option<Tensor<1>> {
@@ -118,13 +137,12 @@ pub struct NaiveCvr {
 
 impl NaiveCvr {
     pub fn new(config: &ModelConfig, spec: &InputSpec, device: &Device) -> Self {
-        let (input, cvr_input) = inputs(config, spec, device);
-        let width = input.output_dim();
+        let (input, cvr_input, ctr, cvr) = parts(config, spec, device);
         Self {
-            ctr: TaskHead::new(width, &config.tower_units, config.dropout, device),
-            cvr: TaskHead::new(width, &config.tower_units, config.dropout, device),
             input,
             cvr_input,
+            ctr,
+            cvr,
         }
     }
 
@@ -138,17 +156,7 @@ impl NaiveCvr {
             &self.ctr,
             &self.cvr,
         );
-        let p_cvr = sigmoid(cvr_logit.clone());
-        let p_ctcvr = sigmoid(ctr_logit.clone()) * p_cvr.clone();
-        let mut out = ModelOutput::without_gates(vec![
-            Prediction::Logit(ctr_logit),
-            Prediction::Conditional {
-                probability: p_ctcvr,
-                logit: cvr_logit,
-            },
-        ]);
-        out.cvr = Some(p_cvr);
-        out
+        funnel_output(ctr_logit, cvr_logit, true)
     }
 
     pub fn embedding_penalty(&self) -> Option<Tensor<1>> {
