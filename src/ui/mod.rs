@@ -496,7 +496,7 @@ pub fn App() -> impl IntoView {
         <header class="top">
             <h1>"Multi-task learning playground"</h1>
             <p class="tagline">
-                "Train Shared-Bottom, MMoE, CGC, PLE or ESMM in your browser. "
+                "Train Single-task, Shared-Bottom, OMoE, MMoE, CGC, PLE or ESMM models in your browser. "
                 {move || match playground.experiment.with(|e| e.data) {
                     DataKind::Adult => "On UCI Adult: task 1 income > 50K, task 2 never married.",
                     DataKind::Correlated => "On the MMoE paper's synthetic tasks: two regressions whose correlation you set.",
