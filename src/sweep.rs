@@ -84,7 +84,8 @@ pub struct SpreadScore {
     pub sd: f64,
 }
 
-/// A sweep's runs summarised: test AUC (R² for a regression task) per task, mean ± sd.
+/// A sweep's runs summarised: test AUC (R² for a regression task) per task, mean ± sd, and the
+/// validation loss curves as a band.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Spread {
     pub group: String,
@@ -92,6 +93,48 @@ pub struct Spread {
     pub label: String,
     pub seeds: Vec<u64>,
     pub scores: Vec<SpreadScore>,
+    /// Per task: (task name, the validation loss band over the seeds).
+    pub valid_loss: Vec<(String, Vec<BandPoint>)>,
+}
+
+/// One step of a band: the mean over the seeds and one sd either side.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BandPoint {
+    pub step: f64,
+    pub mean: f64,
+    pub sd: f64,
+}
+
+/// Mean ± sd of curves at the first curve's steps. The runs of a sweep validate at about the
+/// same steps, but not exactly (a chunk's length follows the clock), so each other curve is read
+/// by linear interpolation; a step outside some curve's range (a run paused early) is left out.
+pub fn band(curves: &[&[(f64, f64)]]) -> Vec<BandPoint> {
+    let Some(first) = curves.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .filter_map(|&(step, _)| {
+            let values: Vec<f64> = curves
+                .iter()
+                .map(|c| interpolate(c, step))
+                .collect::<Option<_>>()?;
+            let (mean, sd) = mean_sd(&values);
+            Some(BandPoint { step, mean, sd })
+        })
+        .collect()
+}
+
+/// The curve's value at `step` (its points in increasing step order), linearly interpolated;
+/// `None` outside its range.
+fn interpolate(curve: &[(f64, f64)], step: f64) -> Option<f64> {
+    let after = curve.iter().position(|p| p.0 >= step)?;
+    let (x1, y1) = curve[after];
+    if x1 == step {
+        return Some(y1);
+    }
+    let (x0, y0) = *curve.get(after.checked_sub(1)?)?;
+    Some(y0 + (y1 - y0) * (step - x0) / (x1 - x0))
 }
 
 impl Spread {
@@ -136,11 +179,24 @@ pub fn spread(runs: &[RunRecord]) -> Vec<Spread> {
                 let (mean, sd) = mean_sd(&values);
                 scores.push(SpreadScore { name, mean, sd });
             }
+            let valid_loss = first
+                .tests
+                .iter()
+                .enumerate()
+                .map(|(t, task)| {
+                    let curves: Vec<&[(f64, f64)]> = members
+                        .iter()
+                        .filter_map(|r| r.valid_loss.get(t).map(Vec::as_slice))
+                        .collect();
+                    (task.name.clone(), band(&curves))
+                })
+                .collect();
             Spread {
                 group: group.to_string(),
                 label: first.experiment.model.label().to_string(),
                 seeds: members.iter().map(|r| r.experiment.seed).collect(),
                 scores,
+                valid_loss,
             }
         })
         .collect()
@@ -193,7 +249,10 @@ mod tests {
             tests: vec![score("income", aucs[0]), score("never_married", aucs[1])],
             cvr: None,
             cvr_all: None,
-            valid_loss: vec![],
+            valid_loss: vec![
+                vec![(10.0, aucs[0]), (20.0, aucs[0] / 2.0)],
+                vec![(10.0, aucs[1])],
+            ],
         }
     }
 
@@ -221,5 +280,25 @@ mod tests {
         assert!(s[0].scores[1].sd.abs() < 1e-12);
         assert_eq!((s[1].runs(), s[1].scores[0].sd), (1, 0.0));
         assert!(mean_sd(&[]).0.is_nan());
+        // The validation loss band: per step, mean and sd over the sweep's runs.
+        let (name, income) = &s[0].valid_loss[0];
+        assert_eq!((name.as_str(), income.len()), ("income", 2));
+        assert_eq!(income[0].step, 10.0);
+        assert!((income[0].mean - 0.82).abs() < 1e-12 && (income[0].sd - 0.02).abs() < 1e-12);
+        assert!((income[1].mean - 0.41).abs() < 1e-12 && (income[1].sd - 0.01).abs() < 1e-12);
+    }
+
+    #[test]
+    fn band_reads_every_curve_at_the_first_ones_steps() {
+        let a = [(1.0, 1.0), (2.0, 3.0), (3.0, 5.0)];
+        // Validated at other steps: 4.0 at step 2 by interpolation; it ends before step 3.
+        let b = [(0.5, 2.0), (1.5, 3.0), (2.5, 5.0)];
+        let got = band(&[&a, &b]);
+        assert_eq!(got.iter().map(|p| p.step).collect::<Vec<_>>(), [1.0, 2.0]);
+        assert!((got[0].mean - 1.75).abs() < 1e-12, "{got:?}");
+        assert_eq!((got[1].mean, got[1].sd), (3.5, 0.5f64.sqrt()));
+        assert!(band(&[]).is_empty());
+        assert_eq!(interpolate(&a, 0.5), None);
+        assert_eq!(interpolate(&a, 3.0), Some(5.0));
     }
 }

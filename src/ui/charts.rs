@@ -19,12 +19,14 @@ const TOP: f64 = 12.0;
 const BOTTOM: f64 = 44.0;
 
 /// One line of a chart.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Series {
     pub name: String,
     pub points: Vec<(f64, f64)>,
     /// Index into the colour-blind-safe palette and dash patterns.
     pub style: usize,
+    /// A shaded band around the line: (step, low, high), such as ± 1 sd over seeds.
+    pub band: Vec<(f64, f64, f64)>,
 }
 
 /// A line chart with labelled axes and a legend.
@@ -47,7 +49,12 @@ pub fn LineChart(
         let all = series.get();
         let xs =
             extent(all.iter().flat_map(|s| s.points.iter().map(|p| p.0))).unwrap_or((0.0, 1.0));
-        let data_y = extent(all.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+        let data_y = extent(all.iter().flat_map(|s| {
+            s.points
+                .iter()
+                .map(|p| p.1)
+                .chain(s.band.iter().flat_map(|b| [b.1, b.2]))
+        }));
         let ys = match (y_domain, data_y) {
             // A fixed range still widens for data outside it (an AUC below 0.4 early on).
             (Some((lo, hi)), Some((dlo, dhi))) => (lo.min(dlo - 0.02), hi.max(dhi)),
@@ -60,6 +67,26 @@ pub fn LineChart(
         };
         let x = LinearScale::new((xs.0.min(0.0), xs.1.max(1.0)), (LEFT, W - RIGHT));
         let y = LinearScale::new(ys, (H - BOTTOM, TOP));
+        // Each band as a closed polygon: along the highs, back along the lows.
+        let bands: Vec<(String, &'static str)> = all
+            .iter()
+            .filter(|s| !s.band.is_empty())
+            .map(|s| {
+                let at = |step: f64, v: f64| {
+                    format!(
+                        "{:.1},{:.1}",
+                        x.map(step),
+                        y.map(v.clamp(y.domain.0, y.domain.1))
+                    )
+                };
+                let upper = s.band.iter().map(|&(step, _, hi)| at(step, hi));
+                let lower = s.band.iter().rev().map(|&(step, lo, _)| at(step, lo));
+                (
+                    upper.chain(lower).collect::<Vec<_>>().join(" "),
+                    series_colour(s.style),
+                )
+            })
+            .collect();
         let lines: Vec<(String, String, &'static str, &'static str)> = all
             .iter()
             .map(|s| {
@@ -94,7 +121,7 @@ pub fn LineChart(
             .iter()
             .map(|&t| (y.map(t), format_tick(t, &yt)))
             .collect();
-        (lines, x_ticks, y_ticks)
+        (lines, x_ticks, y_ticks, bands)
     });
     let empty = move || series.with(|s| s.iter().all(|s| s.points.is_empty()));
     view! {
@@ -104,7 +131,7 @@ pub fn LineChart(
                 <line class="axis" x1=LEFT y1=H - BOTTOM x2=W - RIGHT y2=H - BOTTOM />
                 <line class="axis" x1=LEFT y1=TOP x2=LEFT y2=H - BOTTOM />
                 {move || {
-                    let (_, x_ticks, y_ticks) = geometry.get();
+                    let (_, x_ticks, y_ticks, _) = geometry.get();
                     let xs = x_ticks
                         .into_iter()
                         .map(|(px, label)| {
@@ -128,6 +155,16 @@ pub fn LineChart(
                 <text class="axis-label" x=(LEFT + W - RIGHT) / 2.0 y=H - 6.0 text-anchor="middle">{x_label}</text>
                 <text class="axis-label" x=14.0 y=(TOP + H - BOTTOM) / 2.0 text-anchor="middle"
                     transform=format!("rotate(-90 14 {})", (TOP + H - BOTTOM) / 2.0)>{y_label}</text>
+                {move || {
+                    geometry
+                        .get()
+                        .3
+                        .into_iter()
+                        .map(|(points, colour)| {
+                            view! { <polygon class="band" points=points fill=colour fill-opacity="0.18" stroke="none" /> }
+                        })
+                        .collect_view()
+                }}
                 {move || {
                     geometry
                         .get()
@@ -184,11 +221,13 @@ pub fn LossChart() -> impl IntoView {
                             name: format!("{} train (smoothed)", c.name),
                             points: c.train_loss.clone(),
                             style: t * 2,
+                            band: Vec::new(),
                         },
                         Series {
                             name: format!("{} validation", c.name),
                             points: c.valid_loss.clone(),
                             style: t * 2 + 1,
+                            band: Vec::new(),
                         },
                     ]
                 })
@@ -212,6 +251,7 @@ pub fn AucChart() -> impl IntoView {
                     name: format!("{} validation", c.name),
                     points: c.valid_auc.clone(),
                     style: t * 2 + 1,
+                    band: Vec::new(),
                 })
                 .collect()
         })
@@ -232,6 +272,7 @@ pub fn GradientConflictChart() -> impl IntoView {
                 name: "cosine of the task gradients".into(),
                 points: d.grad_cosine.clone(),
                 style: 2,
+                band: Vec::new(),
             }]
         })
     });
@@ -422,6 +463,7 @@ pub fn GateHistoryChart() -> impl IntoView {
                         .map(|(s, w)| (*s, w.get(e).copied().unwrap_or(0.0) as f64))
                         .collect(),
                     style: e,
+                    band: Vec::new(),
                 })
                 .collect()
         })

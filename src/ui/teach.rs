@@ -118,6 +118,7 @@ pub fn RunsPanel() -> impl IntoView {
                             name: format!("{} {}", r.label(), t.name),
                             points: curve.clone(),
                             style: i,
+                            band: Vec::new(),
                         })
                         .collect::<Vec<_>>()
                 })
@@ -234,6 +235,28 @@ pub fn RunsPanel() -> impl IntoView {
 fn SeedSpreadTable() -> impl IntoView {
     let p = expect_context::<Playground>();
     let spreads = Memo::new(move |_| p.history.with(|h| crate::sweep::spread(&h.runs)));
+    // The latest sweep's validation loss per task: the mean over its seeds, ± 1 sd shaded.
+    let bands = Signal::derive(move || {
+        spreads.with(|all| {
+            all.last()
+                .map(|s| {
+                    s.valid_loss
+                        .iter()
+                        .enumerate()
+                        .map(|(t, (name, band))| Series {
+                            name: format!("{} {name}, mean ± sd over {} seeds", s.label, s.runs()),
+                            points: band.iter().map(|b| (b.step, b.mean)).collect(),
+                            style: t * 2 + 1,
+                            band: band
+                                .iter()
+                                .map(|b| (b.step, b.mean - b.sd, b.mean + b.sd))
+                                .collect(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    });
     let seeds = |s: &[u64]| match (s.first(), s.last()) {
         (Some(a), Some(b)) if s.len() > 1 => format!("{a}–{b} ({} runs)", s.len()),
         (Some(a), _) => format!("{a} (1 run)"),
@@ -268,6 +291,7 @@ fn SeedSpreadTable() -> impl IntoView {
                     </tbody>
                 </table>
             </div>
+            <LineChart title="The latest sweep: validation loss, mean ± 1 sd over its seeds" testid="seed-band-chart" x_label="step" y_label="log loss or MSE" series=bands />
         </Show>
     }
 }

@@ -534,6 +534,10 @@ export const specs = [
       const spread = await page.locator('[data-testid=seed-spread] td.spread').first().textContent();
       assert(/^y1 0\.\d{4} ± 0\.\d{4} · y2 0\.\d{4} ± 0\.\d{4}$/.test(spread), `mean ± sd per task: ${spread}`);
       assert(!(await p.id('sweep-status').count()), 'the sweep is over');
+      // Its validation loss per task as a mean line with a ± 1 sd band.
+      const bands = await page.locator('[data-testid=seed-band-chart] polygon.band').count();
+      const means = await p.linePoints("seed-band-chart");
+      assert(bands === 2 && means.length === 2 && means.every((n) => n >= 10), `two bands: ${bands}, means of ${means} points`);
       assert(/Trained over 3 seeds/.test(await p.id('notices').textContent()), 'and says so');
       // The next seed of a sweep is the one the URL now holds: the last run is reproducible.
       assert(/seed=7/.test(await page.evaluate(() => location.search)), 'the URL holds the last seed');
