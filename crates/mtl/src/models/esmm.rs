@@ -1,7 +1,7 @@
 //! ESMM (Ma et al., SIGIR 2018): a CTR tower and a CVR tower on shared embeddings, with
 //! pCTCVR = pCTR × pCVR. The loss sees only the CTR and CTCVR labels; CVR is learned implicitly
-//! over the entire space and still predicted. [`NaiveCvr`] is the baseline ESMM is measured
-//! against: the same towers, the CVR tower trained on the clicked impressions only. Either
+//! over the entire space and still predicted. The naive CVR model is the baseline ESMM is
+//! measured against: the same towers, the CVR tower trained on the clicked impressions only. Either
 //! model's towers share one embedding table or have one each (`shared_embedding`): ESMM without
 //! sharing is the paper's ESMM-NS, and the naive baseline shares nothing by default.
 
@@ -10,7 +10,7 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
 use super::layers::{InputLayer, TaskHead};
-use super::{ModelConfig, ModelInput, ModelOutput, Prediction};
+use super::{ModelConfig, ModelInput, ModelKind, ModelOutput, Prediction};
 use crate::data::InputSpec;
 
 /// Both models' parts: the CTR tower's input layer (the CVR tower's too when they share one),
@@ -82,14 +82,25 @@ fn penalty(input: &InputLayer, cvr_input: Option<&InputLayer>) -> Option<Tensor<
     }
 }
 
+/// ESMM, or (`cvr_on_clicks`) the naive CVR model: the same towers and inputs, apart only in how
+/// CTCVR is trained.
+///
+/// The naive CVR model trains a CTR tower on every impression and a CVR tower on the clicked
+/// impressions only, as CVR models were trained before ESMM (the ESMM paper's "DNN" baseline
+/// with a CTR model beside it; by default they share nothing, not even the embeddings). Its
+/// CTCVR (pCTR × pCVR) is reported but never trained on: the CVR tower's loss is its
+/// cross-entropy on the rows whose click label is 1 ([`Prediction::Conditional`]).
 #[derive(Module, Debug)]
 pub struct Esmm {
     /// The CTR tower's input, and the CVR tower's too when they share (ESMM's design).
     pub input: InputLayer,
-    /// The CVR tower's own input, when they do not (ESMM-NS).
+    /// The CVR tower's own input, when they do not (ESMM-NS; the naive model's default).
     pub cvr_input: Option<InputLayer>,
     pub ctr: TaskHead,
     pub cvr: TaskHead,
+    /// The naive CVR model: CVR trained on the clicked rows, CTCVR only scored.
+    #[module(skip)]
+    pub cvr_on_clicks: bool,
 }
 
 impl Esmm {
@@ -100,10 +111,12 @@ impl Esmm {
             cvr_input,
             ctr,
             cvr,
+            cvr_on_clicks: config.kind == ModelKind::NaiveCvr,
         }
     }
 
-    /// Task 0 is CTR (a logit); task 1 is CTCVR, a probability that is the product of two.
+    /// Task 0 is CTR (a logit); task 1 is CTCVR, the product of two probabilities (for the
+    /// naive model scored as that but trained as CVR on the clicked rows).
     pub fn forward(&self, x: &ModelInput) -> ModelOutput {
         let (ctr_logit, cvr_logit) = tower_logits(
             x,
@@ -112,51 +125,7 @@ impl Esmm {
             &self.ctr,
             &self.cvr,
         );
-        funnel_output(ctr_logit, cvr_logit, false)
-    }
-
-    pub fn embedding_penalty(&self) -> Option<Tensor<1>> {
-        penalty(&self.input, self.cvr_input.as_ref())
-    }
-}
-
-/// The naive CVR model: a CTR tower trained on every impression and a CVR tower trained on the
-/// clicked impressions only, as CVR models were trained before ESMM (the ESMM paper's "DNN"
-/// baseline with a CTR model beside it; by default they share nothing, not even the
-/// embeddings). Its CTCVR (pCTR × pCVR) is reported but never trained on: the CVR tower's loss
-/// is its cross-entropy on the rows whose click label is 1 ([`Prediction::Conditional`]).
-#[derive(Module, Debug)]
-pub struct NaiveCvr {
-    /// The CTR tower's input, and the CVR tower's too if they share.
-    pub input: InputLayer,
-    /// The CVR tower's own input (the default: the baseline shares nothing).
-    pub cvr_input: Option<InputLayer>,
-    pub ctr: TaskHead,
-    pub cvr: TaskHead,
-}
-
-impl NaiveCvr {
-    pub fn new(config: &ModelConfig, spec: &InputSpec, device: &Device) -> Self {
-        let (input, cvr_input, ctr, cvr) = parts(config, spec, device);
-        Self {
-            input,
-            cvr_input,
-            ctr,
-            cvr,
-        }
-    }
-
-    /// Task 0 is CTR (a logit); task 1 is CTCVR, scored as pCTR × pCVR but trained as CVR on
-    /// the clicked rows.
-    pub fn forward(&self, x: &ModelInput) -> ModelOutput {
-        let (ctr_logit, cvr_logit) = tower_logits(
-            x,
-            &self.input,
-            self.cvr_input.as_ref(),
-            &self.ctr,
-            &self.cvr,
-        );
-        funnel_output(ctr_logit, cvr_logit, true)
+        funnel_output(ctr_logit, cvr_logit, self.cvr_on_clicks)
     }
 
     pub fn embedding_penalty(&self) -> Option<Tensor<1>> {

@@ -13,7 +13,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
 
 pub use bottom::{SharedBottom, SingleTask};
-pub use esmm::{Esmm, NaiveCvr};
+pub use esmm::Esmm;
 pub use moe::Moe;
 pub use ple::{ExtractionLevel, Ple};
 
@@ -216,7 +216,7 @@ impl ModelConfig {
             ModelKind::Omoe => MtlModel::Moe(Moe::new(self, spec, tasks, true, device)),
             ModelKind::Cgc | ModelKind::Ple => MtlModel::Ple(Ple::new(self, spec, tasks, device)),
             ModelKind::Esmm => MtlModel::Esmm(Esmm::new(self, spec, device)),
-            ModelKind::NaiveCvr => MtlModel::NaiveCvr(NaiveCvr::new(self, spec, device)),
+            ModelKind::NaiveCvr => MtlModel::NaiveCvr(Esmm::new(self, spec, device)),
         })
     }
 }
@@ -312,7 +312,8 @@ pub enum MtlModel {
     Moe(Moe),
     Ple(Ple),
     Esmm(Esmm),
-    NaiveCvr(NaiveCvr),
+    /// The naive CVR model: ESMM's parts, CVR trained on the clicked rows.
+    NaiveCvr(Esmm),
 }
 
 impl MtlModel {
@@ -322,8 +323,7 @@ impl MtlModel {
             MtlModel::SharedBottom(m) => m.forward(x),
             MtlModel::Moe(m) => m.forward(x),
             MtlModel::Ple(m) => m.forward(x),
-            MtlModel::Esmm(m) => m.forward(x),
-            MtlModel::NaiveCvr(m) => m.forward(x),
+            MtlModel::Esmm(m) | MtlModel::NaiveCvr(m) => m.forward(x),
         }
     }
 
@@ -335,8 +335,7 @@ impl MtlModel {
             MtlModel::SharedBottom(m) => m.input.squared_norm(),
             MtlModel::Moe(m) => m.input.squared_norm(),
             MtlModel::Ple(m) => m.input.squared_norm(),
-            MtlModel::Esmm(m) => m.embedding_penalty(),
-            MtlModel::NaiveCvr(m) => m.embedding_penalty(),
+            MtlModel::Esmm(m) | MtlModel::NaiveCvr(m) => m.embedding_penalty(),
         }
     }
 }

@@ -240,7 +240,7 @@ fn early_stopping_restores_the_best_weights_not_the_last() {
 #[test]
 fn model_file_loads_back_to_the_same_predictions() {
     let data = small_data();
-    for kind in [ModelKind::Ple, ModelKind::Esmm] {
+    for kind in [ModelKind::Ple, ModelKind::Esmm, ModelKind::NaiveCvr] {
         let mut t = trainer(kind, &data, TrainConfig::new().with_seed(5));
         for _ in 0..3 {
             t.step().readback().read().expect("finite step");
