@@ -212,6 +212,12 @@ pub fn rows_csv(rows: &[Row]) -> String {
     out
 }
 
+/// The figures' colours: the Okabe–Ito palette, as the page's charts use it (`src/plot.rs`, which
+/// this crate cannot import).
+const COLOURS: [&str; 8] = [
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999",
+];
+
 /// The summary as an SVG line chart: test loss against p (falling along the x axis, as the
 /// tasks grow apart), one line per model, ±1 sd bars. Plain SVG, so no plotting crate.
 pub fn rows_svg(rows: &[Row], title: &str) -> String {
@@ -221,9 +227,6 @@ pub fn rows_svg(rows: &[Row], title: &str) -> String {
     const RIGHT: f64 = 170.0;
     const TOP: f64 = 40.0;
     const BOTTOM: f64 = 50.0;
-    const COLOURS: [&str; 8] = [
-        "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999",
-    ];
     let mut ps: Vec<f64> = rows.iter().map(|r| r.p).collect();
     ps.sort_by(|a, b| b.total_cmp(a));
     ps.dedup();
@@ -470,7 +473,6 @@ pub fn funnel_svg(rows: &[FunnelRow], title: &str) -> String {
     const LEFT: f64 = 70.0;
     const TOP: f64 = 40.0;
     const BOTTOM: f64 = 50.0;
-    const COLOURS: [&str; 4] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"];
     let (lo, hi) = (0.5, 1.0);
     let y = |v: f64| H - BOTTOM - (H - TOP - BOTTOM) * ((v - lo) / (hi - lo)).clamp(0.0, 1.0);
     let slot = (W - LEFT - 20.0) / rows.len().max(1) as f64;
