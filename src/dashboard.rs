@@ -39,6 +39,8 @@ pub enum RunState {
     Ready,
     Running,
     Paused,
+    /// The run has ended (its budget, early stopping or "Finish and test") and its test
+    /// score is in, or on its way; it trains no further.
     Finished,
     /// Stopped on a NaN loss or an error; the message says why.
     Stopped,
@@ -179,7 +181,9 @@ impl Dashboard {
             Event::Stopped { reason, .. } => {
                 self.state = match reason {
                     StopReason::Paused => RunState::Paused,
-                    StopReason::Finished { .. } => RunState::Finished,
+                    StopReason::Finished { .. }
+                    | StopReason::EarlyStopped { .. }
+                    | StopReason::Ended => RunState::Finished,
                     StopReason::NonFinite { .. } => RunState::Stopped,
                 };
                 self.status = reason.describe();
@@ -217,11 +221,14 @@ impl Dashboard {
         }
     }
 
-    /// A new epoch budget: a finished run with epochs left may be played again.
+    /// A new epoch budget. A run that has ended stays ended, since its test score is final:
+    /// the budget is the next run's.
     pub fn set_epoch_budget(&mut self, epochs: usize) {
-        if self.state == RunState::Finished && self.epoch < epochs {
-            self.state = RunState::Paused;
-            self.status = format!("Budget raised to {epochs} epochs. Press Play to go on.");
+        if self.state == RunState::Finished {
+            self.status = format!(
+                "This run has ended and its test score is final: Reset trains a new one for \
+                 {epochs} epochs."
+            );
         }
     }
 
@@ -387,17 +394,30 @@ mod tests {
     }
 
     #[test]
-    fn dashboard_raised_budget_reopens_a_finished_run() {
+    fn dashboard_a_run_that_ended_stays_ended() {
+        for reason in [
+            StopReason::Finished { epochs: 1 },
+            StopReason::EarlyStopped {
+                patience: 2,
+                best_step: 40,
+            },
+            StopReason::Ended,
+        ] {
+            let mut d = built();
+            d.apply(&Event::Stopped { session: 1, reason });
+            assert_eq!(d.state, RunState::Finished);
+            d.playing();
+            assert_eq!(d.state, RunState::Finished, "Play does not reopen it");
+            d.set_epoch_budget(3);
+            assert_eq!(d.state, RunState::Finished, "nor does a bigger budget");
+            assert!(d.status.contains("Reset trains a new one for 3 epochs"));
+        }
         let mut d = built();
         d.apply(&Event::Stopped {
             session: 1,
-            reason: StopReason::Finished { epochs: 1 },
+            reason: StopReason::Paused,
         });
-        d.epoch = 1;
-        d.set_epoch_budget(1);
-        assert_eq!(d.state, RunState::Finished);
-        d.set_epoch_budget(3);
-        assert_eq!(d.state, RunState::Paused);
+        assert_eq!(d.state, RunState::Paused, "a pause does not end the run");
     }
 
     #[test]

@@ -15,6 +15,9 @@ fn default_p() -> f64 {
 
 /// The correlated tasks' weight norm and label noise: the MMoE paper's setting as our check ran
 /// it (c = 2, noise std 0.01).
+/// Early stopping's patience unless the learner sets one: the CLI's (`mtl train --patience`).
+pub const DEFAULT_PATIENCE: usize = 3;
+
 fn default_c() -> f64 {
     2.0
 }
@@ -90,6 +93,11 @@ pub struct Experiment {
     pub seed: u64,
     /// Training stops by itself after this many epochs.
     pub epochs: usize,
+    /// Epochs without a better validation loss before training stops early; 0 trains the whole
+    /// budget. Either way the test scores the weights with the best validation loss. Saved runs
+    /// from before it existed trained their whole budget.
+    #[serde(default)]
+    pub patience: usize,
     pub device: DeviceChoice,
 }
 
@@ -130,6 +138,7 @@ impl Experiment {
             noise: default_noise(),
             seed: 1,
             epochs,
+            patience: DEFAULT_PATIENCE,
             device: DeviceChoice::Auto,
         }
     }

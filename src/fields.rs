@@ -571,6 +571,24 @@ pub static FIELDS: &[Field] = &[
         },
     },
     Field {
+        key: "patience",
+        id: "patience",
+        label: "Early stopping",
+        help: "Stop after this many epochs without a better validation loss (0: train every \
+               epoch). Either way the test scores the weights with the best validation loss, \
+               once, when the run ends. Live.",
+        group: Group::Training,
+        knob: None,
+        data: &[],
+        live: true,
+        value: Value::Count {
+            min: 0,
+            max: 20,
+            get: |e| e.patience as u64,
+            set: |e, v| e.patience = v as usize,
+        },
+    },
+    Field {
         key: "device",
         id: "device",
         label: "Device",

@@ -1,6 +1,6 @@
-//! The run history: every paused or finished run, with its setup and its test scores, kept in
-//! the page and in localStorage, exported as CSV or JSON. Plain data; the page only stores and
-//! shows it.
+//! The run history: every run that ended, with its setup, the validation scores it was selected
+//! on and its one test score, kept in the page and in localStorage, exported as CSV or JSON.
+//! Plain data; the page only stores and shows it.
 
 use serde::{Deserialize, Serialize};
 
@@ -35,8 +35,17 @@ pub struct RunRecord {
     pub experiment: Experiment,
     pub backend: String,
     pub params: usize,
+    /// The step of the weights tested: the best validation point.
     pub steps: u64,
+    /// The steps trained in all. Runs saved before selection by validation read 0.
+    #[serde(default)]
+    pub trained_steps: u64,
     pub epochs: usize,
+    /// The validation scores of the weights tested: what runs are compared on. Runs saved
+    /// before selection by validation have none.
+    #[serde(default)]
+    pub valid: Vec<TaskScore>,
+    /// The held-out test scores, taken once when the run ended.
     pub tests: Vec<TaskScore>,
     pub cvr: Option<TaskScore>,
     /// The CVR head over every impression (the funnel). Older saved runs have none.
@@ -74,7 +83,9 @@ impl RunRecord {
             backend: backend.to_string(),
             params: info.params,
             steps: test.step,
+            trained_steps: test.trained_steps,
             epochs: d.epoch,
+            valid: test.valid.clone(),
             tests: test.tasks.clone(),
             cvr: test.cvr.clone(),
             cvr_all: test.cvr_all.clone(),
@@ -88,6 +99,17 @@ impl RunRecord {
 
     pub fn label(&self) -> String {
         format!("#{} {}", self.number, self.experiment.model.label())
+    }
+
+    /// The loss the run was selected on: its validation losses weighted as in training.
+    pub fn valid_loss(&self) -> Option<f64> {
+        (!self.valid.is_empty()).then(|| {
+            self.valid
+                .iter()
+                .zip(self.experiment.loss_weights)
+                .map(|(t, w)| t.loss * w as f64)
+                .sum()
+        })
     }
 }
 
@@ -150,6 +172,24 @@ impl History {
         added
     }
 
+    /// The runs as the Runs panel lists them: by data set, then by validation loss, lowest
+    /// first (the test scores never order them); runs saved without validation scores last,
+    /// newest first.
+    pub fn ranked(&self) -> Vec<&RunRecord> {
+        let mut runs: Vec<&RunRecord> = self.runs.iter().collect();
+        runs.sort_by(|a, b| {
+            let key = |r: &RunRecord| (r.experiment.data.slug(), r.valid_loss().is_none());
+            key(a)
+                .cmp(&key(b))
+                .then_with(|| {
+                    let (x, y) = (a.valid_loss(), b.valid_loss());
+                    x.unwrap_or(0.0).total_cmp(&y.unwrap_or(0.0))
+                })
+                .then_with(|| b.number.cmp(&a.number))
+        });
+        runs
+    }
+
     /// Reads a history file a learner chose to import; the error says what is wrong with it.
     pub fn parse_import(text: &str) -> Result<History, String> {
         let mut h: History = serde_json::from_str(text).map_err(|e| {
@@ -196,10 +236,11 @@ impl History {
         }
     }
 
-    /// One row per run: the setup and the test scores per task.
+    /// One row per run: the setup and the test scores per task, then the validation scores the
+    /// run was selected on.
     pub fn to_csv(&self) -> String {
         let mut out = String::from(
-            "session,time_ms,model,summary,backend,params,steps,epochs,seed,learning_rate,batch_size,data,relationship,task1,task1_auc,task1_logloss,task1_r2,task1_mse,task2,task2_auc,task2_logloss,task2_r2,task2_mse,cvr_auc,cvr_logloss,cvr_all_auc,cvr_all_logloss,cvr_all_mse_true,id,seed_sweep\n",
+            "session,time_ms,model,summary,backend,params,steps,epochs,seed,learning_rate,batch_size,data,relationship,task1,task1_auc,task1_logloss,task1_r2,task1_mse,task2,task2_auc,task2_logloss,task2_r2,task2_mse,cvr_auc,cvr_logloss,cvr_all_auc,cvr_all_logloss,cvr_all_mse_true,id,seed_sweep,trained_steps,patience,valid_loss,task1_valid_auc,task2_valid_auc\n",
         );
         let opt = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
         for r in &self.runs {
@@ -251,6 +292,11 @@ impl History {
                 opt(r.cvr_all.as_ref().and_then(|c| c.mse_true)),
                 csv_field(&r.id),
                 csv_field(r.group.as_deref().unwrap_or_default()),
+                r.trained_steps.to_string(),
+                r.experiment.patience.to_string(),
+                opt(r.valid_loss()),
+                opt(r.valid.first().and_then(TaskScore::headline)),
+                opt(r.valid.get(1).and_then(TaskScore::headline)),
             ];
             out.push_str(&row.join(","));
             out.push('\n');
@@ -284,7 +330,16 @@ mod tests {
             backend: "cpu".into(),
             params: 300_470,
             steps: 500,
+            trained_steps: 700,
             epochs: 4,
+            valid: vec![TaskScore {
+                name: "income".into(),
+                loss: 0.4 - auc / 10.0,
+                auc: Some(auc - 0.01),
+                logloss: Some(0.4 - auc / 10.0),
+                r2: None,
+                mse_true: None,
+            }],
             tests: vec![
                 TaskScore {
                     name: "income".into(),
@@ -420,6 +475,36 @@ mod tests {
         let (empty, problem) = History::from_json("{not json");
         assert!(empty.runs.is_empty() && problem.is_some());
         assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+    }
+
+    #[test]
+    fn history_ranks_runs_by_validation_never_by_test() {
+        let mut h = History::default();
+        let mut good = run(1, 0.90);
+        // The best validation loss, the worst test score: validation decides.
+        good.tests[0].auc = Some(0.5);
+        h.record(run(2, 0.80));
+        h.record(good);
+        let mut legacy = run(3, 0.99);
+        legacy.valid.clear();
+        h.record(legacy);
+        let mut other_data = run(4, 0.70);
+        other_data.experiment = other_data
+            .experiment
+            .with_data(crate::experiment::DataKind::Funnel);
+        h.record(other_data);
+        let order: Vec<u32> = h.ranked().iter().map(|r| r.session).collect();
+        assert_eq!(
+            order,
+            vec![1, 2, 3, 4],
+            "Adult by validation loss, legacy last; then the funnel"
+        );
+        assert!(
+            h.to_csv()
+                .lines()
+                .nth(1)
+                .is_some_and(|l| l.ends_with(",700,3,0.320000,0.790000,"))
+        );
     }
 
     #[test]

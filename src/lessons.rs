@@ -570,11 +570,18 @@ pub fn lessons() -> Vec<Lesson> {
                         e
                     },
                     seeds: 3,
-                    look_for: "The naive model again, its CVR tower still learning from clicks only, but reading the embedding table that its CTR tower learns from every impression. CVR AUC over every impression: about 0.78. Level with ESMM: on this funnel what lifts CVR is the item representation learned from every impression, more than where the CVR tower's loss is counted. The README's six-seed table separates the two (ESMM without the shared table, ESMM-NS, is in it). ESMM's CVR is not unbiased in general either (ESCM², 2022).",
+                    look_for: "The naive model again, its CVR tower still learning from clicks only, but reading the embedding table that its CTR tower learns from every impression. CVR AUC over every impression: about 0.78. Level with ESMM, or a little above it (0.78 against 0.77 over these three seeds, a gap smaller than one seed's spread): on this funnel what lifts CVR is the item representation learned from every impression, more than where the CVR tower's loss is counted. The README's six-seed table separates the two (ESMM without the shared table, ESMM-NS, is in it). ESMM's CVR is not unbiased in general either (ESCM², 2022).",
                     claims: &[
                         Claim {
                             words: "Level with ESMM",
-                            check: Check::AucAsPrevious { task: 2, gap: 0.01 },
+                            check: Check::AucAsPrevious {
+                                task: 2,
+                                gap: 0.015,
+                            },
+                        },
+                        Claim {
+                            words: "or a little above it",
+                            check: Check::AucAbovePrevious { task: 2, rise: 0.0 },
                         },
                         Claim {
                             words: "about 0.78",

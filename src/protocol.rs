@@ -31,10 +31,17 @@ pub enum Command {
     SetLossWeights {
         weights: [f32; 2],
     },
-    /// A new epoch budget; training that had finished may go on.
+    /// A new epoch budget. A run that has ended (and been tested) stays ended.
     SetEpochs {
         epochs: usize,
     },
+    /// A new early-stopping patience, in epochs (0: train the whole budget).
+    SetPatience {
+        patience: usize,
+    },
+    /// "Finish and test": ends the run where it stands, restores the weights with the best
+    /// validation loss and scores the test split with them, once.
+    Finish,
     /// Sends the model's weights as a model file (a Burn record): [`Event::ModelExported`].
     ExportModel,
 }
@@ -191,10 +198,19 @@ impl TaskScore {
     }
 }
 
-/// The test set's scores after (or during) training.
+/// The test set's scores, once per run, when it ends: of the weights with the best validation
+/// loss, which may be older than the last step trained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TestReport {
+    /// The step of the weights scored: the best validation point.
     pub step: u64,
+    /// The steps the run trained in all (`step` or more). Reports from before selection by
+    /// validation existed read 0.
+    #[serde(default)]
+    pub trained_steps: u64,
+    /// The validation scores of the same weights: what the run is compared on.
+    #[serde(default)]
+    pub valid: Vec<TaskScore>,
     pub tasks: Vec<TaskScore>,
     /// The CVR head (ESMM, naive CVR), scored on the "clicked" rows.
     pub cvr: Option<TaskScore>,
@@ -207,19 +223,40 @@ pub struct TestReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StopReason {
-    /// The user paused.
+    /// The user paused. The run goes on when they press Play; nothing is tested.
     Paused,
     /// The epoch budget is spent.
     Finished { epochs: usize },
+    /// The validation loss did not improve for `patience` epochs after `best_step`.
+    EarlyStopped { patience: usize, best_step: u64 },
+    /// The learner pressed "Finish and test".
+    Ended,
     /// A loss became NaN or infinite; the message says which and what to try.
     NonFinite { message: String },
 }
 
 impl StopReason {
+    /// Whether the run is over: its test score follows, and it trains no further.
+    pub fn ends_run(&self) -> bool {
+        matches!(
+            self,
+            StopReason::Finished { .. } | StopReason::EarlyStopped { .. } | StopReason::Ended
+        )
+    }
+
     pub fn describe(&self) -> String {
         match self {
             StopReason::Paused => "Paused.".into(),
             StopReason::Finished { epochs } => format!("Finished {epochs} epochs."),
+            StopReason::EarlyStopped {
+                patience,
+                best_step,
+            } => format!(
+                "Stopped early: the validation loss has not improved for {patience} epoch{} \
+                 since step {best_step}.",
+                if *patience == 1 { "" } else { "s" }
+            ),
+            StopReason::Ended => "Finished on request.".into(),
             StopReason::NonFinite { message } => format!("Training stopped: {message}"),
         }
     }

@@ -12,7 +12,8 @@ use mtl::train::{
 };
 
 use crate::experiment::{DataKind, Experiment};
-use crate::protocol::{EvalPoint, ModelInfo, Progress, TaskScore, TestReport};
+use crate::protocol::{EvalPoint, ModelInfo, Progress, StopReason, TaskScore, TestReport};
+use crate::schedule::{Action, ChunkOutcome, Schedule, SessionState, Validated};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -104,6 +105,10 @@ pub struct Training {
     /// The step at which to measure the task-gradient cosine next; `None` for a model whose
     /// tasks share no parameter.
     next_cosine: Option<u64>,
+    /// The latest validation point, which [`Training::keep_best`] keeps with the weights.
+    last_point: Option<EvalPoint>,
+    /// The weights with the best validation loss so far, and their point.
+    best: Option<(EvalPoint, mtl::models::MtlModel)>,
 }
 
 impl Training {
@@ -159,7 +164,20 @@ impl Training {
             info,
             task_names,
             next_cosine: shares.then_some(GRADIENT_COSINE_EVERY),
+            last_point: None,
+            best: None,
         })
+    }
+
+    /// The model as the [`Schedule`] sees it.
+    pub fn state(&self) -> SessionState {
+        if self.finished() {
+            SessionState::Finished {
+                epochs: self.experiment.epochs,
+            }
+        } else {
+            SessionState::Unfinished
+        }
     }
 
     pub fn info(&self) -> &ModelInfo {
@@ -255,6 +273,106 @@ impl Training {
     /// Scores the validation split (on the device until read).
     pub fn validation(&self) -> Readback<EvalReport> {
         self.trainer.evaluate_pending(&self.valid)
+    }
+
+    /// Takes a validation report of the current weights: the point the page plots, and what
+    /// selection reads of it (the losses weighted as in training).
+    pub fn validated(&mut self, report: &EvalReport) -> (EvalPoint, Validated) {
+        let point = eval_point(self.steps(), report);
+        self.last_point = Some(point.clone());
+        let validated = Validated {
+            step: self.steps(),
+            loss: report.weighted_loss(&self.experiment.loss_weights),
+            patience: self.experiment.patience,
+            steps_per_epoch: self.trainer.steps_per_epoch() as u64,
+        };
+        (point, validated)
+    }
+
+    /// Keeps a copy of the current weights with their validation point, as the best so far.
+    pub fn keep_best(&mut self) {
+        if let Some(point) = self.last_point.clone() {
+            self.best = Some((point, self.trainer.model().clone()));
+        }
+    }
+
+    /// Ends the run: the kept weights go back into the model (it trains no further), and the
+    /// test split is scored with them. Without kept weights (a run ended at step 0) the current
+    /// ones are scored.
+    pub fn conclude(&mut self) -> Readback<TestReport> {
+        let trained_steps = self.steps();
+        let (step, valid) = match self.best.take() {
+            Some((point, model)) => {
+                self.trainer.restore(model);
+                (point.step, point.tasks)
+            }
+            None => (
+                trained_steps,
+                self.last_point.clone().map(|p| p.tasks).unwrap_or_default(),
+            ),
+        };
+        self.trainer
+            .evaluate_pending(&self.test)
+            .map(move |report| TestReport {
+                trained_steps,
+                valid,
+                ..test_report(step, &report)
+            })
+    }
+
+    /// Trains to the end exactly as the worker does, with the same [`Schedule`] (validation
+    /// cadence, best weights, early stopping, one test), but synchronously and without events:
+    /// native tests and the lessons' claims measure what the page shows.
+    pub fn run_to_end(&mut self) -> Result<(StopReason, TestReport), RunError> {
+        let mut schedule = Schedule::new();
+        let mut todo: std::collections::VecDeque<Action> =
+            schedule.on_built(self.validation_every()).into();
+        todo.extend(schedule.on_play(self.state()));
+        let (mut reason, mut test) = (None, None);
+        while let Some(action) = todo
+            .pop_front()
+            .or_else(|| schedule.next_chunk().map(Action::Train))
+        {
+            let next = match action {
+                Action::Train(steps) => {
+                    let chunk = self.train_chunk(steps).read()?;
+                    schedule.after_chunk(ChunkOutcome::Trained(crate::schedule::Chunk {
+                        steps: chunk.steps,
+                        // Timing only sizes chunks, and chunks are cut at validation points.
+                        elapsed_ms: chunk.steps as f64,
+                        steps_done: self.steps(),
+                        finished: self.finished(),
+                        epochs: self.experiment.epochs,
+                    }))
+                }
+                Action::Validate => {
+                    let report = self.validation().read()?;
+                    schedule.after_validation(self.validated(&report).1)
+                }
+                Action::KeepBest => {
+                    self.keep_best();
+                    Vec::new()
+                }
+                Action::Conclude => {
+                    test = Some(self.conclude().read()?);
+                    Vec::new()
+                }
+                Action::Stop(r) => {
+                    reason = Some(r);
+                    Vec::new()
+                }
+                Action::Error(message) => return Err(RunError::Synthetic(message)),
+            };
+            for action in next.into_iter().rev() {
+                todo.push_front(action);
+            }
+        }
+        match (reason, test) {
+            (Some(reason), Some(test)) => Ok((reason, test)),
+            _ => Err(RunError::Synthetic(
+                "the run stopped without a test score".into(),
+            )),
+        }
     }
 
     /// The model's weights on their way to a model file (a Burn record).
@@ -378,6 +496,8 @@ pub fn eval_point(step: u64, report: &EvalReport) -> EvalPoint {
 pub fn test_report(step: u64, report: &EvalReport) -> TestReport {
     TestReport {
         step,
+        trained_steps: step,
+        valid: Vec::new(),
         tasks: report.tasks.iter().map(task_score).collect(),
         cvr: report.cvr.as_ref().map(task_score),
         cvr_all: report.cvr_all.as_ref().map(task_score),
@@ -474,9 +594,75 @@ mod tests {
         let chunk = s.train_chunk(1000).read().expect("reads");
         assert_eq!(chunk.steps, per_epoch);
         assert!(s.finished());
-        let report = test_report(s.steps(), &s.test().read().expect("test reads"));
+        assert_eq!(s.state(), SessionState::Finished { epochs: 1 });
+        let (reason, report) = Training::new(1, &e, data(), &Device::flex())
+            .expect("builds")
+            .run_to_end()
+            .expect("runs");
+        assert_eq!(reason, StopReason::Finished { epochs: 1 });
+        assert_eq!(report.trained_steps, per_epoch as u64);
         assert_eq!(report.tasks.len(), 2);
+        assert_eq!(
+            report.valid.len(),
+            2,
+            "the validation scores of the weights tested"
+        );
         assert!(report.tasks.iter().all(|t| t.logloss.is_some()));
+    }
+
+    #[test]
+    fn session_concludes_with_the_kept_weights_not_the_last() {
+        let mut e = small(ModelKind::Mmoe);
+        e.learning_rate = 0.05;
+        let mut s = Training::new(1, &e, data(), &Device::flex()).expect("builds");
+        s.train_chunk(5).read().expect("finite");
+        let report = s.validation().read().expect("reads");
+        let (point, _) = s.validated(&report);
+        s.keep_best();
+        let at_5 = test_report(5, &s.test().read().expect("reads"));
+        s.train_chunk(20).read().expect("finite");
+        let at_25 = test_report(25, &s.test().read().expect("reads"));
+        assert_ne!(at_5.tasks, at_25.tasks, "training moved the weights");
+        let concluded = s.conclude().read().expect("reads");
+        assert_eq!((concluded.step, concluded.trained_steps), (5, 25));
+        assert_eq!(concluded.tasks, at_5.tasks, "step 5's weights were tested");
+        assert_eq!(concluded.valid, point.tasks);
+    }
+
+    #[test]
+    fn session_runs_to_an_early_stop_and_tests_the_best_weights() {
+        // A learning rate this high overfits the small correlated set within an epoch or two.
+        let (data, _) = mtl::data::correlated(&mtl::data::CorrelatedConfig {
+            train_rows: 600,
+            valid_rows: 300,
+            test_rows: 300,
+            ..Default::default()
+        })
+        .expect("valid knobs");
+        let mut e = Experiment::tutorial_on(ModelKind::SharedBottom, DataKind::Correlated);
+        e.learning_rate = 0.05;
+        e.batch_size = 32;
+        e.epochs = 100;
+        e.patience = 2;
+        let mut s = Training::new(1, &e, &data, &Device::flex()).expect("builds");
+        let (reason, report) = s.run_to_end().expect("runs");
+        let StopReason::EarlyStopped {
+            patience,
+            best_step,
+        } = reason
+        else {
+            panic!("expected an early stop, got {reason:?}");
+        };
+        assert_eq!((patience, best_step), (2, report.step));
+        let per_epoch = s.trainer.steps_per_epoch() as u64;
+        assert!(
+            report.trained_steps >= best_step + 2 * per_epoch,
+            "{report:?}"
+        );
+        assert!(
+            report.trained_steps < 100 * per_epoch,
+            "it stopped before the budget"
+        );
     }
 
     #[test]
@@ -564,8 +750,8 @@ mod tests {
         mtl::train::metrics::auc(&scores, &labels).expect("both classes in the test split")
     }
 
-    /// Trains a lesson step's setup natively for its whole epoch budget; the test AUC per task
-    /// (R² for a regression task).
+    /// Trains a lesson step's setup natively as the page does (validation, early stopping, the
+    /// best weights tested); the test AUC per task (R² for a regression task).
     fn lesson_run(e: &Experiment) -> Vec<f64> {
         let owned;
         let data = if let Some(drawn) = synthetic_data(e) {
@@ -583,10 +769,7 @@ mod tests {
             &owned
         };
         let mut t = Training::new(1, e, data, &Device::flex()).expect("builds");
-        while !t.finished() {
-            t.train_chunk(64).read().expect("finite losses");
-        }
-        let report = test_report(t.steps(), &t.test().read().expect("test reads"));
+        let (_, report) = t.run_to_end().expect("finite losses");
         // The funnel's CVR over every impression reads as a third task.
         report
             .tasks

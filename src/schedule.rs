@@ -1,7 +1,13 @@
 //! When the training worker trains, scores and stops: a plain, synchronous state machine. The
-//! worker's `Driver` tells it what happened (a command, a chunk's outcome) and performs the
-//! [`Action`]s it answers, in order. The policy lives here, away from tensors and promises, so
-//! each rule is tested natively; the driver only does the I/O.
+//! worker's `Driver` tells it what happened (a command, a chunk's outcome, a validation score)
+//! and performs the [`Action`]s it answers, in order. The policy lives here, away from tensors
+//! and promises, so each rule is tested natively; the driver only does the I/O.
+//!
+//! Selection is by validation only. The validation split is scored every `validation_every`
+//! steps (chunks are cut there, so the points, and the run, do not depend on the machine's
+//! speed); the best point's weights are kept; the run stops early after `patience` epochs
+//! without a better validation loss. The test split is scored once per run, when it ends (its
+//! budget, early stopping, or "Finish and test"), with the kept weights. Pause scores nothing.
 
 use crate::protocol::StopReason;
 
@@ -10,6 +16,14 @@ pub const REPORT_MS: f64 = 100.0;
 
 /// Steps per chunk, at most: a slow first guess must not freeze the worker for long.
 const MAX_CHUNK: usize = 64;
+
+/// What Play on a run that has ended says.
+pub const RUN_OVER: &str =
+    "this run has ended and its test score is final; press Reset to train a new one";
+
+/// What "Finish and test" on an untrained model says.
+pub const NOTHING_TO_TEST: &str =
+    "train at least one step first: an untrained model has nothing to test";
 
 /// What the schedule needs to know about the model before it answers a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,10 +42,12 @@ pub enum SessionState {
 pub enum Action {
     /// Train this many steps, post the progress, then tell [`Schedule::after_chunk`].
     Train(usize),
-    /// Score the validation split and post the point.
+    /// Score the validation split, post the point, then tell [`Schedule::after_validation`].
     Validate,
-    /// Score the test split, if [`Schedule::should_test`] agrees when the driver gets to it.
-    Test,
+    /// Keep a copy of the current weights: they have the best validation loss so far.
+    KeepBest,
+    /// End the run: put the kept weights back and score the test split with them, once.
+    Conclude,
     /// Tell the page that training stopped, and why.
     Stop(StopReason),
     /// Tell the page what went wrong.
@@ -60,25 +76,45 @@ pub struct Chunk {
     pub elapsed_ms: f64,
     /// The model's total steps after the chunk.
     pub steps_done: u64,
-    /// Steps between validation points, as the session chooses them.
-    pub validation_every: u64,
     /// Whether the epoch budget is now spent.
     pub finished: bool,
     /// The epoch budget, for the message when it is spent.
     pub epochs: usize,
 }
 
+/// A validation score, as selection reads it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Validated {
+    /// The step of the weights scored.
+    pub step: u64,
+    /// The loss that selects: the validation losses weighted as in training.
+    pub loss: f64,
+    /// Epochs without a better loss before the run stops early; 0 never stops early.
+    pub patience: usize,
+    pub steps_per_epoch: u64,
+}
+
 /// The worker's scheduling state: whether it is training, how big a chunk is, when to score
-/// the validation split next, and which step the test split was last scored at.
+/// the validation split next, the best validation point so far, and whether the run has ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
     running: bool,
     /// Milliseconds per step in the last chunk; NaN until a chunk has run.
     step_ms: f64,
+    /// The model's steps, as the last chunk left them.
+    steps_done: u64,
+    /// Steps between validation points, for the model built.
+    validation_every: u64,
     /// The step at which the next validation point is due.
     next_validation: u64,
-    /// The step the test split was last scored at, so a score is not repeated for nothing.
-    tested_at: Option<u64>,
+    /// The step the validation split was last scored at.
+    validated_at: Option<u64>,
+    /// The best validation point after step 0: its step and loss.
+    best: Option<(u64, f64)>,
+    /// Why the run ends, once its last validation point is in.
+    ending: Option<StopReason>,
+    /// The run has ended and been tested; it trains no further.
+    ended: bool,
 }
 
 impl Default for Schedule {
@@ -93,26 +129,42 @@ impl Schedule {
         Self {
             running: false,
             step_ms: f64::NAN,
-            next_validation: 0,
-            tested_at: None,
+            steps_done: 0,
+            validation_every: 1,
+            next_validation: 1,
+            validated_at: None,
+            best: None,
+            ending: None,
+            ended: false,
         }
     }
 
     /// How many steps the next chunk trains, or `None` while stopped. The size aims at one
-    /// report every [`REPORT_MS`], measured on the last chunk.
+    /// report every [`REPORT_MS`], measured on the last chunk, and a chunk ends where a
+    /// validation point is due.
     pub fn next_chunk(&self) -> Option<usize> {
-        self.running.then(|| chunk_steps(self.step_ms, REPORT_MS))
+        let to_validation = self.next_validation.saturating_sub(self.steps_done).max(1);
+        self.running
+            .then(|| chunk_steps(self.step_ms, REPORT_MS).min(to_validation as usize))
     }
 
-    /// Play runs a model that has steps left. Without one, the learner hears why nothing
-    /// happens; a spent budget is answered as finished again, and nothing runs.
+    /// Whether the run has ended (and its test been scored).
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Play runs a model that has steps left. Without one, or after the run ended, the learner
+    /// hears why nothing happens; a budget cut below the steps done ends the run.
     pub fn on_play(&mut self, session: SessionState) -> Vec<Action> {
+        if self.ended {
+            self.running = false;
+            return vec![Action::Error(RUN_OVER.into())];
+        }
         match session {
             SessionState::Absent => vec![Action::Error("there is no model yet".into())],
             SessionState::Finished { epochs } => {
-                // A budget cut while running ends here too, so Finished is not said twice.
                 self.running = false;
-                vec![Action::Stop(StopReason::Finished { epochs })]
+                self.end(StopReason::Finished { epochs })
             }
             SessionState::Unfinished => {
                 self.running = true;
@@ -121,11 +173,11 @@ impl Schedule {
         }
     }
 
-    /// Pause stops a running model and scores the test split where it stands. Pausing a
-    /// stopped model does nothing, so a second Pause sends nothing twice.
+    /// Pause stops a running model where it stands. It scores nothing: the test split waits
+    /// for the end of the run. Pausing a stopped model does nothing.
     pub fn on_pause(&mut self) -> Vec<Action> {
         if std::mem::replace(&mut self.running, false) {
-            vec![Action::Stop(StopReason::Paused), Action::Test]
+            vec![Action::Stop(StopReason::Paused)]
         } else {
             Vec::new()
         }
@@ -135,29 +187,41 @@ impl Schedule {
     pub fn on_step(&mut self, session: SessionState) -> Vec<Action> {
         self.running = false;
         match session {
-            SessionState::Unfinished => vec![Action::Train(1)],
-            SessionState::Absent | SessionState::Finished { .. } => Vec::new(),
+            SessionState::Unfinished if !self.ended => vec![Action::Train(1)],
+            _ => Vec::new(),
+        }
+    }
+
+    /// "Finish and test": ends a trained run now (after a last validation point, unless the
+    /// current weights have one), with the best weights and one test score.
+    pub fn on_finish(&mut self, session: SessionState) -> Vec<Action> {
+        if self.ended {
+            return Vec::new();
+        }
+        self.running = false;
+        match session {
+            SessionState::Absent => vec![Action::Error("there is no model yet".into())],
+            _ if self.steps_done == 0 => vec![Action::Error(NOTHING_TO_TEST.into())],
+            _ => self.end(StopReason::Ended),
         }
     }
 
     /// A build replaces the model: training stops, and nothing measured on the old model
-    /// (its speed, its last test) carries over.
+    /// (its speed, its best point, its end) carries over.
     pub fn on_build(&mut self) {
-        self.running = false;
-        self.tested_at = None;
-        self.step_ms = f64::NAN;
+        *self = Self::new();
     }
 
-    /// The new model exists: score it untrained, so the curves start at step 0, and start the
-    /// validation cadence again, so the first chunk adds a point too.
-    pub fn on_built(&mut self) -> Vec<Action> {
-        self.next_validation = 0;
+    /// The new model exists: score it untrained, so the curves start at step 0; the next
+    /// point is due `validation_every` steps on.
+    pub fn on_built(&mut self, validation_every: u64) -> Vec<Action> {
+        self.validation_every = validation_every.max(1);
+        self.next_validation = self.validation_every;
         vec![Action::Validate]
     }
 
-    /// After a chunk: learn its speed, score the validation split when a point is due (or the
-    /// run just finished, so the curves end where training did), and stop at the end of the
-    /// budget with a test score. A failure stops the run.
+    /// After a chunk: learn its speed, and score the validation split when a point is due or
+    /// the budget is spent (the run then ends once the point is in). A failure stops the run.
     pub fn after_chunk(&mut self, outcome: ChunkOutcome) -> Vec<Action> {
         let chunk = match outcome {
             ChunkOutcome::Trained(chunk) => chunk,
@@ -176,34 +240,67 @@ impl Schedule {
         };
         if chunk.steps > 0 {
             self.step_ms = chunk.elapsed_ms / chunk.steps as f64;
-            // The weights changed: the last test score no longer describes them. A chunk that
-            // trained nothing (the budget was cut while running) leaves it standing.
-            self.tested_at = None;
         }
-        let mut actions = Vec::new();
-        if chunk.steps_done >= self.next_validation || chunk.finished {
-            actions.push(Action::Validate);
-            self.next_validation = chunk.steps_done + chunk.validation_every;
-        }
+        self.steps_done = chunk.steps_done;
         if chunk.finished {
             self.running = false;
-            actions.push(Action::Stop(StopReason::Finished {
+            return self.end(StopReason::Finished {
                 epochs: chunk.epochs,
+            });
+        }
+        if chunk.steps_done >= self.next_validation {
+            vec![Action::Validate]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// After a validation point: keep the weights if they are the best so far (step 0, the
+    /// untrained model, is never kept), and end the run if it is ending or has waited
+    /// `patience` epochs for a better loss.
+    pub fn after_validation(&mut self, v: Validated) -> Vec<Action> {
+        self.validated_at = Some(v.step);
+        while self.next_validation <= v.step {
+            self.next_validation += self.validation_every;
+        }
+        let mut actions = Vec::new();
+        if v.step > 0 && v.loss.is_finite() && self.best.is_none_or(|(_, best)| v.loss < best) {
+            self.best = Some((v.step, v.loss));
+            actions.push(Action::KeepBest);
+        }
+        if let Some(reason) = self.ending.take() {
+            actions.extend(self.conclude(reason));
+            return actions;
+        }
+        let waited_out = |(best_step, _): (u64, f64)| {
+            v.patience > 0
+                && v.step - best_step.min(v.step) >= v.patience as u64 * v.steps_per_epoch
+        };
+        if let Some(best) = self.best.filter(|&b| waited_out(b)) {
+            self.running = false;
+            actions.extend(self.conclude(StopReason::EarlyStopped {
+                patience: v.patience,
+                best_step: best.0,
             }));
-            actions.push(Action::Test);
         }
         actions
     }
 
-    /// Whether to score the test split at `step`: never for an untrained model, and once per
-    /// step, since the same weights give the same score.
-    pub fn should_test(&self, step: u64) -> bool {
-        step > 0 && self.tested_at != Some(step)
+    /// Ends the run for `reason`: at once if the current weights have their validation point,
+    /// else after one.
+    fn end(&mut self, reason: StopReason) -> Vec<Action> {
+        if self.validated_at == Some(self.steps_done) {
+            self.conclude(reason)
+        } else {
+            self.ending = Some(reason);
+            vec![Action::Validate]
+        }
     }
 
-    /// Records that the test split was scored (and the score posted) at `step`.
-    pub fn tested(&mut self, step: u64) {
-        self.tested_at = Some(step);
+    fn conclude(&mut self, reason: StopReason) -> Vec<Action> {
+        self.running = false;
+        self.ended = true;
+        vec![Action::Stop(reason), Action::Conclude]
     }
 }
 
@@ -223,6 +320,7 @@ mod tests {
 
     const EVERY: u64 = 10;
     const EPOCHS: usize = 3;
+    const PER_EPOCH: u64 = 50;
 
     /// A chunk of `steps` that took 1 ms per step and ends at `steps_done`.
     fn chunk(steps: usize, steps_done: u64) -> ChunkOutcome {
@@ -230,148 +328,255 @@ mod tests {
             steps,
             elapsed_ms: steps as f64,
             steps_done,
-            validation_every: EVERY,
             finished: false,
             epochs: EPOCHS,
         })
     }
 
     fn finishing(steps: usize, steps_done: u64) -> ChunkOutcome {
-        match chunk(steps, steps_done) {
-            ChunkOutcome::Trained(c) => ChunkOutcome::Trained(Chunk {
-                finished: true,
-                ..c
-            }),
-            other => other,
+        ChunkOutcome::Trained(Chunk {
+            steps,
+            elapsed_ms: steps as f64,
+            steps_done,
+            finished: true,
+            epochs: EPOCHS,
+        })
+    }
+
+    fn scored(step: u64, loss: f64, patience: usize) -> Validated {
+        Validated {
+            step,
+            loss,
+            patience,
+            steps_per_epoch: PER_EPOCH,
         }
     }
 
-    /// A schedule with a fresh model, playing.
+    /// A schedule with a fresh model (its step-0 point in), playing.
     fn playing() -> Schedule {
         let mut s = Schedule::new();
         s.on_build();
-        s.on_built();
+        assert_eq!(s.on_built(EVERY), vec![Action::Validate]);
+        assert!(s.after_validation(scored(0, 0.7, 0)).is_empty());
         assert!(s.on_play(SessionState::Unfinished).is_empty());
         s
     }
 
-    /// Runs chunks of `size` steps up to `last` and returns the steps at which a validation
-    /// point was asked for.
-    fn validated_steps(s: &mut Schedule, size: usize, last: u64) -> Vec<u64> {
-        let mut validated = Vec::new();
+    /// Trains as the driver does, chunk by chunk as the schedule sizes them, feeding it the
+    /// validation losses `loss(step)`, until it stops; returns every action it asked for.
+    fn drive(
+        s: &mut Schedule,
+        patience: usize,
+        budget: u64,
+        loss: impl Fn(u64) -> f64,
+    ) -> Vec<Action> {
+        let mut log = Vec::new();
         let mut done = 0;
-        while done < last {
-            done += size as u64;
-            if s.after_chunk(chunk(size, done)).contains(&Action::Validate) {
-                validated.push(done);
+        while let Some(n) = s.next_chunk() {
+            let n = (n as u64).min(budget - done);
+            done += n;
+            let outcome = if done == budget {
+                finishing(n as usize, done)
+            } else {
+                chunk(n as usize, done)
+            };
+            let mut todo = s.after_chunk(outcome);
+            while !todo.is_empty() {
+                let action = todo.remove(0);
+                if action == Action::Validate {
+                    let mut next = s.after_validation(scored(done, loss(done), patience));
+                    next.extend(todo);
+                    todo = next;
+                }
+                log.push(action);
             }
         }
-        validated
+        log
+    }
+
+    fn validation_steps(s: &mut Schedule, chunk_size: usize, last: u64) -> Vec<u64> {
+        let mut steps = Vec::new();
+        let mut done = 0;
+        while done < last {
+            let n = s.next_chunk().expect("playing").min(chunk_size) as u64;
+            done += n;
+            if s.after_chunk(chunk(n as usize, done))
+                .contains(&Action::Validate)
+            {
+                s.after_validation(scored(done, 1.0, 0));
+                steps.push(done);
+            }
+        }
+        steps
     }
 
     #[test]
     fn schedule_validates_at_step_0_after_build() {
         let mut s = Schedule::new();
         s.on_build();
-        assert_eq!(s.on_built(), vec![Action::Validate]);
+        assert_eq!(s.on_built(EVERY), vec![Action::Validate]);
     }
 
     #[test]
-    fn schedule_validates_every_n_steps() {
-        let mut s = playing();
-        // The first chunk after a build is due (the cadence starts at 0), then every 10 steps,
-        // including a chunk that lands exactly on the due step.
-        assert_eq!(validated_steps(&mut s, 5, 40), vec![5, 15, 25, 35]);
-        let mut s = playing();
-        assert_eq!(validated_steps(&mut s, 4, 40), vec![4, 16, 28, 40]);
-        let mut s = playing();
-        assert_eq!(validated_steps(&mut s, 1, 25), vec![1, 11, 21]);
+    fn schedule_validates_every_n_steps_whatever_the_chunk_size() {
+        // Chunks are cut where a point is due, so the points are the same for any speed.
+        for size in [1, 3, 4, 7, 64] {
+            let mut s = playing();
+            assert_eq!(
+                validation_steps(&mut s, size, 40),
+                vec![10, 20, 30, 40],
+                "chunks of {size}"
+            );
+        }
     }
 
     #[test]
-    fn schedule_validates_at_the_finish_off_cadence() {
-        let mut s = playing();
-        assert_eq!(s.after_chunk(chunk(5, 5)), vec![Action::Validate]);
-        // The next point is due at 15; the budget ends at 7.
-        assert_eq!(s.after_chunk(finishing(2, 7))[0], Action::Validate);
-    }
-
-    #[test]
-    fn schedule_finishing_stops_posts_finished_and_tests_once() {
+    fn schedule_pause_stops_and_tests_nothing() {
         let mut s = playing();
         s.after_chunk(chunk(5, 5));
-        let actions = s.after_chunk(finishing(5, 10));
+        assert_eq!(s.on_pause(), vec![Action::Stop(StopReason::Paused)]);
+        assert_eq!(s.next_chunk(), None, "a paused run stops");
+        assert!(s.on_pause().is_empty(), "a second pause sends nothing");
+        assert!(!s.ended());
+        assert!(
+            s.on_play(SessionState::Unfinished).is_empty(),
+            "and goes on"
+        );
+        assert!(s.next_chunk().is_some());
+    }
+
+    #[test]
+    fn schedule_budget_ends_with_a_last_point_then_one_test() {
+        let mut s = playing();
+        let log = drive(&mut s, 0, 25, |step| 1.0 / step as f64);
         assert_eq!(
-            actions,
+            log,
             vec![
                 Action::Validate,
+                Action::KeepBest,
+                Action::Validate,
+                Action::KeepBest,
+                // The budget ends at 25, off the cadence: a point there, then the end.
+                Action::Validate,
+                Action::KeepBest,
                 Action::Stop(StopReason::Finished { epochs: EPOCHS }),
-                Action::Test,
+                Action::Conclude,
             ]
         );
-        assert_eq!(s.next_chunk(), None, "a finished run stops");
-        assert!(s.should_test(10));
-        s.tested(10);
-        // Pausing the stopped run neither stops it again nor tests it again.
+        assert!(s.ended());
+        assert_eq!(s.next_chunk(), None);
         assert!(s.on_pause().is_empty());
-        assert!(!s.should_test(10));
-    }
-
-    #[test]
-    fn schedule_pause_tests_once_per_step() {
-        let mut s = playing();
-        s.after_chunk(chunk(5, 5));
         assert_eq!(
-            s.on_pause(),
-            vec![Action::Stop(StopReason::Paused), Action::Test]
+            s.on_play(SessionState::Unfinished),
+            vec![Action::Error(RUN_OVER.into())]
         );
-        assert_eq!(s.next_chunk(), None, "a paused run stops");
-        assert!(s.should_test(5));
-        s.tested(5);
-        // Play and Pause again without training: the step already has its score.
-        s.on_play(SessionState::Unfinished);
-        assert_eq!(
-            s.on_pause(),
-            vec![Action::Stop(StopReason::Paused), Action::Test]
+        assert!(s.on_step(SessionState::Unfinished).is_empty());
+        assert!(
+            s.on_finish(SessionState::Unfinished).is_empty(),
+            "tested once"
         );
-        assert!(!s.should_test(5));
-        // A chunk moves the model on, so the next pause scores it again.
-        s.on_play(SessionState::Unfinished);
-        s.after_chunk(chunk(5, 10));
-        s.on_pause();
-        assert!(s.should_test(10));
     }
 
     #[test]
-    fn schedule_pause_when_stopped_does_nothing() {
-        let mut s = Schedule::new();
-        assert!(s.on_pause().is_empty());
+    fn schedule_budget_on_a_validation_step_ends_without_a_second_point() {
         let mut s = playing();
-        s.on_pause();
-        assert!(s.on_pause().is_empty());
+        let log = drive(&mut s, 0, 20, |_| 1.0);
+        let validations = log.iter().filter(|a| **a == Action::Validate).count();
+        assert_eq!(validations, 2, "{log:?}");
+        assert_eq!(log.last(), Some(&Action::Conclude));
     }
 
     #[test]
-    fn schedule_never_tests_at_step_0() {
+    fn schedule_keeps_the_best_point_not_the_last() {
+        // The loss falls to its best at step 30, then rises.
+        let loss = |step: u64| (step as f64 - 30.0).abs() + 1.0;
+        let mut s = playing();
+        let log = drive(&mut s, 0, 100, loss);
+        let keeps = log.iter().filter(|a| **a == Action::KeepBest).count();
+        assert_eq!(keeps, 3, "kept at 10, 20 and 30, and never after: {log:?}");
+        assert_eq!(s.best, Some((30, 1.0)));
+    }
+
+    #[test]
+    fn schedule_stops_early_after_patience_epochs_without_a_better_loss() {
+        let loss = |step: u64| (step as f64 - 30.0).abs() + 1.0;
+        let mut s = playing();
+        let log = drive(&mut s, 1, 1000, loss);
+        assert_eq!(
+            &log[log.len() - 2..],
+            &[
+                Action::Stop(StopReason::EarlyStopped {
+                    patience: 1,
+                    best_step: 30
+                }),
+                Action::Conclude
+            ]
+        );
+        // One epoch (50 steps) after the best: the point at step 80 stops it.
+        let validations = log.iter().filter(|a| **a == Action::Validate).count();
+        assert_eq!(validations, 8, "{log:?}");
+        assert!(s.ended());
+        // Patience 0 trains the whole budget.
+        let mut s = playing();
+        let log = drive(&mut s, 0, 200, loss);
+        assert_eq!(
+            log.iter().rev().nth(1),
+            Some(&Action::Stop(StopReason::Finished { epochs: EPOCHS }))
+        );
+    }
+
+    #[test]
+    fn schedule_never_keeps_the_untrained_model() {
         let mut s = Schedule::new();
         s.on_build();
-        s.on_built();
-        assert!(!s.should_test(0), "an untrained model is not scored");
-        assert!(s.should_test(1));
+        s.on_built(EVERY);
+        assert!(s.after_validation(scored(0, 0.1, 1)).is_empty());
+        assert_eq!(
+            s.after_validation(scored(10, 0.5, 1)),
+            vec![Action::KeepBest]
+        );
     }
 
     #[test]
-    fn schedule_chunk_forgets_the_last_test() {
+    fn schedule_finish_validates_the_current_weights_then_tests_once() {
         let mut s = playing();
-        s.after_chunk(chunk(5, 5));
-        s.tested(5);
-        s.after_chunk(chunk(3, 8));
-        assert!(s.should_test(8));
-        // A chunk that trained nothing (a budget cut while running) ends where the last test
-        // was: that score stands, and is not repeated.
-        s.tested(8);
-        s.after_chunk(finishing(0, 8));
-        assert!(!s.should_test(8));
+        assert_eq!(s.after_chunk(chunk(10, 10)), vec![Action::Validate]);
+        s.after_validation(scored(10, 0.5, 0));
+        s.after_chunk(chunk(3, 13));
+        // Step 13 has no point yet: one first, then the end.
+        assert_eq!(
+            s.on_finish(SessionState::Unfinished),
+            vec![Action::Validate]
+        );
+        assert_eq!(s.next_chunk(), None, "finishing stops training");
+        assert_eq!(
+            s.after_validation(scored(13, 0.6, 0)),
+            vec![Action::Stop(StopReason::Ended), Action::Conclude]
+        );
+        assert!(s.on_finish(SessionState::Unfinished).is_empty());
+        // Where the weights have their point, Finish ends at once.
+        let mut s = playing();
+        s.after_chunk(chunk(10, 10));
+        s.after_validation(scored(10, 0.5, 0));
+        assert_eq!(
+            s.on_finish(SessionState::Unfinished),
+            vec![Action::Stop(StopReason::Ended), Action::Conclude]
+        );
+    }
+
+    #[test]
+    fn schedule_finish_needs_a_trained_model() {
+        let mut s = playing();
+        assert_eq!(
+            s.on_finish(SessionState::Unfinished),
+            vec![Action::Error(NOTHING_TO_TEST.into())]
+        );
+        assert!(!s.ended());
+        let mut s = Schedule::new();
+        assert_eq!(
+            s.on_finish(SessionState::Absent),
+            vec![Action::Error("there is no model yet".into())]
+        );
     }
 
     #[test]
@@ -385,16 +590,18 @@ mod tests {
     }
 
     #[test]
-    fn schedule_play_on_a_finished_session_answers_finished_and_does_not_run() {
-        let mut s = Schedule::new();
-        assert_eq!(
-            s.on_play(SessionState::Finished { epochs: 4 }),
-            vec![Action::Stop(StopReason::Finished { epochs: 4 })]
-        );
-        assert_eq!(s.next_chunk(), None);
-        // Running when the budget was cut: Play stops it rather than finishing twice.
+    fn schedule_play_after_the_budget_was_cut_ends_the_run() {
         let mut s = playing();
-        s.on_play(SessionState::Finished { epochs: 4 });
+        s.after_chunk(chunk(10, 10));
+        s.after_validation(scored(10, 0.5, 0));
+        s.on_pause();
+        assert_eq!(
+            s.on_play(SessionState::Finished { epochs: 1 }),
+            vec![
+                Action::Stop(StopReason::Finished { epochs: 1 }),
+                Action::Conclude
+            ]
+        );
         assert_eq!(s.next_chunk(), None);
     }
 
@@ -420,11 +627,13 @@ mod tests {
     #[test]
     fn schedule_build_stops_and_forgets_the_old_model() {
         let mut s = playing();
-        s.after_chunk(chunk(10, 10));
-        s.tested(10);
+        drive(&mut s, 0, 25, |_| 1.0);
+        assert!(s.ended());
         s.on_build();
         assert_eq!(s.next_chunk(), None, "a build stops training");
-        assert!(s.should_test(10), "the new model has no test score");
+        assert!(!s.ended(), "the new model's run has not ended");
+        assert_eq!(s.best, None);
+        s.on_built(EVERY);
         s.on_play(SessionState::Unfinished);
         assert_eq!(
             s.next_chunk(),
@@ -434,25 +643,15 @@ mod tests {
     }
 
     #[test]
-    fn schedule_chunk_after_a_build_resets_cadence() {
-        let mut s = playing();
-        assert_eq!(validated_steps(&mut s, 5, 20), vec![5, 15]);
-        // The old model's next point was due at 25; the new one's first chunk is due at once.
-        s.on_build();
-        s.on_built();
-        s.on_play(SessionState::Unfinished);
-        assert_eq!(s.after_chunk(chunk(5, 5)), vec![Action::Validate]);
-    }
-
-    #[test]
     fn schedule_step_ms_drives_chunk_size() {
-        let mut s = playing();
+        let mut s = Schedule::new();
+        s.on_built(1000);
+        s.on_play(SessionState::Unfinished);
         assert_eq!(s.next_chunk(), Some(1), "no timing yet");
         s.after_chunk(ChunkOutcome::Trained(Chunk {
             steps: 4,
             elapsed_ms: 20.0,
             steps_done: 4,
-            validation_every: EVERY,
             finished: false,
             epochs: EPOCHS,
         }));
@@ -463,7 +662,6 @@ mod tests {
             steps: 0,
             elapsed_ms: 3.0,
             steps_done: 4,
-            validation_every: EVERY,
             finished: false,
             epochs: EPOCHS,
         }));

@@ -20,7 +20,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::experiment::{DataKind, Experiment};
 use crate::protocol::{Backend, Command, Event};
-use crate::runner::{RunError, Training, eval_point, load_data, synthetic_data, test_report};
+use crate::runner::{RunError, Training, load_data, synthetic_data};
 use crate::schedule::{Action, Chunk, ChunkOutcome, Schedule, SessionState};
 use crate::web::{fetch_bytes, now, sleep, to_js};
 
@@ -138,13 +138,10 @@ impl Driver {
 
     /// The model as the schedule sees it.
     fn session_state(&self) -> SessionState {
-        match self.training.borrow().as_ref() {
-            None => SessionState::Absent,
-            Some(s) if s.finished() => SessionState::Finished {
-                epochs: s.experiment.epochs,
-            },
-            Some(_) => SessionState::Unfinished,
-        }
+        self.training
+            .borrow()
+            .as_ref()
+            .map_or(SessionState::Absent, Training::state)
     }
 
     /// The loop: commands first, then one chunk of training if playing, else wait.
@@ -205,12 +202,22 @@ impl Driver {
                     s.experiment.epochs = epochs.max(1);
                 }
             }
+            Command::SetPatience { patience } => {
+                if let Some(s) = self.training.borrow_mut().as_mut() {
+                    s.experiment.patience = patience;
+                }
+            }
+            Command::Finish => {
+                let state = self.session_state();
+                let actions = self.schedule.borrow_mut().on_finish(state);
+                self.perform(actions).await;
+            }
             Command::ExportModel => self.export_model().await,
         }
     }
 
-    /// Does what the schedule asked, in order. A chunk's own actions come before any that
-    /// were asked for after it (none are, today: `Train` ends every list that has one).
+    /// Does what the schedule asked, in order. What a chunk or a validation point leads to
+    /// comes before anything asked for after it.
     async fn perform(&self, actions: Vec<Action>) {
         let mut todo = VecDeque::from(actions);
         while let Some(action) = todo.pop_front() {
@@ -222,8 +229,17 @@ impl Driver {
                         todo.push_front(action);
                     }
                 }
-                Action::Validate => self.validate().await,
-                Action::Test => self.evaluate_test().await,
+                Action::Validate => {
+                    for action in self.validate().await.into_iter().rev() {
+                        todo.push_front(action);
+                    }
+                }
+                Action::KeepBest => {
+                    if let Some(s) = self.training.borrow_mut().as_mut() {
+                        s.keep_best();
+                    }
+                }
+                Action::Conclude => self.conclude().await,
                 Action::Stop(reason) => self.post(Event::Stopped {
                     session: self.session_id(),
                     reason,
@@ -353,7 +369,7 @@ impl Driver {
         });
         match Training::new(session, &experiment, &data, &self.device) {
             Ok(s) => {
-                let actions = self.schedule.borrow_mut().on_built();
+                let actions = self.schedule.borrow_mut().on_built(s.validation_every());
                 self.post(Event::Built {
                     session,
                     info: s.info().clone(),
@@ -399,7 +415,6 @@ impl Driver {
                 steps: chunk.steps,
                 elapsed_ms: elapsed,
                 steps_done: s.steps(),
-                validation_every: s.validation_every(),
                 finished: s.finished(),
                 epochs: s.experiment.epochs,
             }),
@@ -408,47 +423,53 @@ impl Driver {
         }
     }
 
-    async fn validate(&self) {
-        let Some((id, step, pending)) = self
+    /// Scores the validation split, posts the point, and answers what selection makes of it.
+    async fn validate(&self) -> Vec<Action> {
+        let Some((id, pending)) = self
             .training
             .borrow()
             .as_ref()
-            .map(|s| (s.session, s.steps(), s.validation()))
+            .map(|s| (s.session, s.validation()))
         else {
-            return;
+            return Vec::new();
         };
-        match pending.read_async().await {
-            Ok(report) => self.post(Event::Validation {
-                session: id,
-                point: eval_point(step, &report),
-            }),
-            Err(e) => self.post(Event::Error {
-                session: id,
-                message: e.to_string(),
-            }),
-        }
+        let report = match pending.read_async().await {
+            Ok(report) => report,
+            Err(e) => {
+                self.post(Event::Error {
+                    session: id,
+                    message: e.to_string(),
+                });
+                return Vec::new();
+            }
+        };
+        let Some((point, validated)) = self
+            .training
+            .borrow_mut()
+            .as_mut()
+            .map(|s| s.validated(&report))
+        else {
+            return Vec::new();
+        };
+        self.post(Event::Validation { session: id, point });
+        self.schedule.borrow_mut().after_validation(validated)
     }
 
-    /// Scores the test split, unless the schedule says this step needs no score (the check
-    /// comes first, so a repeated score costs no forward pass).
-    async fn evaluate_test(&self) {
-        let Some((id, step, pending)) = self
+    /// Ends the run: the best weights back, and the test split scored with them, once.
+    async fn conclude(&self) {
+        let Some((id, pending)) = self
             .training
-            .borrow()
-            .as_ref()
-            .filter(|s| self.schedule.borrow().should_test(s.steps()))
-            .map(|s| (s.session, s.steps(), s.test()))
+            .borrow_mut()
+            .as_mut()
+            .map(|s| (s.session, s.conclude()))
         else {
             return;
         };
         match pending.read_async().await {
-            Ok(report) => {
-                self.schedule.borrow_mut().tested(step);
-                self.post(Event::Test {
-                    session: id,
-                    report: test_report(step, &report),
-                });
-            }
+            Ok(report) => self.post(Event::Test {
+                session: id,
+                report,
+            }),
             Err(e) => self.post(Event::Error {
                 session: id,
                 message: e.to_string(),

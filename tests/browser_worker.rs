@@ -76,6 +76,8 @@ fn protocol_messages_survive_post_message() {
             session: 2,
             report: TestReport {
                 step: 9,
+                trained_steps: 12,
+                valid: vec![],
                 tasks: vec![TaskScore {
                     name: "income".into(),
                     loss: 0.3,
@@ -166,8 +168,38 @@ async fn driver_trains_on_the_cpu_device_in_wasm() {
     driver.push(Command::Play);
     wait_until("150 steps", 60_000.0, || last_step() >= 150).await;
     driver.push(Command::Pause);
+    wait_until("the pause", 30_000.0, || {
+        has(&|e| {
+            matches!(
+                e,
+                Event::Stopped {
+                    reason: StopReason::Paused,
+                    ..
+                }
+            )
+        })
+    })
+    .await;
+    // Pause scores the validation split only; the test split waits for the end of the run.
+    let paused_at = last_step();
+    driver.push(Command::Step);
+    wait_until("a step after the pause", 10_000.0, || {
+        last_step() == paused_at + 1
+    })
+    .await;
+    assert!(
+        !has(&|e| matches!(e, Event::Test { .. })),
+        "a pause scored the test set"
+    );
+    driver.push(Command::Finish);
     wait_until("the test scores", 30_000.0, || {
         has(&|e| matches!(e, Event::Test { .. }))
+    })
+    .await;
+    // The run has ended: Play says so and trains nothing.
+    driver.push(Command::Play);
+    wait_until("the refusal", 10_000.0, || {
+        has(&|e| matches!(e, Event::Error { message, .. } if message.contains("has ended")))
     })
     .await;
     driver.push(Command::ExportModel);
@@ -245,6 +277,24 @@ async fn driver_trains_on_the_cpu_device_in_wasm() {
     assert!(
         test.tasks.iter().all(|t| t.auc.is_some_and(|a| a > 0.75)),
         "{test:?}"
+    );
+    // The weights tested are a validation point's, and their validation scores come along.
+    assert!(
+        test.step <= test.trained_steps && test.trained_steps == step,
+        "{test:?}"
+    );
+    assert!(
+        validations
+            .iter()
+            .any(|v| v.step == test.step && v.tasks == test.valid)
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::Test { .. }))
+            .count(),
+        1,
+        "one test per run"
     );
 }
 

@@ -282,6 +282,11 @@ impl Playground {
                 });
                 self.dashboard.update(|d| d.set_epoch_budget(next.epochs));
             }
+            if next.patience != before.patience {
+                self.send(Command::SetPatience {
+                    patience: next.patience,
+                });
+            }
         }
     }
 
@@ -305,6 +310,12 @@ impl Playground {
 
     pub fn step(self) {
         self.send(Command::Step);
+    }
+
+    /// "Finish and test": the run ends where it stands, with its best weights tested once.
+    pub fn finish(self) {
+        self.cancel_sweep("the run was finished by hand");
+        self.send(Command::Finish);
     }
 
     pub fn reset(self) {

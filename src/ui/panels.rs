@@ -32,6 +32,12 @@ pub fn RunBar() -> impl IntoView {
                 title="Train one batch" on:click=move |_| p.step()>
                 "Step"
             </button>
+            <button type="button" data-testid="finish-test"
+                title="End the run now: the weights with the best validation loss are tested, once"
+                disabled=move || !can_train() || p.dashboard.with(|d| d.step == 0)
+                on:click=move |_| p.finish()>
+                "Finish and test"
+            </button>
             <button type="button" data-testid="reset" title="New weights, same settings" on:click=move |_| p.reset()>
                 "Reset"
             </button>
@@ -152,7 +158,17 @@ pub fn MetricsTable() -> impl IntoView {
     let tested_at = move || {
         p.dashboard.with(|d| match &d.test {
             Some(t) => {
-                let mut text = format!("Test scores at step {}.", t.step);
+                let mut text = if t.trained_steps > t.step {
+                    format!(
+                        "Test scores at step {}: the weights with the best validation loss, of {} steps trained. Scored once, when the run ended; the test set chose nothing.",
+                        t.step, t.trained_steps
+                    )
+                } else {
+                    format!(
+                        "Test scores at step {}: the last weights had the best validation loss. Scored once, when the run ended; the test set chose nothing.",
+                        t.step
+                    )
+                };
                 if let Some(mse) = t.cvr_all.as_ref().and_then(|c| c.mse_true) {
                     text += &format!(
                         " Every impression keeps the conversion it would have had after a click, and its true pCVR: the CVR head's squared error against it is {mse:.4}."
@@ -160,7 +176,7 @@ pub fn MetricsTable() -> impl IntoView {
                 }
                 text
             }
-            None => "Test scores appear when training pauses or finishes.".into(),
+            None => "The test set is held out: it is scored once, when the run ends (its epochs, early stopping, or Finish and test), with the weights that had the best validation loss. Pause shows validation only.".into(),
         })
     };
     view! {
@@ -173,8 +189,8 @@ pub fn MetricsTable() -> impl IntoView {
                         <th scope="col">"train loss"</th>
                         <th scope="col">"valid loss"</th>
                         <th scope="col" title="R² for a regression task">"valid AUC / R²"</th>
-                        <th scope="col" title="R² for a regression task">"test AUC / R²"</th>
-                        <th scope="col" title="MSE for a regression task">"test logloss / MSE"</th>
+                        <th scope="col" title="Held out: scored once, when the run ends. R² for a regression task">"test AUC / R² (final)"</th>
+                        <th scope="col" title="Held out: scored once, when the run ends. MSE for a regression task">"test logloss / MSE (final)"</th>
                     </tr>
                 </thead>
                 <tbody>

@@ -97,12 +97,16 @@ pub fn LessonsPanel() -> impl IntoView {
     }
 }
 
-/// Every paused or finished run, compared in a table and as overlaid validation-loss curves.
+/// Every run that ended, ranked by validation and compared in a table and as overlaid
+/// validation-loss curves.
 #[component]
 pub fn RunsPanel() -> impl IntoView {
     let p = expect_context::<Playground>();
     let selected = RwSignal::new(Vec::<String>::new());
-    let runs = move || p.history.with(|h| h.runs.clone());
+    let runs = move || {
+        p.history
+            .with(|h| h.ranked().into_iter().cloned().collect::<Vec<_>>())
+    };
     let series = Signal::derive(move || {
         let chosen = selected.get();
         p.history.with(|h| {
@@ -140,7 +144,7 @@ pub fn RunsPanel() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="runs-title" data-testid="runs">
             <h2 id="runs-title">"Runs"</h2>
-            <p class="hint">"Every paused or finished run is kept here and in this browser. Tick runs to overlay their validation loss."</p>
+            <p class="hint">"Every run that ended is kept here and in this browser, ranked by validation loss (per data set). The test columns are the final, held-out figures: each run's test set was scored once, and never chose anything. Tick runs to overlay their validation loss."</p>
             <SeedSpreadTable />
             <div class="table-wrap">
                 <table class="metrics" data-testid="runs-table">
@@ -149,10 +153,12 @@ pub fn RunsPanel() -> impl IntoView {
                             <th scope="col">"compare"</th>
                             <th scope="col">"run"</th>
                             <th scope="col">"setup"</th>
-                            <th scope="col">"steps"</th>
+                            <th scope="col" title="The step of the weights tested (the best validation point) of the steps trained">"steps: best / trained"</th>
                             <th scope="col">"params"</th>
-                            <th scope="col" title="R² / MSE for a regression task">"task 1 AUC / logloss"</th>
-                            <th scope="col" title="R² / MSE for a regression task">"task 2 AUC / logloss"</th>
+                            <th scope="col" title="The validation losses of the weights tested, weighted as in training: the runs are ranked on it" aria-sort="ascending">"valid loss ↑"</th>
+                            <th scope="col" title="Validation AUC (R² for a regression task) of the weights tested, per task">"valid AUC / R²"</th>
+                            <th scope="col" class="final" title="Held out, scored once when the run ended. R² / MSE for a regression task">"test: task 1 AUC / logloss (final)"</th>
+                            <th scope="col" class="final" title="Held out, scored once when the run ended. R² / MSE for a regression task">"test: task 2 AUC / logloss (final)"</th>
                             <th scope="col" title="ESMM and naive CVR: the CVR head's test AUC over every impression (the funnel keeps their counterfactual conversions) and over the clicked ones">"CVR AUC: every / clicked"</th>
                         </tr>
                     </thead>
@@ -163,6 +169,13 @@ pub fn RunsPanel() -> impl IntoView {
                                 let (checked_id, toggled_id) = (id.clone(), id);
                                 let t = |i: usize| r.tests.get(i).map(|t| format!("{} {} / {}", t.name, fmt_opt(t.headline(), 4), fmt_opt(t.logloss.or(Some(t.loss)), 4))).unwrap_or_default();
                                 let (t1, t2) = (t(0), t(1));
+                                let valid_loss = fmt_opt(r.valid_loss(), 4);
+                                let valid_auc = if r.valid.is_empty() {
+                                    "–".to_string()
+                                } else {
+                                    r.valid.iter().map(|v| fmt_opt(v.headline(), 4)).collect::<Vec<_>>().join(" / ")
+                                };
+                                let steps = if r.trained_steps > 0 { format!("{} / {}", r.steps, r.trained_steps) } else { r.steps.to_string() };
                                 let cvr = match (&r.cvr_all, &r.cvr) {
                                     (None, None) => "–".to_string(),
                                     (all, clicked) => format!(
@@ -186,10 +199,12 @@ pub fn RunsPanel() -> impl IntoView {
                                         </td>
                                         <th scope="row">{r.label()}</th>
                                         <td class="setup">{r.experiment.summary()}</td>
-                                        <td>{r.steps}</td>
+                                        <td>{steps}</td>
                                         <td>{r.params}</td>
-                                        <td>{t1}</td>
-                                        <td>{t2}</td>
+                                        <td class="valid-loss">{valid_loss}</td>
+                                        <td class="valid-auc">{valid_auc}</td>
+                                        <td class="test final">{t1}</td>
+                                        <td class="test final">{t2}</td>
                                         <td class="cvr-auc">{cvr}</td>
                                     </tr>
                                 }

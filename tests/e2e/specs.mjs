@@ -45,7 +45,8 @@ export class PlaygroundPage {
   async play() {
     await this.id('train-toggle').click();
   }
-  /** Plays until the step counter reaches `steps`, then pauses and waits for the test scores. */
+  /** Plays until the step counter reaches `steps`, then ends the run ("Finish and test", unless
+   * it ended on its own) and waits for its one test score. */
   async trainFor(steps, timeout = 120_000) {
     await this.play();
     await this.page.waitForFunction(
@@ -56,8 +57,8 @@ export class PlaygroundPage {
       steps,
       { timeout },
     );
-    // Either way the test set is scored.
-    await this.pauseIfRunning();
+    // Either way the test set is scored, once.
+    await this.finishIfRunning();
     await this.page.waitForFunction(
       () => /Test scores at step/.test(document.querySelector('[data-testid=metrics-table]')?.parentElement?.textContent || ''),
       null,
@@ -71,6 +72,14 @@ export class PlaygroundPage {
     await this.page.evaluate(() => {
       const toggle = document.querySelector('[data-testid=train-toggle]');
       if (toggle.getAttribute('aria-pressed') === 'true') toggle.click();
+    });
+  }
+  /** Presses "Finish and test", unless the run has meanwhile ended on its own (the button is
+   * then disabled); the check and the click run in one turn of the page's event loop. */
+  async finishIfRunning() {
+    await this.page.evaluate(() => {
+      const finish = document.querySelector('[data-testid=finish-test]');
+      if (!finish.disabled) finish.click();
     });
   }
   async linePoints(testid) {
@@ -610,6 +619,60 @@ export const specs = [
     },
   },
   {
+    name: 'selection by validation: Pause never scores the test set; Finish and test scores it once',
+    slug: 'selection',
+    async run({ page, base, shots }) {
+      // Every message the page's workers send, by type, as the page receives them.
+      await page.addInitScript(() => {
+        window.workerMessages = [];
+        const Native = window.Worker;
+        window.Worker = class extends Native {
+          constructor(...args) {
+            super(...args);
+            this.addEventListener('message', (e) => {
+              const d = e.data;
+              window.workerMessages.push(d instanceof Map ? d.get('type') : d && d.type);
+            });
+          }
+        };
+      });
+      const p = new PlaygroundPage(page, base);
+      await p.open('?model=mmoe&epochs=2');
+      const count = (type) => page.evaluate((t) => window.workerMessages.filter((m) => m === t).length, type);
+      const stepNow = async () => Number(/Step (\d+)/.exec(await p.id('step-counter').textContent())[1]);
+      assert(await p.id('finish-test').isDisabled(), 'nothing to test before a step');
+      await p.play();
+      await page.waitForFunction(() => Number(/Step (\d+)/.exec(document.querySelector('[data-testid=step-counter]')?.textContent || '')?.[1] || 0) >= 60);
+      await p.pauseIfRunning();
+      await page.waitForFunction(() => /^Paused/.test(document.querySelector('[data-testid=run-status]')?.textContent || ''));
+      // One more step: messages arrive in order, so a test sent on the pause would be in by now.
+      const paused = await stepNow();
+      await p.id('step').click();
+      await page.waitForFunction((n) => document.querySelector('[data-testid=step-counter]')?.textContent.includes(`Step ${n + 1} `), paused);
+      assert((await count('validation')) >= 2, 'validation points were scored');
+      assert((await count('test')) === 0, `a pause scored the test set: ${await page.evaluate(() => window.workerMessages.join(','))}`);
+      let hint = await p.id('metrics-table').locator('xpath=..').textContent();
+      assert(/The test set is held out/.test(hint) && /Pause shows validation only/.test(hint), `before the end: ${hint}`);
+      const testCells = await page.$$eval('[data-testid=metrics-table] td.test-auc', (tds) => tds.map((td) => td.textContent.trim()));
+      assert(testCells.every((t) => t === '–'), `no test scores on pause: ${testCells}`);
+      await p.id('finish-test').click();
+      await page.waitForFunction(() => /Test scores at step/.test(document.querySelector('[data-testid=metrics-table]')?.parentElement?.textContent || ''));
+      assert((await count('test')) === 1, 'one test per run');
+      hint = await p.id('metrics-table').locator('xpath=..').textContent();
+      const at = /Test scores at step (\d+)/.exec(hint);
+      assert(at && Number(at[1]) <= paused + 1, `the tested weights are a validation point's: ${hint}`);
+      assert(/Finished on request/.test(await p.id('run-status').textContent()), 'the status says how the run ended');
+      assert(await p.id('train-toggle').isDisabled() && await p.id('finish-test').isDisabled() && await p.id('step').isDisabled(), 'a run that ended trains no further');
+      const ranked = await page.$$eval('[data-testid=runs-table] tbody tr', (rows) => rows.map((r) => r.querySelector('td.valid-loss')?.textContent));
+      assert(ranked.length === 1 && Number(ranked[0]) > 0, `the run is kept with its validation loss: ${ranked}`);
+      await p.screenshot(shots, 'selection');
+      // Early stopping and its patience are a field, live, in the URL.
+      await page.fill('#patience', '1');
+      await page.locator('#patience').blur();
+      await page.waitForFunction(() => /patience=1/.test(location.search));
+    },
+  },
+  {
     name: 'runs are kept and compared, and the exports download files that parse',
     slug: 'exports',
     async run({ page, base, shots }) {
@@ -666,7 +729,10 @@ export const specs = [
       await page.reload();
       await p.waitReady();
       const labels = await runLabels();
-      assert(labels.join('|') === '#1 MMoE|#2 Shared-Bottom|#3 MMoE', `every run kept over two reloads: ${labels}`);
+      assert([...labels].sort().join('|') === '#1 MMoE|#2 Shared-Bottom|#3 MMoE', `every run kept over two reloads: ${labels}`);
+      // Ranked by validation loss, never by test.
+      const validLosses = await page.$$eval('[data-testid=runs-table] tbody td.valid-loss', (tds) => tds.map((td) => Number(td.textContent)));
+      assert(validLosses.length === 3 && validLosses.every((v, i) => v > 0 && (i === 0 || v >= validLosses[i - 1])), `runs sorted by validation loss: ${validLosses}`);
       // Export, clear and import: the runs come back; importing the same file again adds none.
       const exported = await grabBytes('export-json', 'runs-export.json');
       await p.id('clear-runs').click();

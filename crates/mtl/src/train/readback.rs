@@ -26,6 +26,19 @@ impl<T, E: From<TrainError>> Readback<T, E> {
         }
     }
 
+    /// The same read, its result turned into another by `f`.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U + 'static) -> Readback<U, E>
+    where
+        T: 'static,
+        E: 'static,
+    {
+        let finish = self.finish;
+        Readback {
+            transaction: self.transaction,
+            finish: Box::new(move |data| finish(data).map(f)),
+        }
+    }
+
     /// Reads back, blocking. Natively only: a blocking read panics in a browser.
     pub fn read(self) -> Result<T, E> {
         let data = self
@@ -77,6 +90,10 @@ mod tests {
             Ok(f32_values(data)?.iter().map(|v| v.iter().sum()).collect())
         });
         assert_eq!(sums.read().expect("reads"), vec![3.0, 5.0]);
+        let total =
+            Readback::<Vec<f32>>::new(transaction([&a, &b]), |data| Ok(f32_values(data)?.concat()))
+                .map(|v| v.iter().sum::<f32>());
+        assert_eq!(total.read().expect("reads"), 8.0);
         let refused = Readback::<()>::new(transaction([&a]), |_| {
             Err(TrainError::Read("refused".into()))
         });
