@@ -271,7 +271,13 @@ mod tests {
             params: 100,
             tasks: vec!["income".into(), "never_married".into()],
             gates: GateLayout::new(ModelKind::Mmoe, &two_experts, 2),
-            input_fields: vec![],
+            input_fields: vec!["workclass".into(), "relationship".into(), "age".into()],
+            categorical_fields: 2,
+            proxies: vec![crate::protocol::Proxy {
+                field: "relationship".into(),
+                task: "never_married".into(),
+                auc: 0.91,
+            }],
             label_correlation: None,
             grad_cosine_every: Some(25),
         }

@@ -128,6 +128,13 @@ pub struct ModelInfo {
     pub gates: GateLayout,
     /// The data's input fields, as the model reads them (the architecture panel lists them).
     pub input_fields: Vec<String>,
+    /// How many of `input_fields` are categorical (they come first); the rest are numeric.
+    #[serde(default)]
+    pub categorical_fields: usize,
+    /// The input fields that alone rank a task's labels nearly as well as a model: proxies for
+    /// the label (on Adult, relationship for never-married).
+    #[serde(default)]
+    pub proxies: Vec<Proxy>,
     /// The Pearson correlation of the two tasks' training labels: what the correlated data's p
     /// achieved (on Adult, how income and never-married go together).
     #[serde(default)]
@@ -136,6 +143,16 @@ pub struct ModelInfo {
     /// `None` when the two tasks share no parameter, so there is nothing to measure.
     #[serde(default)]
     pub grad_cosine_every: Option<u64>,
+}
+
+/// An input field that is a proxy for a task's label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Proxy {
+    pub field: String,
+    pub task: String,
+    /// The field's AUC alone for the task, on the validation split (each category scored by
+    /// its positive rate in the training split).
+    pub auc: f64,
 }
 
 impl ModelInfo {

@@ -12,7 +12,7 @@ use mtl::train::{
 };
 
 use crate::experiment::{DataKind, Experiment};
-use crate::protocol::{EvalPoint, ModelInfo, Progress, StopReason, TaskScore, TestReport};
+use crate::protocol::{EvalPoint, ModelInfo, Progress, Proxy, StopReason, TaskScore, TestReport};
 use crate::schedule::{Action, ChunkOutcome, Schedule, SessionState, Validated};
 
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +142,8 @@ impl Training {
             tasks: task_names.clone(),
             gates: trainer.gate_layout().clone(),
             input_fields: data.fields.clone(),
+            categorical_fields: data.train.n_categorical,
+            proxies: proxies(data, &task_names),
             label_correlation: (data.train.n_tasks == 2).then(|| {
                 let labels = |t| -> Vec<f64> {
                     data.train
@@ -486,6 +488,41 @@ fn task_score(m: &TaskMetrics) -> TaskScore {
     }
 }
 
+/// A single field's AUC from which it counts as a proxy for a label: about what a whole model
+/// reaches on Adult's never-married task without it (0.87), so a field at or above it carries
+/// most of what is learnable.
+pub const PROXY_AUC: f64 = 0.85;
+
+/// The categorical fields that alone score [`PROXY_AUC`] or more on a binary task (measured
+/// on the validation split; the test split stays unseen).
+fn proxies(data: &Dataset, task_names: &[String]) -> Vec<Proxy> {
+    let mut found = Vec::new();
+    for (t, task) in data.tasks.iter().enumerate() {
+        if task.kind != mtl::data::TaskKind::Binary {
+            continue;
+        }
+        for (c, field) in data
+            .fields
+            .iter()
+            .take(data.train.n_categorical)
+            .enumerate()
+        {
+            let auc = mtl::train::metrics::field_alone_auc(&data.train, &data.valid, c, t);
+            if let Some(auc) = auc.filter(|&a| a >= PROXY_AUC) {
+                found.push(Proxy {
+                    field: field.clone(),
+                    task: task_names
+                        .get(t)
+                        .cloned()
+                        .unwrap_or_else(|| task.name.clone()),
+                    auc,
+                });
+            }
+        }
+    }
+    found
+}
+
 pub fn eval_point(step: u64, report: &EvalReport) -> EvalPoint {
     EvalPoint {
         step,
@@ -563,6 +600,35 @@ mod tests {
                     .all(|t| t.auc.is_some_and(|a| a > 0.0 && a < 1.0))
             );
         }
+    }
+
+    #[test]
+    fn session_marks_relationship_as_a_proxy_for_never_married() {
+        let s = Training::new(1, &small(ModelKind::Mmoe), data(), &Device::flex()).expect("builds");
+        let info = s.info();
+        assert_eq!(info.categorical_fields, 7);
+        assert_eq!(info.proxies.len(), 1, "{:?}", info.proxies);
+        let proxy = &info.proxies[0];
+        assert_eq!(
+            (proxy.field.as_str(), proxy.task.as_str()),
+            ("relationship", "never_married")
+        );
+        assert!((proxy.auc - 0.91).abs() < 0.02, "{proxy:?}");
+        let without = load_data(
+            include_bytes!("../assets/adult.data.gz"),
+            include_bytes!("../assets/adult.test.gz"),
+            false,
+        )
+        .expect("data");
+        let s =
+            Training::new(1, &small(ModelKind::Mmoe), &without, &Device::flex()).expect("builds");
+        assert_eq!(s.info().categorical_fields, 6);
+        assert!(s.info().proxies.is_empty(), "{:?}", s.info().proxies);
+        // The funnel's item id does not give its labels away.
+        let e = Experiment::tutorial_on(ModelKind::Esmm, DataKind::Funnel);
+        let funnel = synthetic_data(&e).expect("synthetic").expect("drawn");
+        let s = Training::new(1, &e, &funnel, &Device::flex()).expect("builds");
+        assert!(s.info().proxies.is_empty(), "{:?}", s.info().proxies);
     }
 
     #[test]
@@ -732,22 +798,8 @@ mod tests {
         // Categorical fields come first in `fields`, in their columns' order.
         let column = data.fields.iter().position(|f| f == field);
         let column = column.unwrap_or_else(|| panic!("{field} is not an input"));
-        let value = |s: &mtl::data::Split, r: usize| s.categorical[r * s.n_categorical + column];
-        let label = |s: &mtl::data::Split, r: usize| s.labels[r * s.n_tasks + task];
-        let mut rate = std::collections::HashMap::<u32, (f64, f64)>::new();
-        for r in 0..data.train.len {
-            let e = rate.entry(value(&data.train, r)).or_default();
-            *e = (e.0 + label(&data.train, r) as f64, e.1 + 1.0);
-        }
-        let test = &data.test;
-        let scores: Vec<f32> = (0..test.len)
-            .map(|r| {
-                rate.get(&value(test, r))
-                    .map_or(0.0, |(p, n)| (p / n) as f32)
-            })
-            .collect();
-        let labels: Vec<f32> = (0..test.len).map(|r| label(test, r)).collect();
-        mtl::train::metrics::auc(&scores, &labels).expect("both classes in the test split")
+        mtl::train::metrics::field_alone_auc(&data.train, &data.test, column, task)
+            .expect("both classes in the test split")
     }
 
     /// Trains a lesson step's setup natively as the page does (validation, early stopping, the

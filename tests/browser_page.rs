@@ -9,8 +9,10 @@
 use leptos::prelude::*;
 use mtl_playground::dashboard::RunState;
 use mtl_playground::experiment::{Experiment, ModelKind, ModelSettings};
-use mtl_playground::protocol::{Event, GateLayout, ModelInfo, Progress, StopReason};
-use mtl_playground::ui::{Controls, GateHeatmap, MetricsTable, Playground, RunBar};
+use mtl_playground::protocol::{Event, GateLayout, ModelInfo, Progress, Proxy, StopReason};
+use mtl_playground::ui::{
+    ArchitectureDiagram, Controls, GateHeatmap, MetricsTable, Playground, RunBar,
+};
 use mtl_playground::web::sleep;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -32,7 +34,13 @@ fn info(gated: bool, experts: usize) -> ModelInfo {
         params: 12_345,
         tasks: vec!["income".into(), "never_married".into()],
         gates: GateLayout::new(kind, &settings, 2),
-        input_fields: vec![],
+        input_fields: vec!["workclass".into(), "relationship".into(), "age".into()],
+        categorical_fields: 2,
+        proxies: vec![Proxy {
+            field: "relationship".into(),
+            task: "never_married".into(),
+            auc: 0.91,
+        }],
         label_correlation: None,
         grad_cosine_every: Some(25),
     }
@@ -70,7 +78,7 @@ async fn components_follow_the_worker_and_the_controls() {
         .expect("appended");
     let _mounted = leptos::mount::mount_to(root.clone(), move || {
         provide_context(p);
-        view! { <Controls /> <RunBar /> <GateHeatmap /> <MetricsTable /> }
+        view! { <Controls /> <RunBar /> <GateHeatmap /> <MetricsTable /> <ArchitectureDiagram /> }
     });
     p.reset();
     let session = p.session();
@@ -118,6 +126,27 @@ async fn components_follow_the_worker_and_the_controls() {
     assert_eq!(cells, 8);
     assert!(text("[data-testid=gate-heatmap]").contains("0.70"));
     assert!(text("[data-testid=metrics-table]").contains("income"));
+    // The inputs the model reads, a proxy for a label marked as one.
+    let inputs = text("[data-testid=input-fields]");
+    assert!(inputs.contains("(3: 2 categorical, 1 numeric)"), "{inputs}");
+    let proxy = query("[data-testid=input-fields] li.proxy");
+    assert_eq!(
+        proxy.get_attribute("data-field").as_deref(),
+        Some("relationship")
+    );
+    assert!(
+        proxy
+            .text_content()
+            .unwrap_or_default()
+            .contains("a proxy for never_married: alone it scores AUC 0.91"),
+        "{inputs}"
+    );
+    assert_eq!(
+        query("[data-testid=input-fields] li[data-field=age]")
+            .get_attribute("class")
+            .as_deref(),
+        Some("field numeric")
+    );
 
     // Picking a model shows its own knobs.
     change("[data-testid=model-select]", "ple");

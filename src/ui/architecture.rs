@@ -25,17 +25,35 @@ pub fn ArchitectureDiagram() -> impl IntoView {
         let e = p.experiment.get();
         layout(&e)
     });
-    // What the built model reads, as the worker reports it.
-    let inputs = move || {
-        p.dashboard.with(|d| match &d.info {
-            Some(i) => format!(
-                "Inputs ({}): {}.",
-                i.input_fields.len(),
-                i.input_fields.join(", ")
-            ),
-            None => String::new(),
+    // What the built model reads, as the worker reports it, with each field that alone gives a
+    // label away marked.
+    let inputs = Memo::new(move |_| {
+        p.dashboard.with(|d| {
+            d.info.as_ref().map(|i| {
+                let fields: Vec<(String, bool, Option<String>)> = i
+                    .input_fields
+                    .iter()
+                    .enumerate()
+                    .map(|(n, f)| {
+                        let proxy = i.proxies.iter().find(|x| x.field == *f).map(|x| {
+                            format!(
+                                "a proxy for {}: alone it scores AUC {:.2} on validation",
+                                x.task, x.auc
+                            )
+                        });
+                        (f.clone(), n < i.categorical_fields, proxy)
+                    })
+                    .collect();
+                let numeric = i.input_fields.len() - i.categorical_fields.min(i.input_fields.len());
+                let heading = format!(
+                    "Inputs every part reads ({}: {} categorical, {numeric} numeric)",
+                    i.input_fields.len(),
+                    i.categorical_fields
+                );
+                (heading, fields)
+            })
         })
-    };
+    });
     // The weights change with every report; only the edges' widths and the titles follow them.
     let weights = Memo::new(move |_| p.dashboard.with(|d| d.gates.clone()));
     let weight =
@@ -46,7 +64,28 @@ pub fn ArchitectureDiagram() -> impl IntoView {
             <p class="hint">
                 "Data flows down. Edges into a gate are as thick as the weight it gives that expert, live. Hover a node for its numbers."
             </p>
-            <p class="hint" data-testid="input-fields">{inputs}</p>
+            <div class="input-fields" data-testid="input-fields">
+                {move || inputs.get().map(|(heading, fields)| view! {
+                    <p class="hint">{heading}</p>
+                    <ul class="field-list">
+                        {fields.into_iter().map(|(name, categorical, proxy)| {
+                            let kind = if categorical { "categorical" } else { "numeric" };
+                            let class = match (&proxy, categorical) {
+                                (Some(_), _) => "field proxy",
+                                (None, true) => "field categorical",
+                                (None, false) => "field numeric",
+                            };
+                            let title = proxy.clone().unwrap_or_else(|| format!("{kind} field"));
+                            view! {
+                                <li class=class title=title data-field=name.clone()>
+                                    {name}
+                                    {proxy.map(|text| view! { <span class="proxy-note">{format!(" ⚠ {text}")}</span> })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                })}
+            </div>
             <div class="diagram" data-testid="architecture">
                 {move || {
                     let d = diagram.get();

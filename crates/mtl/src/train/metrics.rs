@@ -53,9 +53,53 @@ pub fn mse(values: &[f32], targets: &[f32]) -> f64 {
     total / values.len().max(1) as f64
 }
 
+/// How well categorical input `column` alone ranks task `task`'s labels: each category's
+/// positive rate in `fit` (the training split) is the score, and its AUC is taken on `on`.
+/// A field that scores near a whole model is a proxy for the label. Categories unseen in `fit`
+/// score 0; `None` where `on` lacks a class.
+pub fn field_alone_auc(
+    fit: &crate::data::Split,
+    on: &crate::data::Split,
+    column: usize,
+    task: usize,
+) -> Option<f64> {
+    let value = |s: &crate::data::Split, r: usize| s.categorical[r * s.n_categorical + column];
+    let label = |s: &crate::data::Split, r: usize| s.labels[r * s.n_tasks + task];
+    let mut rate = std::collections::HashMap::<u32, (f64, f64)>::new();
+    for r in 0..fit.len {
+        let e = rate.entry(value(fit, r)).or_default();
+        *e = (e.0 + label(fit, r) as f64, e.1 + 1.0);
+    }
+    let scores: Vec<f32> = (0..on.len)
+        .map(|r| rate.get(&value(on, r)).map_or(0.0, |(p, n)| (p / n) as f32))
+        .collect();
+    let labels: Vec<f32> = (0..on.len).map(|r| label(on, r)).collect();
+    auc(&scores, &labels)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_alone_auc_scores_a_field_by_its_categories_rates() {
+        // Category 0 is always positive, 1 never, 2 half the time.
+        let split = |cats: &[u32], labels: &[f32]| crate::data::Split {
+            len: cats.len(),
+            categorical: cats.to_vec(),
+            n_categorical: 1,
+            numeric: Vec::new(),
+            n_numeric: 0,
+            labels: labels.to_vec(),
+            n_tasks: 1,
+        };
+        let fit = split(&[0, 0, 1, 1, 2, 2], &[1.0, 1.0, 0.0, 0.0, 1.0, 0.0]);
+        let perfect = split(&[0, 1, 0, 1], &[1.0, 0.0, 1.0, 0.0]);
+        assert_eq!(field_alone_auc(&fit, &perfect, 0, 0), Some(1.0));
+        let blind = split(&[2, 2, 2, 2], &[1.0, 0.0, 1.0, 0.0]);
+        assert_eq!(field_alone_auc(&fit, &blind, 0, 0), Some(0.5));
+        assert_eq!(field_alone_auc(&fit, &split(&[0], &[1.0]), 0, 0), None);
+    }
 
     #[test]
     fn auc_perfect_random_and_inverted() {
