@@ -76,8 +76,9 @@ pub fn ArchitectureDiagram() -> impl IntoView {
                                 (None, false) => "field numeric",
                             };
                             let title = proxy.clone().unwrap_or_else(|| format!("{kind} field"));
+                            let field = name.clone();
                             view! {
-                                <li class=class title=title data-field=name.clone()>
+                                <li class=class title=title data-field=field>
                                     {name}
                                     {proxy.map(|text| view! { <span class="proxy-note">{format!(" ⚠ {text}")}</span> })}
                                 </li>
