@@ -42,6 +42,12 @@ def main():
         )
     for s in skipped:
         print(f"\nWebGPU: {s}")
+    for race in (r for r in browser if r.get("event") == "race"):
+        print("\nRace mode (one CPU worker per lane; samples/s over wall time):\n")
+        print("| model | its worker alone | beside the other lane | together / alone |")
+        print("|---|---|---|---|")
+        for lane in race["lanes"]:
+            print(f"| {lane['model']} | {lane['alone']} | {lane['together']} | {lane['ratio']:.2f}x |")
     print("\n| file | raw | gzip -9 |")
     print("|---|---|---|")
     for name in sorted(os.listdir(dist)):

@@ -112,12 +112,9 @@ impl Dashboard {
                     .iter()
                     .map(|_| Smoother::new(LOSS_SMOOTHING))
                     .collect();
-                self.gates = info
-                    .gates
-                    .gates
-                    .iter()
-                    .map(|g| vec![1.0 / g.experts.len().max(1) as f32; g.experts.len()])
-                    .collect();
+                // Nothing made up: the gates show "–" until the untrained model's own weights
+                // arrive with its step-0 validation point.
+                self.gates = Vec::new();
                 self.gate_history = vec![GateHistory::default(); info.gates.len()];
                 self.info = Some(info.clone());
                 self.state = RunState::Ready;
@@ -142,32 +139,18 @@ impl Dashboard {
                     let v = smoother.push(loss as f64);
                     push_bounded(&mut curves.train_loss, (step, v), MAX_POINTS);
                 }
-                // Weights are joined to the layout by position, so a report that does not match
-                // it is refused out loud rather than drawn against the wrong experts.
-                let layout = self.info.as_ref().map(|i| &i.gates.gates);
-                let fits = layout.is_some_and(|l| {
-                    l.len() == progress.gates.len()
-                        && l.iter()
-                            .zip(&progress.gates)
-                            .all(|(g, w)| g.experts.len() == w.len())
-                });
-                if fits {
-                    self.gates = progress.gates.clone();
-                    for (h, g) in self.gate_history.iter_mut().zip(&progress.gates) {
-                        push_bounded(&mut h.points, (step, g.clone()), MAX_POINTS);
-                    }
-                } else if !progress.gates.is_empty() || !self.gates.is_empty() {
-                    self.error = Some(format!(
-                        "the worker reported {} gate(s) that do not match this model's layout; \
-                         the gate views show the last matching report",
-                        progress.gates.len()
-                    ));
-                }
+                self.take_gates(step, &progress.gates);
                 if matches!(self.state, RunState::Ready) {
                     self.state = RunState::Paused;
                 }
             }
             Event::Validation { point, .. } => {
+                // Before the first training report, the validation split's gate weights are the
+                // only ones there are (the untrained model's).
+                if self.gate_history.iter().all(|h| h.points.is_empty()) && !point.gates.is_empty()
+                {
+                    self.take_gates(point.step as f64, &point.gates);
+                }
                 for (curves, score) in self.tasks.iter_mut().zip(&point.tasks) {
                     let step = point.step as f64;
                     push_bounded(&mut curves.valid_loss, (step, score.loss), MAX_POINTS);
@@ -210,6 +193,28 @@ impl Dashboard {
             Event::Ready { .. } | Event::DeviceFailed { .. } => {}
         }
         true
+    }
+
+    /// Takes a report's gate weights at `step`. Weights are joined to the layout by position,
+    /// so a report that does not match it is refused out loud rather than drawn against the
+    /// wrong experts.
+    fn take_gates(&mut self, step: f64, gates: &[Vec<f32>]) {
+        let layout = self.info.as_ref().map(|i| &i.gates.gates);
+        let fits = layout.is_some_and(|l| {
+            l.len() == gates.len() && l.iter().zip(gates).all(|(g, w)| g.experts.len() == w.len())
+        });
+        if fits {
+            self.gates = gates.to_vec();
+            for (h, g) in self.gate_history.iter_mut().zip(gates) {
+                push_bounded(&mut h.points, (step, g.clone()), MAX_POINTS);
+            }
+        } else if !gates.is_empty() || !self.gates.is_empty() {
+            self.error = Some(format!(
+                "the worker reported {} gate(s) that do not match this model's layout; \
+                 the gate views show the last matching report",
+                gates.len()
+            ));
+        }
     }
 
     /// The page asked the worker to train.
@@ -327,7 +332,37 @@ mod tests {
             info: info()
         }));
         assert_eq!(d.state, RunState::Ready);
-        assert_eq!(d.gates, vec![vec![0.5, 0.5], vec![0.5, 0.5]]);
+        assert!(
+            d.gates.is_empty(),
+            "no made-up weights before any are measured"
+        );
+        // The untrained model's own weights arrive with its step-0 validation point.
+        let point = |step: u64, gates: Vec<Vec<f32>>| Event::Validation {
+            session: 2,
+            point: crate::protocol::EvalPoint {
+                step,
+                tasks: Vec::new(),
+                gates,
+            },
+        };
+        d.apply(&point(0, vec![vec![0.6, 0.4], vec![0.45, 0.55]]));
+        assert_eq!(d.gates, vec![vec![0.6, 0.4], vec![0.45, 0.55]]);
+        assert_eq!(d.gate_history[0].points, vec![(0.0, vec![0.6, 0.4])]);
+        // Once training reports, those are the gates; later validation points do not move them.
+        d.apply(&Event::Progress {
+            session: 2,
+            progress: crate::protocol::Progress {
+                step: 5,
+                epoch: 0,
+                epoch_progress: 0.1,
+                losses: vec![0.5, 0.5],
+                gates: vec![vec![0.7, 0.3], vec![0.2, 0.8]],
+                grad_cosine: Vec::new(),
+                samples_per_sec: 1.0,
+            },
+        });
+        d.apply(&point(10, vec![vec![0.1, 0.9], vec![0.1, 0.9]]));
+        assert_eq!(d.gates, vec![vec![0.7, 0.3], vec![0.2, 0.8]]);
     }
 
     #[test]
@@ -385,6 +420,7 @@ mod tests {
                         mse_true: None,
                     },
                 ],
+                gates: Vec::new(),
             },
         });
         assert_eq!(d.latest_auc(), vec![Some(0.8), Some(0.9)]);

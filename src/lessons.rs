@@ -111,6 +111,39 @@ pub struct Lesson {
     pub steps: Vec<LessonStep>,
 }
 
+impl Lesson {
+    /// The setups its race trains side by side: the steps that read the same data as the first
+    /// (the same data set, p, c, noise and relationship field), at most
+    /// [`crate::race::MAX_LANES`]. Fewer than two: the lesson has no race.
+    pub fn race_setups(&self) -> Vec<Experiment> {
+        let setups: Vec<Experiment> = self.steps.iter().map(|s| (s.setup)()).collect();
+        let Some(first) = setups.first().cloned() else {
+            return Vec::new();
+        };
+        let same_data = |e: &Experiment| {
+            (e.data, e.p, e.c, e.noise, e.relationship, e.seed)
+                == (
+                    first.data,
+                    first.p,
+                    first.c,
+                    first.noise,
+                    first.relationship,
+                    first.seed,
+                )
+        };
+        let mut picked: Vec<Experiment> = Vec::new();
+        for e in setups.into_iter().filter(same_data) {
+            if !picked.contains(&e) && picked.len() < crate::race::MAX_LANES {
+                picked.push(e);
+            }
+        }
+        if picked.len() < 2 {
+            picked.clear();
+        }
+        picked
+    }
+}
+
 /// The correlated tasks at `p`, with their own setup, seed 7.
 fn correlated(model: ModelKind, p: f64) -> Experiment {
     let mut e = Experiment::tutorial_on(model, DataKind::Correlated);
@@ -752,6 +785,47 @@ model.fit(x, [data['{t1}'], data['{t2}']], batch_size={batch}, epochs={epochs}, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lesson_races_pair_the_steps_that_read_the_same_data() {
+        let races: Vec<(&str, Vec<String>)> = lessons()
+            .iter()
+            .map(|l| {
+                let lanes = l
+                    .race_setups()
+                    .iter()
+                    .map(|e| e.model.slug().to_string())
+                    .collect();
+                (l.id, lanes)
+            })
+            .collect();
+        let find = |id: &str| {
+            races
+                .iter()
+                .find(|(l, _)| *l == id)
+                .map(|(_, r)| r.join(","))
+        };
+        assert_eq!(find("sb-vs-mmoe").as_deref(), Some("shared_bottom,mmoe"));
+        // p = 1 first: its pair, not a p = 0 step.
+        assert_eq!(
+            find("correlated-gates").as_deref(),
+            Some("mmoe,shared_bottom")
+        );
+        assert_eq!(
+            find("esmm-vs-naive").as_deref(),
+            Some("naive_cvr,esmm,naive_cvr")
+        );
+        // With and without the relationship field read different data: no race.
+        assert_eq!(find("relationship-leak").as_deref(), Some(""));
+        for l in lessons() {
+            let setups = l.race_setups();
+            assert!(
+                setups.is_empty() || crate::race::Race::new(l.id.into(), setups).is_ok(),
+                "{}",
+                l.id
+            );
+        }
+    }
 
     #[test]
     fn every_model_has_a_note_and_the_papers_are_cited() {

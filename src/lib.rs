@@ -12,9 +12,11 @@ pub mod diagram;
 pub mod experiment;
 pub mod fields;
 pub mod history;
+pub mod keys;
 pub mod lessons;
 pub mod plot;
 pub mod protocol;
+pub mod race;
 pub mod schedule;
 pub mod sweep;
 

@@ -162,6 +162,38 @@ pub fn ink_on_viridis(t: f64) -> &'static str {
     if t > 0.55 { "#000" } else { "#fff" }
 }
 
+/// How far a weight is from its gate's even split, as a position on a diverging scale: 0 at the
+/// even split `even` (1/n), +1 at four times it or more, −1 at a quarter of it or less (log2 of
+/// the ratio, halved). A gate that weighs every expert alike is 0 everywhere, whatever n is.
+pub fn against_even(v: f64, even: f64) -> f64 {
+    if !(v.is_finite() && even > 0.0) {
+        return 0.0;
+    }
+    ((v.max(1e-9) / even).log2() / 2.0).clamp(-1.0, 1.0)
+}
+
+/// A diverging colour for [`against_even`]'s position: white at 0, towards Okabe–Ito's
+/// vermillion above the even split and its blue below, with a readable ink.
+pub fn diverging(t: f64) -> (String, &'static str) {
+    let t = if t.is_finite() {
+        t.clamp(-1.0, 1.0)
+    } else {
+        0.0
+    };
+    let end = if t >= 0.0 {
+        (213.0, 94.0, 0.0)
+    } else {
+        (0.0, 114.0, 178.0)
+    };
+    let f = t.abs();
+    let mix = |q: f64| (255.0 + (q - 255.0) * f).round() as u8;
+    let ink = if f > 0.6 { "#fff" } else { "#000" };
+    (
+        format!("rgb({},{},{})", mix(end.0), mix(end.1), mix(end.2)),
+        ink,
+    )
+}
+
 /// Keeps at most `max` points by dropping every other one when full, so a long run keeps its
 /// whole shape at a bounded cost.
 pub fn push_bounded<T>(points: &mut Vec<T>, point: T, max: usize) {
@@ -207,6 +239,22 @@ mod tests {
             s.push(3.0);
         }
         assert!((s.push(3.0) - 3.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn gate_colours_are_centred_on_the_even_split() {
+        // Even split: white, whatever the number of experts.
+        for n in [2.0, 4.0, 16.0] {
+            assert_eq!(against_even(1.0 / n, 1.0 / n), 0.0);
+        }
+        assert_eq!(diverging(0.0), ("rgb(255,255,255)".to_string(), "#000"));
+        // Twice the even split is half way up; four times is full colour, and no further.
+        assert!((against_even(0.5, 0.25) - 0.5).abs() < 1e-12);
+        assert_eq!(against_even(1.0, 0.25), 1.0);
+        assert_eq!(against_even(0.0, 0.25), -1.0);
+        assert_eq!(diverging(1.0), ("rgb(213,94,0)".to_string(), "#fff"));
+        assert_eq!(diverging(-1.0), ("rgb(0,114,178)".to_string(), "#fff"));
+        assert_eq!(against_even(f64::NAN, 0.25), 0.0);
     }
 
     #[test]

@@ -190,6 +190,10 @@ pub struct Progress {
 pub struct EvalPoint {
     pub step: u64,
     pub tasks: Vec<TaskScore>,
+    /// Per gate, the mean weight per expert over the validation split, in layout order: the
+    /// untrained model's real gate weights come with its step-0 point.
+    #[serde(default)]
+    pub gates: Vec<Vec<f32>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

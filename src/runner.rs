@@ -527,6 +527,7 @@ pub fn eval_point(step: u64, report: &EvalReport) -> EvalPoint {
     EvalPoint {
         step,
         tasks: report.tasks.iter().map(task_score).collect(),
+        gates: report.gates.iter().map(|g| g.mean.clone()).collect(),
     }
 }
 

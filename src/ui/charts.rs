@@ -7,8 +7,8 @@ use mtl_vocab::GateLayout;
 use super::Playground;
 use crate::experiment::ModelKind;
 use crate::plot::{
-    LinearScale, extent, format_tick, ink_on_viridis, nice_ticks, series_colour, series_dash,
-    viridis,
+    LinearScale, against_even, diverging, extent, format_tick, nice_ticks, series_colour,
+    series_dash,
 };
 
 const W: f64 = 560.0;
@@ -340,12 +340,10 @@ pub fn Heatmap(
     #[prop(into)]
     weights: Signal<Vec<Vec<f32>>>,
 ) -> impl IntoView {
-    let max = Memo::new(move |_| {
-        weights.with(|w| w.iter().flatten().fold(0.0f32, |m, &v| m.max(v)).max(1e-6))
-    });
-    let weight = move |g: usize, e: usize| {
-        weights.with(|w| w.get(g).and_then(|r| r.get(e)).copied().unwrap_or(0.0))
-    };
+    // None until the worker has measured the gate (the untrained model's weights come with
+    // its first validation point).
+    let weight =
+        move |g: usize, e: usize| weights.with(|w| w.get(g).and_then(|r| r.get(e)).copied());
     view! {
         <section class="panel" aria-labelledby="gates-title">
             <h2 id="gates-title">"Gate weights"</h2>
@@ -376,24 +374,33 @@ pub fn Heatmap(
                                 .enumerate()
                                 .map(|(e, x)| {
                                     let name = gates.expert_name(x);
-                                    // Each as shown (two decimals, colour in hundredths): a report
-                                    // that moves a weight less than that touches nothing.
+                                    // Each as shown (two decimals, colour in hundredths of the
+                                    // scale): a report that moves a weight less than that touches
+                                    // nothing. The colour is the weight against this gate's even
+                                    // split 1/n, so an even gate is white for any n.
+                                    let even = 1.0 / gate.experts.len().max(1) as f64;
                                     let shown = Memo::new(move |_| {
-                                        let v = weight(g, e);
-                                        ((v * 100.0).round() as i32, ((v / max.get()) * 100.0).round() as i32)
+                                        weight(g, e).map(|v| {
+                                            let t = against_even(v as f64, even);
+                                            ((v * 100.0).round() as i32, (t * 100.0).round() as i32)
+                                        })
                                     });
                                     let style = move || {
-                                        let t = shown.get().1 as f64 / 100.0;
-                                        format!("background:{};color:{}", viridis(t), ink_on_viridis(t))
+                                        let t = shown.get().map_or(0.0, |s| s.1 as f64 / 100.0);
+                                        let (background, ink) = diverging(t);
+                                        format!("background:{background};color:{ink}")
                                     };
                                     let title = {
                                         let name = name.clone();
-                                        Memo::new(move |_| format!("{name}: {:.3}", weight(g, e)))
+                                        Memo::new(move |_| match weight(g, e) {
+                                            Some(v) => format!("{name}: {v:.3} (even split {even:.3})"),
+                                            None => format!("{name}: not measured yet"),
+                                        })
                                     };
                                     view! {
                                         <td style=style title=title aria-label=title>
                                             <span class="expert">{name}</span>
-                                            <span class="weight">{move || format!("{:.2}", shown.get().0 as f32 / 100.0)}</span>
+                                            <span class="weight">{move || shown.get().map_or("–".to_string(), |s| format!("{:.2}", s.0 as f32 / 100.0))}</span>
                                         </td>
                                     }
                                 })
@@ -402,16 +409,20 @@ pub fn Heatmap(
                             let mixed = gate.is_mixed();
                             let info = gate.clone();
                             let share = move || {
-                                weights.with(|w| info.shared_share(w.get(g).map_or(&[], |r| r.as_slice())).unwrap_or(0.0))
+                                weights.with(|w| info.shared_share(w.get(g).map_or(&[], |r| r.as_slice())))
                             };
+                            // The share an even gate gives the shared experts: their count over all.
+                            let shared_count = gate.experts.iter().filter(|x| x.owner == mtl_vocab::Owner::Shared).count();
+                            let even_share = shared_count as f64 / gate.experts.len().max(1) as f64;
                             view! {
                                 <tr>
                                     <th scope="row">{label}</th>
                                     {cells}
                                     {mixed.then(|| view! {
-                                        <td class="share" title="the share of this gate's weight on the shared experts">
+                                        <td class="share" title=format!("the share of this gate's weight on the shared experts; an even gate gives them {:.0}%", even_share * 100.0)>
                                             <span class="expert">"shared"</span>
-                                            <span class="weight">{move || format!("{:.0}%", share() * 100.0)}</span>
+                                            <span class="weight">{move || share().map_or("–".to_string(), |s| format!("{:.0}%", s * 100.0))}</span>
+                                            <span class="even">{format!("even {:.0}%", even_share * 100.0)}</span>
                                         </td>
                                     })}
                                 </tr>
@@ -420,11 +431,18 @@ pub fn Heatmap(
                         .collect_view();
                     view! {
                         <p class="hint">
-                            "Each row is one gate; each cell is the mean weight it gives one expert (E = pooled, T = task-specific, S = shared). Brighter is heavier, scaled to the largest weight shown."
+                            "Each row is one gate; each cell is the mean weight it gives one expert (E = pooled, T = task-specific, S = shared)."
                         </p>
-                        <table>
-                            <tbody>{rows}</tbody>
-                        </table>
+                        <p class="hint gate-legend" data-testid="gate-legend">
+                            <span class="swatch" style=format!("background:{}", diverging(-1.0).0)></span>" ¼ of 1/n or less "
+                            <span class="swatch" style="background:#fff"></span>" 1/n, the even split (every expert weighed alike) "
+                            <span class="swatch" style=format!("background:{}", diverging(1.0).0)></span>" 4× 1/n or more. The colour is each weight against its own gate's 1/n (n = its experts); the shared column gives the share an even gate would put on the shared experts."
+                        </p>
+                        <div class="table-wrap">
+                            <table>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        </div>
                     }
                     .into_any()
                 }}

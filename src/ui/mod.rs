@@ -6,6 +6,7 @@ mod architecture;
 mod charts;
 mod controls;
 mod panels;
+mod race;
 mod teach;
 
 use leptos::prelude::*;
@@ -14,14 +15,18 @@ use crate::dashboard::Dashboard;
 use crate::device::{AdapterProbe, plan};
 use crate::experiment::{DataKind, DeviceChoice, Experiment, ModelKind};
 use crate::history::{History, RunRecord};
+use crate::keys::Shortcut;
 use crate::protocol::{Backend, Command, Event, StopReason};
+use crate::race::Race;
 use crate::sweep::SeedSweep;
 use crate::web::{WorkerClient, probe_webgpu};
+use wasm_bindgen::JsCast;
 
 pub use architecture::ArchitectureDiagram;
 pub use charts::{GateHeatmap, LineChart, Series};
 pub use controls::Controls;
 pub use panels::{DeviceStatus, MetricsTable, RunBar};
+pub use race::RacePanel;
 pub use teach::{CodePanel, LessonsPanel, ModelNotePanel, RunsPanel};
 
 /// The worker scripts Trunk emits (relative, so the page works under any path prefix).
@@ -50,6 +55,10 @@ pub struct Playground {
     pub sweep: RwSignal<Option<SeedSweep>>,
     /// How many seeds "Train over seeds" trains.
     pub sweep_seeds: RwSignal<usize>,
+    /// The race on screen, if any: setups training side by side, one CPU worker each.
+    pub race: RwSignal<Option<Race>>,
+    /// The race's workers, one per lane; dropped (terminated) when the race ends.
+    race_workers: StoredValue<Vec<WorkerClient>, LocalStorage>,
     worker: StoredValue<Option<WorkerClient>, LocalStorage>,
     worker_backend: StoredValue<Option<Backend>>,
     session: StoredValue<u32>,
@@ -77,6 +86,8 @@ impl Playground {
             history: RwSignal::new(History::default()),
             sweep: RwSignal::new(None),
             sweep_seeds: RwSignal::new(3),
+            race: RwSignal::new(None),
+            race_workers: StoredValue::new_local(Vec::new()),
             worker: StoredValue::new_local(None),
             worker_backend: StoredValue::new(None),
             session: StoredValue::new(0),
@@ -476,6 +487,138 @@ impl Playground {
         }
     }
 
+    /// Races `setups` side by side, each in a CPU worker of its own: the current run pauses
+    /// (it would take a core), a race already on is stopped, and each lane builds and plays as
+    /// soon as its worker is ready (a message sent before then could be lost while the
+    /// worker's wasm loads). Their runs go into the history, grouped, as each ends; the workers are terminated
+    /// when the last one does.
+    pub fn start_race(self, setups: Vec<Experiment>) {
+        self.stop_race();
+        let id = format!("race-{:.0}", crate::web::now_epoch_ms());
+        let race = match Race::new(id.clone(), setups) {
+            Ok(race) => race,
+            Err(e) => return self.notify(format!("No race: {e}.")),
+        };
+        if self.dashboard.with_untracked(|d| d.is_running()) {
+            self.toggle();
+        }
+        let mut workers = Vec::new();
+        for lane in 0..race.lanes.len() {
+            let (race_id, fail_id) = (id.clone(), id.clone());
+            let spawned = WorkerClient::spawn(
+                worker_url(Backend::Cpu),
+                move |event| self.on_lane_event(&race_id, lane, event),
+                move |message| self.on_lane_failure(&fail_id, lane, message),
+            );
+            let client = match spawned {
+                Ok(client) => client,
+                Err(e) => return self.notify(format!("No race: {e}.")),
+            };
+            workers.push(client);
+        }
+        self.race_workers.set_value(workers);
+        self.race.set(Some(race));
+    }
+
+    /// Stops the race on screen, if one is training: its workers are terminated; the lanes
+    /// keep what they showed.
+    pub fn stop_race(self) {
+        self.race_workers.set_value(Vec::new());
+        self.race.update(|r| {
+            if let Some(r) = r {
+                r.stop();
+            }
+        });
+    }
+
+    fn on_lane_event(self, race_id: &str, lane: usize, event: Event) {
+        let current = self
+            .race
+            .with_untracked(|r| r.as_ref().is_some_and(|r| r.id == race_id));
+        if !current {
+            return;
+        }
+        if let Event::Ready { .. } = event {
+            let experiment = self.race.with_untracked(|r| {
+                r.as_ref()
+                    .and_then(|r| r.lanes.get(lane))
+                    .map(|l| l.experiment.clone())
+            });
+            let sent = self.race_workers.with_value(|w| {
+                let (Some(worker), Some(experiment)) = (w.get(lane), experiment) else {
+                    return Ok(());
+                };
+                worker.send(&Command::Build {
+                    session: crate::race::LANE_SESSION,
+                    experiment,
+                })?;
+                worker.send(&Command::Play)
+            });
+            if let Err(e) = sent {
+                self.on_lane_failure(race_id, lane, e);
+            }
+            return;
+        }
+        let now = crate::web::now();
+        let taken = self
+            .race
+            .try_update(|r| r.as_mut().is_some_and(|r| r.apply(lane, &event, now)))
+            .unwrap_or(false);
+        if taken && matches!(event, Event::Test { .. }) {
+            self.record_lane(lane);
+        }
+        if taken {
+            self.finish_race_if_over();
+        }
+    }
+
+    fn on_lane_failure(self, race_id: &str, lane: usize, message: String) {
+        let current = self
+            .race
+            .with_untracked(|r| r.as_ref().is_some_and(|r| r.id == race_id));
+        if current {
+            self.race.update(|r| {
+                if let Some(r) = r {
+                    r.fail(lane, format!("{message}."));
+                }
+            });
+            self.finish_race_if_over();
+        }
+    }
+
+    /// Once every lane is done: the workers go (after this event's handler has returned, since
+    /// one of them is delivering it), and the result is said.
+    fn finish_race_if_over(self) {
+        let over = self
+            .race
+            .with_untracked(|r| r.as_ref().map(|r| (r.is_over(), r.summary())));
+        if let Some((true, summary)) = over {
+            leptos::task::spawn_local(async move {
+                self.race_workers.set_value(Vec::new());
+            });
+            self.notify(format!("Race over. {summary}"));
+        }
+    }
+
+    /// Keeps a lane's ended run in the history, in the race's group.
+    fn record_lane(self, lane: usize) {
+        let record = self.race.with_untracked(|r| {
+            let r = r.as_ref()?;
+            let l = r.lanes.get(lane)?;
+            RunRecord::from_dashboard(
+                &format!("{}-{lane}", r.id),
+                Some(&r.id),
+                &l.dashboard,
+                &l.experiment,
+                Backend::Cpu.label(),
+                crate::web::now_epoch_ms(),
+            )
+        });
+        if let Some(record) = record {
+            self.history.update(|h| h.record(record));
+        }
+    }
+
     /// The current session, which every event must carry to be shown.
     pub fn session(&self) -> u32 {
         self.session.get_value()
@@ -503,7 +646,34 @@ pub fn App() -> impl IntoView {
         crate::web::replace_query(&query);
     });
     playground.start();
+    // Keyboard shortcuts, anywhere but in a field (crate::keys says which key does what).
+    let _keys = window_event_listener(leptos::ev::keydown, move |ev| {
+        let target: Option<web_sys::Element> = ev.target().and_then(|t| t.dyn_into().ok());
+        let tag = target.as_ref().map(|t| t.tag_name()).unwrap_or_default();
+        let editable = target
+            .as_ref()
+            .is_some_and(|t| t.get_attribute("contenteditable").is_some());
+        let modifiers = ev.ctrl_key() || ev.meta_key() || ev.alt_key();
+        let Some(action) = crate::keys::shortcut(&ev.key(), &tag, editable, modifiers) else {
+            return;
+        };
+        ev.prevent_default();
+        let d = playground.dashboard.get_untracked();
+        let trainable = d.info.is_some()
+            && !matches!(
+                d.state,
+                crate::dashboard::RunState::Finished | crate::dashboard::RunState::Loading
+            );
+        match action {
+            Shortcut::PlayPause if trainable || d.is_running() => playground.toggle(),
+            Shortcut::Step if trainable && !d.is_running() => playground.step(),
+            Shortcut::FinishAndTest if trainable && d.step > 0 => playground.finish(),
+            Shortcut::Reset => playground.reset(),
+            _ => {}
+        }
+    });
     view! {
+        <a class="skip-link" href="#toolbar" data-testid="skip-to-toolbar">"Skip to the training controls"</a>
         <header class="top">
             <h1>"Multi-task learning playground"</h1>
             <p class="tagline">
@@ -534,6 +704,7 @@ pub fn App() -> impl IntoView {
                 <GateHeatmap />
                 <charts::GateHistoryChart />
                 <charts::GradientConflictChart />
+                <RacePanel />
                 <RunsPanel />
                 <CodePanel />
             </section>

@@ -21,7 +21,7 @@ pub fn RunBar() -> impl IntoView {
     let built = move || p.dashboard.with(|d| d.info.is_some());
     let can_train = move || built() && !matches!(state(), RunState::Finished | RunState::Loading);
     view! {
-        <div class="runbar" role="group" aria-label="Training">
+        <div class="runbar" id="toolbar" tabindex="-1" role="group" aria-label="Training">
             <button type="button" data-testid="train-toggle" class="primary"
                 aria-pressed=move || running().to_string()
                 disabled=move || !can_train() && !running()
@@ -54,6 +54,7 @@ pub fn RunBar() -> impl IntoView {
                     {move || p.dashboard.with(|d| d.info.as_ref().map(|i| format!("{} parameters", i.params)).unwrap_or_default())}
                 </span>
             </div>
+            <p class="hint keys" data-testid="shortcuts">{format!("Keys: {}.", crate::keys::legend())}</p>
             <p class="status" data-testid="run-status" role="status">
                 {move || p.dashboard.with(|d| d.status.clone())}
             </p>

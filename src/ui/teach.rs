@@ -85,6 +85,17 @@ pub fn LessonsPanel() -> impl IntoView {
                                         }
                                     })
                                     .collect_view()}
+                                {(lessons().get(l).map(|x| x.race_setups().len()).unwrap_or(0) >= 2).then(|| view! {
+                                    <button type="button" class="lesson-step" data-testid=format!("lesson-race-{l}")
+                                        title="Train this lesson's setups at the same time, side by side (in the Race panel)"
+                                        on:click=move |_| {
+                                            if let Some(lesson) = lessons().get(l) {
+                                                p.start_race(lesson.race_setups());
+                                            }
+                                        }>
+                                        "Race them"
+                                    </button>
+                                })}
                             </li>
                         }
                     })
@@ -236,6 +247,20 @@ pub fn RunsPanel() -> impl IntoView {
                             });
                         } />
                 </label>
+                <button type="button" data-testid="race-runs"
+                    title="Train the ticked runs' setups again, side by side (two or three, on one data set)"
+                    disabled=move || !(2..=crate::race::MAX_LANES).contains(&selected.with(Vec::len))
+                    on:click=move |_| {
+                        let chosen = selected.get_untracked();
+                        let setups = p.history.with_untracked(|h| {
+                            chosen
+                                .iter()
+                                .filter_map(|id| h.runs.iter().find(|r| r.id == *id))
+                                .map(|r| r.experiment.clone())
+                                .collect()
+                        });
+                        p.start_race(setups);
+                    }>"Race the ticked runs"</button>
                 <button type="button" data-testid="clear-runs" on:click=move |_| { selected.set(Vec::new()); p.clear_history(); }>"Clear history"</button>
             </div>
             <Show when=move || selected.with(|s| !s.is_empty())>

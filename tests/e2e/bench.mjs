@@ -100,6 +100,49 @@ async function measure(model, device) {
   };
 }
 
+// Race mode: each setup's samples/s in a race worker alone, then beside the other setup's
+// worker (two CPU workers at once). Rates are step counts over wall time, read in one page.
+async function raceSteps(page) {
+  return page.$$eval('[data-testid=race-lane] [data-testid=step-counter]', (els) =>
+    els.map((e) => Number(/Step (\d+)/.exec(e.textContent)?.[1] || 0)));
+}
+async function raceRates(model, opponent) {
+  const page = await browser.newPage();
+  await page.goto(`${base}?model=${model}&epochs=100&device=cpu`);
+  await page.waitForFunction(() => /Ready/.test(document.querySelector('[data-testid=run-status]')?.textContent || ''), null, { timeout: 120_000 });
+  await page.getByTestId('race-opponent').selectOption(opponent);
+  await page.getByTestId('race-start').click();
+  const lanes = opponent === 'alone' ? 1 : 2;
+  // Warm-up: every lane has built its model and trained a while.
+  await page.waitForFunction(
+    (n) => {
+      const els = [...document.querySelectorAll('[data-testid=race-lane] [data-testid=step-counter]')];
+      return els.length === n && els.every((e) => Number(/Step (\d+)/.exec(e.textContent)?.[1] || 0) >= 50);
+    },
+    lanes,
+    { timeout: 120_000 },
+  );
+  const s0 = await raceSteps(page);
+  const t0 = Date.now();
+  await page.waitForTimeout(seconds * 1000);
+  const s1 = await raceSteps(page);
+  const t1 = Date.now();
+  await page.getByTestId('race-stop').click();
+  await page.close();
+  return s1.map((s, i) => Math.round(((s - s0[i]) * 256 * 1000) / (t1 - t0)));
+}
+const [raceA, raceB] = ['mmoe', 'shared_bottom'];
+const [aloneA] = await raceRates(raceA, 'alone');
+const [aloneB] = await raceRates(raceB, 'alone');
+const [togetherA, togetherB] = await raceRates(raceA, raceB);
+emit({
+  event: 'race',
+  lanes: [
+    { model: raceA, alone: aloneA, together: togetherA, ratio: Number((togetherA / aloneA).toFixed(2)) },
+    { model: raceB, alone: aloneB, together: togetherB, ratio: Number((togetherB / aloneB).toFixed(2)) },
+  ],
+});
+
 // Does this browser have a hardware WebGPU adapter?
 const probe = await browser.newPage();
 await probe.goto(base);

@@ -395,7 +395,8 @@ export const specs = [
       assert(rows.length === 3 * 2 + 2, `PLE with 3 levels has 8 gates: ${rows.length}`);
       // The model the worker built reads 12 fields: relationship is left out.
       const inputs = await p.id('input-fields').textContent();
-      assert(/^Inputs \(12\): /.test(inputs) && !/relationship/.test(inputs), `inputs: ${inputs}`);
+      assert(/^Inputs every part reads \(12: 6 categorical, 6 numeric\)/.test(inputs) && !/relationship/.test(inputs), `inputs: ${inputs}`);
+      assert((await page.locator('[data-testid=input-fields] li.proxy').count()) === 0, 'no proxy left among the inputs');
       // The address bar follows the controls.
       await page.fill('#seed', '5');
       await page.locator('#seed').blur();
@@ -483,20 +484,22 @@ export const specs = [
         assert(tasks.includes('cvr (every impression)') === cvr && tasks.includes('cvr (clicked impressions)') === cvr, `${model}: rows ${tasks}`);
         for (const r of rows) assert(r.testAuc > 0 && r.testAuc < 1, `${model} ${r.task}: test AUC ${r.testAuc}`);
       }
-      // A whole run of the naive model and of ESMM, timed from Play to the end of the budget.
+      // A whole run of the naive model and of ESMM, timed from Play to its end (the budget, or
+      // an early stop).
       for (const model of ['naive_cvr', 'esmm']) {
         await p.open(`?data=funnel&model=${model}&seed=7`);
         assert((await p.id('model-select').inputValue()) === model, `${model} from the URL`);
         const started = Date.now();
         await p.play();
         await page.waitForFunction(
-          () => /Finished 10 epochs/.test(document.querySelector('[data-testid=run-status]')?.textContent || '')
+          () => /Finished 10 epochs|Stopped early/.test(document.querySelector('[data-testid=run-status]')?.textContent || '')
             && /Test scores at step/.test(document.querySelector('[data-testid=metrics-table]')?.parentElement?.textContent || ''),
           null,
           { timeout: 120_000 },
         );
         const seconds = (Date.now() - started) / 1000;
-        console.log(`    funnel: a whole ${model} run (10 epochs, 630 steps) took ${seconds.toFixed(1)} s on the CPU worker`);
+        const ended = await p.id('run-status').textContent();
+        console.log(`    funnel: a whole ${model} run took ${seconds.toFixed(1)} s on the CPU worker (${await p.id('step-counter').textContent()}; ${ended.trim()})`);
         const hint = await p.id('metrics-table').locator('xpath=..').textContent();
         assert(/true pCVR: the CVR head's squared error against it is 0\.\d+/.test(hint), `the MSE against the true pCVR: ${hint}`);
       }
@@ -592,7 +595,7 @@ export const specs = [
     async run({ page, base, shots }) {
       const p = new PlaygroundPage(page, base);
       await p.open();
-      const buttons = await page.$$eval('[data-testid^=lesson-]', (bs) => bs.filter((b) => b.tagName === 'BUTTON').map((b) => b.dataset.testid));
+      const buttons = await page.$$eval('[data-testid^=lesson-]', (bs) => bs.filter((b) => b.tagName === 'BUTTON' && !b.dataset.testid.startsWith('lesson-race-')).map((b) => b.dataset.testid));
       assert(buttons.length >= 6, `lesson steps: ${buttons}`);
       const expected = { 'lesson-0-0': 'shared_bottom', 'lesson-0-1': 'mmoe', 'lesson-1-0': 'ple', 'lesson-2-0': 'esmm', 'lesson-3-1': 'mmoe', 'lesson-7-0': 'naive_cvr', 'lesson-7-1': 'esmm', 'lesson-5-1': 'omoe' };
       for (const id of buttons) {
@@ -619,6 +622,84 @@ export const specs = [
     },
   },
   {
+    name: 'race mode: Shared-Bottom against MMoE in two workers at once, both curves moving; the workers go when it ends',
+    slug: 'race',
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      await p.open('?model=shared_bottom&epochs=20');
+      await p.id('clear-runs').click();
+      const mainWorkers = page.workers().length;
+      const laneSteps = () => page.$$eval('[data-testid=race-lane] [data-testid=step-counter]', (els) => els.map((e) => Number(/Step (\d+)/.exec(e.textContent)?.[1] || 0)));
+      const laneStatus = () => page.$$eval('[data-testid=race-lane] .status', (els) => els.map((e) => e.textContent));
+      // The race's workers, as they start; each resolves `closed` when it is terminated.
+      const raceWorkers = [];
+      page.on('worker', (w) => raceWorkers.push(new Promise((resolve) => w.once('close', resolve))));
+      assert((await p.id('race-opponent').inputValue()) === 'mmoe', 'MMoE is the default opponent of Shared-Bottom');
+      await p.id('race-start').click();
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=race-lane]').length === 2);
+      const titles = await page.$$eval('[data-testid=race-lane] h3', (hs) => hs.map((h) => h.textContent));
+      assert(titles.join('|') === 'Lane 1: Shared-Bottom|Lane 2: MMoE', `lanes: ${titles}`);
+      // Both lanes train at the same time: both counters move between two readings, and
+      // neither lane has ended at the second.
+      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=race-lane] [data-testid=step-counter]')].every((e) => Number(/Step (\d+)/.exec(e.textContent)?.[1] || 0) >= 10));
+      const first = await laneSteps();
+      await page.waitForFunction((f) => [...document.querySelectorAll('[data-testid=race-lane] [data-testid=step-counter]')].every((e, i) => Number(/Step (\d+)/.exec(e.textContent)?.[1] || 0) > f[i] + 20), first);
+      const statuses = await laneStatus();
+      assert(statuses.every((s) => /Training/.test(s)), `both lanes still training: ${statuses}`);
+      assert(page.workers().length === mainWorkers + 2, `one worker per lane: ${page.workers().length}`);
+      console.log(`    race: lanes at steps ${first} then ${await laneSteps()}; rates ${await page.$$eval('[data-testid=lane-rate]', (e) => e.map((x) => x.textContent))}`);
+      // Each task's validation curves of both lanes, overlaid.
+      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=race-auc-1] polyline.series')].filter((l) => (l.getAttribute('points') || '').trim().split(/\s+/).length >= 2).length === 2);
+      assert((await p.linePoints('race-loss-2')).length === 2, 'both lanes in the task 2 loss overlay');
+      // The gates side by side: MMoE's lane has two gates, Shared-Bottom's none.
+      const gateRows = await page.$$eval('[data-testid=race-lane]', (lanes) => lanes.map((l) => l.querySelectorAll('.gate-mini tr').length));
+      assert(gateRows.join(',') === '0,2', `gate rows per lane: ${gateRows}`);
+      await p.screenshot(shots, 'race');
+      // Stopping the race terminates both workers.
+      await p.id('race-stop').click();
+      await Promise.all(raceWorkers.splice(0));
+      assert(page.workers().length === mainWorkers, `the race's workers are gone: ${page.workers().length}`);
+      assert((await laneStatus()).every((s) => /Stopped with the race/.test(s)), 'the lanes say so');
+      // Races that run to their end: each lane's run is kept, the result is said, the workers
+      // go, and memory stays flat over repeated races.
+      await p.open('?model=shared_bottom&epochs=1');
+      raceWorkers.length = 0; // the new page's own worker is not the race's
+      const heap = async () => {
+        await page.evaluate(() => window.gc && window.gc());
+        return page.evaluate(() => performance.memory.usedJSHeapSize);
+      };
+      let before = 0;
+      for (let i = 0; i < 4; i++) {
+        await p.id('race-start').click();
+        await page.waitForFunction(() => /By validation loss/.test(document.querySelector('[data-testid=race-summary]')?.textContent || ''), null, { timeout: 120_000 });
+        await Promise.all(raceWorkers.splice(0));
+        assert(page.workers().length === mainWorkers, `race ${i + 1}: the workers are gone`);
+        if (i === 0) before = await heap();
+      }
+      const growth = ((await heap()) - before) / 1e6;
+      console.log(`    race: JS heap grew ${growth.toFixed(2)} MB over three more races`);
+      assert(growth < 5, `the heap grew by ${growth.toFixed(1)} MB over three races`);
+      const rows = await page.locator('[data-testid=runs-table] tbody tr').count();
+      assert(rows === 8, `each lane's run kept: ${rows}`);
+      const scores = await page.$$eval('[data-testid=lane-scores]', (e) => e.map((x) => x.textContent));
+      assert(scores.every((s) => /Test \(final, step \d+\): income 0\.\d+, never_married 0\.\d+/.test(s)), `lane scores: ${scores}`);
+      // From the history: two ticked runs race again.
+      await page.locator('[data-testid=runs-table] tbody input[type=checkbox]').nth(0).check();
+      assert(await p.id('race-runs').isDisabled(), 'one ticked run is no race');
+      await page.locator('[data-testid=runs-table] tbody input[type=checkbox]').nth(1).check();
+      await p.id('race-runs').click();
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=race-lane]').length === 2 && /Training|Building|Ready/.test(document.querySelector('[data-testid=race-lane] .status')?.textContent || ''));
+      await p.id('race-stop').click();
+      await Promise.all(raceWorkers.splice(0));
+      // From a lesson: its two setups, in one click.
+      await p.id('lesson-race-0').click();
+      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=race-lane] h3')].map((h) => h.textContent).join('|') === 'Lane 1: Shared-Bottom|Lane 2: MMoE');
+      await p.id('race-stop').click();
+      await Promise.all(raceWorkers.splice(0));
+      assert(page.workers().length === mainWorkers, 'no race worker left behind');
+    },
+  },
+  {
     name: 'selection by validation: Pause never scores the test set; Finish and test scores it once',
     slug: 'selection',
     async run({ page, base, shots }) {
@@ -641,6 +722,9 @@ export const specs = [
       const count = (type) => page.evaluate((t) => window.workerMessages.filter((m) => m === t).length, type);
       const stepNow = async () => Number(/Step (\d+)/.exec(await p.id('step-counter').textContent())[1]);
       assert(await p.id('finish-test').isDisabled(), 'nothing to test before a step');
+      // The inputs on screen: relationship marked as a proxy for never-married.
+      const proxy = await page.locator('[data-testid=input-fields] li.proxy').allTextContents();
+      assert(proxy.length === 1 && /relationship ⚠ a proxy for never_married: alone it scores AUC 0\.9\d on validation/.test(proxy[0]), `proxy: ${proxy}`);
       await p.play();
       await page.waitForFunction(() => Number(/Step (\d+)/.exec(document.querySelector('[data-testid=step-counter]')?.textContent || '')?.[1] || 0) >= 60);
       await p.pauseIfRunning();

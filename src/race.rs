@@ -1,0 +1,318 @@
+//! Race mode: two or three setups trained at the same time, each in its own worker, on the same
+//! data set and seed, their curves overlaid live. Plain data: the page owns the workers and
+//! feeds each lane's events here; each lane keeps a [`Dashboard`] of its own and the timing of
+//! its reports, from which its throughput follows.
+
+use crate::dashboard::{Dashboard, RunState};
+use crate::experiment::Experiment;
+use crate::protocol::Event;
+
+/// The most setups one race trains at once (one worker each).
+pub const MAX_LANES: usize = 3;
+
+/// The session every lane's worker builds its model in: each lane has a worker of its own.
+pub const LANE_SESSION: u32 = 1;
+
+/// One setup in a race.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lane {
+    pub experiment: Experiment,
+    pub dashboard: Dashboard,
+    /// (ms, step) of the lane's first and latest progress reports.
+    first: Option<(f64, u64)>,
+    last: Option<(f64, u64)>,
+    /// The lane's worker failed, or the race was stopped before the lane ended.
+    pub stopped: bool,
+}
+
+impl Lane {
+    /// The lane's name: its model, and what sets it apart from the others.
+    pub fn label(&self, index: usize) -> String {
+        format!("Lane {}: {}", index + 1, self.experiment.model.label())
+    }
+
+    /// Whether the lane is done: its run ended (and is tested), or it was stopped.
+    pub fn is_over(&self) -> bool {
+        self.stopped || self.dashboard.test.is_some()
+    }
+
+    /// Mean training throughput between its first and latest reports, in samples per second.
+    pub fn rate(&self) -> Option<f64> {
+        let ((t0, s0), (t1, s1)) = (self.first?, self.last?);
+        (t1 > t0 && s1 > s0)
+            .then(|| (s1 - s0) as f64 * self.experiment.batch_size as f64 / ((t1 - t0) / 1000.0))
+    }
+}
+
+/// A race in progress or just over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Race {
+    /// Unique across visits; the history groups the lanes' runs under it.
+    pub id: String,
+    pub lanes: Vec<Lane>,
+}
+
+impl Race {
+    /// A race of `setups`: one to [`MAX_LANES`] (one alone times a worker without company), all
+    /// on the first one's data set, and all with its seed, so they see the same rows in the same
+    /// order. Setups on different data sets are refused, with the reason.
+    pub fn new(id: String, setups: Vec<Experiment>) -> Result<Self, String> {
+        let Some(first) = setups.first().cloned() else {
+            return Err("a race needs a setup to train".into());
+        };
+        if setups.len() > MAX_LANES {
+            return Err(format!(
+                "a race trains at most {MAX_LANES} setups at once, not {}",
+                setups.len()
+            ));
+        }
+        if let Some(other) = setups.iter().find(|s| s.data != first.data) {
+            return Err(format!(
+                "a race compares setups on one data set: {} is on {}, {} on {}",
+                first.model.label(),
+                first.data.label(),
+                other.model.label(),
+                other.data.label()
+            ));
+        }
+        let lanes = setups
+            .into_iter()
+            .map(|mut experiment| {
+                experiment.seed = first.seed;
+                let mut dashboard = Dashboard::default();
+                dashboard.begin(LANE_SESSION);
+                Lane {
+                    experiment,
+                    dashboard,
+                    first: None,
+                    last: None,
+                    stopped: false,
+                }
+            })
+            .collect();
+        Ok(Self { id, lanes })
+    }
+
+    /// Applies lane `lane`'s event, received at `now_ms`; false if it was not taken.
+    pub fn apply(&mut self, lane: usize, event: &Event, now_ms: f64) -> bool {
+        let Some(l) = self.lanes.get_mut(lane) else {
+            return false;
+        };
+        let taken = l.dashboard.apply(event);
+        if let (true, Event::Progress { progress, .. }) = (taken, event) {
+            l.first.get_or_insert((now_ms, progress.step));
+            l.last = Some((now_ms, progress.step));
+        }
+        match (taken, event) {
+            // The lane was told to play as soon as it was built.
+            (true, Event::Built { .. }) => l.dashboard.playing(),
+            // An error or a NaN loss: the lane trains no further.
+            (true, Event::Error { .. }) => l.stopped = true,
+            (true, _) if l.dashboard.state == RunState::Stopped => l.stopped = true,
+            _ => {}
+        }
+        taken
+    }
+
+    /// Lane `lane`'s worker failed: it is over, and says why.
+    pub fn fail(&mut self, lane: usize, message: String) {
+        if let Some(l) = self.lanes.get_mut(lane) {
+            l.stopped = true;
+            l.dashboard.error = Some(message);
+            l.dashboard.state = RunState::Stopped;
+        }
+    }
+
+    /// Stops every lane still training (the page terminates their workers).
+    pub fn stop(&mut self) {
+        for l in self.lanes.iter_mut().filter(|l| !l.is_over()) {
+            l.stopped = true;
+            l.dashboard.state = RunState::Stopped;
+            l.dashboard.status = "Stopped with the race.".into();
+        }
+    }
+
+    /// Whether every lane is done.
+    pub fn is_over(&self) -> bool {
+        self.lanes.iter().all(Lane::is_over)
+    }
+
+    /// The race's result in a sentence: each lane's validation and test scores of the weights
+    /// it ended with, best validation loss first.
+    pub fn summary(&self) -> String {
+        let mut ended: Vec<(usize, &Lane, f64)> = self
+            .lanes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| {
+                let t = l.dashboard.test.as_ref()?;
+                let loss = t
+                    .valid
+                    .iter()
+                    .zip(l.experiment.loss_weights)
+                    .map(|(v, w)| v.loss * w as f64)
+                    .sum::<f64>();
+                Some((i, l, loss))
+            })
+            .collect();
+        if ended.is_empty() {
+            return "No lane ended.".into();
+        }
+        ended.sort_by(|a, b| a.2.total_cmp(&b.2));
+        let parts: Vec<String> = ended
+            .iter()
+            .map(|(i, l, loss)| {
+                let test = l.dashboard.test.as_ref().map_or(String::new(), |t| {
+                    t.tasks
+                        .iter()
+                        .map(|s| {
+                            format!(
+                                "{} {}",
+                                s.name,
+                                s.headline().map_or("–".into(), |v| format!("{v:.4}"))
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                });
+                format!("{} (valid loss {loss:.4}; test {test})", l.label(*i))
+            })
+            .collect();
+        format!("By validation loss: {}.", parts.join("; then "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::{DataKind, ModelKind};
+    use crate::protocol::{Progress, StopReason, TaskScore, TestReport};
+
+    fn progress(step: u64) -> Event {
+        Event::Progress {
+            session: LANE_SESSION,
+            progress: Progress {
+                step,
+                epoch: 0,
+                epoch_progress: 0.0,
+                losses: vec![0.5, 0.5],
+                gates: vec![],
+                grad_cosine: vec![],
+                samples_per_sec: 0.0,
+            },
+        }
+    }
+
+    fn score(name: &str, loss: f64, auc: f64) -> TaskScore {
+        TaskScore {
+            name: name.into(),
+            loss,
+            auc: Some(auc),
+            logloss: Some(loss),
+            r2: None,
+            mse_true: None,
+        }
+    }
+
+    fn tested(loss: f64) -> Event {
+        Event::Test {
+            session: LANE_SESSION,
+            report: TestReport {
+                step: 10,
+                trained_steps: 12,
+                valid: vec![
+                    score("income", loss, 0.9),
+                    score("never_married", loss, 0.9),
+                ],
+                tasks: vec![
+                    score("income", 0.3, 0.88),
+                    score("never_married", 0.2, 0.95),
+                ],
+                cvr: None,
+                cvr_all: None,
+            },
+        }
+    }
+
+    fn two() -> Race {
+        let sb = Experiment::tutorial(ModelKind::SharedBottom);
+        let mut mmoe = Experiment::tutorial(ModelKind::Mmoe);
+        mmoe.seed = 99;
+        Race::new("r".into(), vec![sb, mmoe]).expect("a valid race")
+    }
+
+    #[test]
+    fn race_lanes_share_the_first_setups_seed_and_refuse_other_data() {
+        let race = two();
+        assert_eq!(race.lanes.len(), 2);
+        assert!(race.lanes.iter().all(|l| l.experiment.seed == 1));
+        assert_eq!(race.lanes[1].label(1), "Lane 2: MMoE");
+        let funnel = Experiment::tutorial_on(ModelKind::Esmm, DataKind::Funnel);
+        let mixed = Race::new("r".into(), vec![Experiment::default(), funnel]);
+        assert!(mixed.is_err_and(|e| e.contains("one data set")));
+        let four = vec![Experiment::default(); 4];
+        assert!(Race::new("r".into(), four).is_err());
+        assert!(Race::new("r".into(), vec![]).is_err());
+    }
+
+    #[test]
+    fn race_routes_events_to_their_lane_and_times_it() {
+        let mut race = two();
+        assert!(race.apply(0, &progress(10), 1000.0));
+        assert!(race.apply(0, &progress(50), 3000.0));
+        assert!(race.apply(1, &progress(20), 1000.0));
+        assert_eq!(race.lanes[0].dashboard.step, 50);
+        assert_eq!(race.lanes[1].dashboard.step, 20);
+        // 40 steps of 256 rows in 2 s.
+        assert_eq!(race.lanes[0].rate(), Some(40.0 * 256.0 / 2.0));
+        assert_eq!(
+            race.lanes[1].rate(),
+            None,
+            "one report says nothing of speed"
+        );
+        assert!(!race.apply(5, &progress(1), 0.0), "no such lane");
+    }
+
+    #[test]
+    fn race_is_over_when_every_lane_ended_or_stopped() {
+        let mut race = two();
+        race.apply(0, &tested(0.5), 0.0);
+        assert!(!race.is_over());
+        race.apply(
+            1,
+            &Event::Stopped {
+                session: LANE_SESSION,
+                reason: StopReason::NonFinite {
+                    message: "NaN".into(),
+                },
+            },
+            0.0,
+        );
+        assert!(race.is_over(), "a lane that hit a NaN is over too");
+        let mut race = two();
+        race.apply(0, &tested(0.5), 0.0);
+        race.fail(1, "the worker stopped".into());
+        assert!(race.is_over());
+        assert_eq!(
+            race.lanes[1].dashboard.error.as_deref(),
+            Some("the worker stopped")
+        );
+        let mut race = two();
+        race.stop();
+        assert!(race.is_over());
+    }
+
+    #[test]
+    fn race_summary_ranks_lanes_by_validation_loss() {
+        let mut race = two();
+        race.apply(0, &tested(0.40), 0.0);
+        race.apply(1, &tested(0.35), 0.0);
+        let s = race.summary();
+        let (mmoe, sb) = (
+            s.find("MMoE").expect("MMoE"),
+            s.find("Shared-Bottom").expect("SB"),
+        );
+        assert!(mmoe < sb, "{s}");
+        assert!(s.contains("valid loss 0.7000; test income 0.8800"), "{s}");
+    }
+}
