@@ -53,6 +53,41 @@ pub struct RunRecord {
     pub cvr_all: Option<TaskScore>,
     /// Validation loss per task, thinned.
     pub valid_loss: Vec<Curve>,
+    /// Validation AUC (R² for a regression task) per task, thinned. Older saved runs have none.
+    #[serde(default)]
+    pub valid_auc: Vec<Curve>,
+}
+
+/// One task's difference between two runs (the second minus the first).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskDifference {
+    pub name: String,
+    /// Of the validation AUC (R²) of the weights each run tested: what the runs are compared on.
+    pub valid: Option<f64>,
+    /// Of the held-out test AUC (R²).
+    pub test: Option<f64>,
+}
+
+/// Per task both runs have (by name), `b` minus `a`.
+pub fn difference(a: &RunRecord, b: &RunRecord) -> Vec<TaskDifference> {
+    let score = |scores: &[TaskScore], name: &str| {
+        scores
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(TaskScore::headline)
+    };
+    a.tests
+        .iter()
+        .filter(|t| b.tests.iter().any(|u| u.name == t.name))
+        .map(|t| {
+            let minus = |x: Option<f64>, y: Option<f64>| Some(y? - x?);
+            TaskDifference {
+                name: t.name.clone(),
+                valid: minus(score(&a.valid, &t.name), score(&b.valid, &t.name)),
+                test: minus(score(&a.tests, &t.name), score(&b.tests, &t.name)),
+            }
+        })
+        .collect()
 }
 
 impl RunRecord {
@@ -93,6 +128,11 @@ impl RunRecord {
                 .tasks
                 .iter()
                 .map(|t| thin(&t.valid_loss, CURVE_POINTS))
+                .collect(),
+            valid_auc: d
+                .tasks
+                .iter()
+                .map(|t| thin(&t.valid_auc, CURVE_POINTS))
                 .collect(),
         })
     }
@@ -361,7 +401,30 @@ mod tests {
             cvr: None,
             cvr_all: None,
             valid_loss: vec![(0..500).map(|i| (i as f64, 0.5)).collect(), vec![]],
+            valid_auc: Vec::new(),
         }
+    }
+
+    #[test]
+    fn difference_is_per_shared_task_valid_and_test() {
+        let (a, b) = (run(1, 0.80), run(2, 0.85));
+        let d = difference(&a, &b);
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].name, "income");
+        assert!((d[0].test.expect("both tested") - 0.05).abs() < 1e-12);
+        assert!((d[0].valid.expect("both validated") - 0.05).abs() < 1e-12);
+        assert_eq!(d[1].test, Some(0.0));
+        assert_eq!(
+            d[1].valid, None,
+            "no validation score for never_married in these runs"
+        );
+        let mut esmm = run(3, 0.7);
+        esmm.tests[0].name = "ctr".into();
+        assert_eq!(
+            difference(&a, &esmm).len(),
+            1,
+            "only the tasks both runs have"
+        );
     }
 
     #[test]

@@ -255,6 +255,7 @@ mod tests {
                 vec![(10.0, aucs[0]), (20.0, aucs[0] / 2.0)],
                 vec![(10.0, aucs[1])],
             ],
+            valid_auc: Vec::new(),
         }
     }
 

@@ -27,6 +27,9 @@ pub struct Series {
     pub style: usize,
     /// A shaded band around the line: (step, low, high), such as ± 1 sd over seeds.
     pub band: Vec<(f64, f64, f64)>,
+    /// The dash pattern's index when it should differ from the colour's (a run's tasks: one
+    /// colour per run, one dash per task); `None` pairs it with `style`.
+    pub dash: Option<usize>,
 }
 
 /// A line chart with labelled axes and a legend.
@@ -107,7 +110,7 @@ pub fn LineChart(
                     s.name.clone(),
                     points,
                     series_colour(s.style),
-                    series_dash(s.style),
+                    series_dash(s.dash.unwrap_or(s.style)),
                 )
             })
             .collect();
@@ -189,7 +192,7 @@ pub fn LineChart(
                         .into_iter()
                         .map(|s| {
                             let colour = series_colour(s.style);
-                            let dash = series_dash(s.style);
+                            let dash = series_dash(s.dash.unwrap_or(s.style));
                             view! {
                                 <li>
                                     <svg width="28" height="10" aria-hidden="true">
@@ -222,12 +225,14 @@ pub fn LossChart() -> impl IntoView {
                             points: c.train_loss.clone(),
                             style: t * 2,
                             band: Vec::new(),
+                            dash: None,
                         },
                         Series {
                             name: format!("{} validation", c.name),
                             points: c.valid_loss.clone(),
                             style: t * 2 + 1,
                             band: Vec::new(),
+                            dash: None,
                         },
                     ]
                 })
@@ -252,6 +257,7 @@ pub fn AucChart() -> impl IntoView {
                     points: c.valid_auc.clone(),
                     style: t * 2 + 1,
                     band: Vec::new(),
+                    dash: None,
                 })
                 .collect()
         })
@@ -273,6 +279,7 @@ pub fn GradientConflictChart() -> impl IntoView {
                 points: d.grad_cosine.clone(),
                 style: 2,
                 band: Vec::new(),
+                dash: None,
             }]
         })
     });
@@ -482,6 +489,7 @@ pub fn GateHistoryChart() -> impl IntoView {
                         .collect(),
                     style: e,
                     band: Vec::new(),
+                    dash: None,
                 })
                 .collect()
         })

@@ -83,6 +83,7 @@ pub fn RacePanel() -> impl IntoView {
                                     },
                                     style: i,
                                     band: Vec::new(),
+                                    dash: None,
                                 })
                             })
                             .collect()

@@ -118,28 +118,65 @@ pub fn RunsPanel() -> impl IntoView {
         p.history
             .with(|h| h.ranked().into_iter().cloned().collect::<Vec<_>>())
     };
-    let series = Signal::derive(move || {
+    // The ticked runs' curves: one colour per run, one dash per task.
+    let overlay = move |auc: bool| {
+        Signal::derive(move || {
+            let chosen = selected.get();
+            p.history.with(|h| {
+                h.runs
+                    .iter()
+                    .filter(|r| chosen.contains(&r.id))
+                    .enumerate()
+                    .flat_map(|(i, r)| {
+                        let curves = if auc { &r.valid_auc } else { &r.valid_loss };
+                        curves
+                            .iter()
+                            .zip(&r.tests)
+                            .enumerate()
+                            .map(move |(t, (curve, task))| Series {
+                                name: format!("{} {}", r.label(), task.name),
+                                points: curve.clone(),
+                                style: i,
+                                band: Vec::new(),
+                                dash: Some(t),
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .collect()
+            })
+        })
+    };
+    // Two runs ticked: the second minus the first, per task.
+    let differences = move || {
         let chosen = selected.get();
         p.history.with(|h| {
-            h.runs
-                .iter()
-                .filter(|r| chosen.contains(&r.id))
-                .enumerate()
-                .flat_map(|(i, r)| {
-                    r.valid_loss
-                        .iter()
-                        .zip(&r.tests)
-                        .map(move |(curve, t)| Series {
-                            name: format!("{} {}", r.label(), t.name),
-                            points: curve.clone(),
-                            style: i,
-                            band: Vec::new(),
+            let pick = |id: &String| h.runs.iter().find(|r| r.id == *id);
+            match chosen.as_slice() {
+                [a, b] => pick(a).zip(pick(b)).map(|(a, b)| {
+                    let rows: Vec<String> = crate::history::difference(a, b)
+                        .into_iter()
+                        .map(|d| {
+                            let signed =
+                                |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:+.4}"));
+                            format!(
+                                "{}: valid {}, test {}",
+                                d.name,
+                                signed(d.valid),
+                                signed(d.test)
+                            )
                         })
-                        .collect::<Vec<_>>()
-                })
-                .collect()
+                        .collect();
+                    format!(
+                        "{} minus {}, AUC (R²): {}.",
+                        b.label(),
+                        a.label(),
+                        rows.join("; ")
+                    )
+                }),
+                _ => None,
+            }
         })
-    });
+    };
     let export = move |json: bool| {
         let (name, mime, text) = p.history.with(|h| {
             if json {
@@ -155,7 +192,7 @@ pub fn RunsPanel() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="runs-title" data-testid="runs">
             <h2 id="runs-title">"Runs"</h2>
-            <p class="hint">"Every run that ended is kept here and in this browser, ranked by validation loss (per data set). The test columns are the final, held-out figures: each run's test set was scored once, and never chose anything. Tick runs to overlay their validation loss."</p>
+            <p class="hint">"Every run that ended is kept here and in this browser, ranked by validation loss (per data set). The test columns are the final, held-out figures: each run's test set was scored once, and never chose anything. Tick runs to overlay their validation curves (a colour per run, a dash per task); tick two to see their difference."</p>
             <SeedSpreadTable />
             <div class="table-wrap">
                 <table class="metrics" data-testid="runs-table">
@@ -264,7 +301,11 @@ pub fn RunsPanel() -> impl IntoView {
                 <button type="button" data-testid="clear-runs" on:click=move |_| { selected.set(Vec::new()); p.clear_history(); }>"Clear history"</button>
             </div>
             <Show when=move || selected.with(|s| !s.is_empty())>
-                <LineChart title="Validation loss of the ticked runs" testid="compare-chart" x_label="step" y_label="log loss" series=series />
+                <p class="hint" data-testid="runs-difference">{move || differences().unwrap_or_else(|| "Tick two runs to see their difference per task.".into())}</p>
+                <div class="charts">
+                    <LineChart title="Validation loss of the ticked runs" testid="compare-chart" x_label="step" y_label="log loss or MSE" series=overlay(false) />
+                    <LineChart title="Validation AUC (R²) of the ticked runs" testid="compare-auc-chart" x_label="step" y_label="AUC or R²" series=overlay(true) y_domain=(0.4, 1.0) />
+                </div>
             </Show>
         </section>
     }
@@ -291,6 +332,7 @@ fn SeedSpreadTable() -> impl IntoView {
                                 .iter()
                                 .map(|b| (b.step, b.mean - b.sd, b.mean + b.sd))
                                 .collect(),
+                            dash: None,
                         })
                         .collect()
                 })

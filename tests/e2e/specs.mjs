@@ -772,6 +772,12 @@ export const specs = [
       await page.locator('[data-testid=runs-table] tbody input[type=checkbox]').nth(1).check();
       const curves = await p.linePoints('compare-chart');
       assert(curves.length === 4, `overlaid curves: ${curves}`);
+      assert((await p.linePoints('compare-auc-chart')).length === 4, 'and their validation AUC');
+      // One colour per run, one dash per task.
+      const looks = await page.$$eval('[data-testid=compare-chart] polyline.series', (ls) => ls.map((l) => `${l.getAttribute('stroke')}|${l.getAttribute('stroke-dasharray') || ''}`));
+      assert(new Set(looks).size === 4 && new Set(looks.map((x) => x.split('|')[0])).size === 2, `run colours and task dashes: ${looks}`);
+      const diff = await p.id('runs-difference').textContent();
+      assert(/#\d .* minus #\d .*income: valid [+-]0\.\d{4}, test [+-]0\.\d{4}; never_married: valid [+-]0\.\d{4}/.test(diff), `difference: ${diff}`);
       const grabBytes = async (testid, keepAs) => {
         const [download] = await Promise.all([page.waitForEvent('download'), p.id(testid).click()]);
         const path = await download.path();
