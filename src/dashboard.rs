@@ -31,6 +31,15 @@ pub struct GateHistory {
     pub points: Vec<(f64, Vec<f32>)>,
 }
 
+/// The points of `curve` up to step `at`, or all of them when `at` is `None`: what a replay of
+/// the run shows at that step.
+pub fn upto<T: Clone>(curve: &[(f64, T)], at: Option<f64>) -> Vec<(f64, T)> {
+    match at {
+        Some(at) => curve.iter().take_while(|p| p.0 <= at).cloned().collect(),
+        None => curve.to_vec(),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum RunState {
     /// Waiting for the worker or the model.
@@ -214,6 +223,28 @@ impl Dashboard {
                  the gate views show the last matching report",
                 gates.len()
             ));
+        }
+    }
+
+    /// The gate weights shown at step `at` of a replay: each gate's latest report at or
+    /// before it (none before the first); the live weights when `at` is `None`.
+    pub fn gates_at(&self, at: Option<f64>) -> Vec<Vec<f32>> {
+        match at {
+            None => self.gates.clone(),
+            Some(at) => {
+                let at_step: Option<Vec<Vec<f32>>> = self
+                    .gate_history
+                    .iter()
+                    .map(|h| {
+                        h.points
+                            .iter()
+                            .rev()
+                            .find(|p| p.0 <= at)
+                            .map(|p| p.1.clone())
+                    })
+                    .collect();
+                at_step.unwrap_or_default()
+            }
         }
     }
 
@@ -433,6 +464,41 @@ mod tests {
         assert_eq!(d.state, RunState::Stopped);
         assert!(d.error.as_deref().is_some_and(|m| m.contains("NaN")));
         assert!(d.status.starts_with("Training stopped"));
+    }
+
+    #[test]
+    fn dashboard_replays_curves_and_gates_at_a_step() {
+        let mut d = built();
+        for (step, w) in [(10, 0.6), (20, 0.7), (30, 0.8)] {
+            let Event::Progress { mut progress, .. } = progress(step, 0.5) else {
+                unreachable!()
+            };
+            progress.gates = vec![vec![w, 1.0 - w], vec![0.5, 0.5]];
+            d.apply(&Event::Progress {
+                session: 1,
+                progress,
+            });
+        }
+        let loss = d.tasks[0].train_loss.clone();
+        assert_eq!(upto(&loss, Some(20.0)).len(), 2);
+        assert_eq!(upto(&loss, Some(5.0)).len(), 0);
+        assert_eq!(upto(&loss, None), loss);
+        assert_eq!(d.gates_at(None), d.gates);
+        assert_eq!(
+            d.gates_at(Some(25.0)).len(),
+            2,
+            "every gate's report at step 20"
+        );
+        assert_eq!(
+            d.gates_at(Some(25.0))[0][0],
+            0.7,
+            "the report at step 20, not 30"
+        );
+        assert_eq!(d.gates_at(Some(30.0))[0][0], 0.8);
+        assert!(
+            d.gates_at(Some(5.0)).is_empty(),
+            "nothing measured before step 10"
+        );
     }
 
     #[test]

@@ -39,6 +39,11 @@ pub enum Command {
     SetPatience {
         patience: usize,
     },
+    /// Slows training down to about this many steps a second, so a learner can watch it;
+    /// `None` trains at full speed. It changes how fast, never what is computed.
+    SetPace {
+        steps_per_sec: Option<f64>,
+    },
     /// "Finish and test": ends the run where it stands, restores the weights with the best
     /// validation loss and scores the test split with them, once.
     Finish,

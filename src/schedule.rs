@@ -115,6 +115,9 @@ pub struct Schedule {
     ending: Option<StopReason>,
     /// The run has ended and been tested; it trains no further.
     ended: bool,
+    /// Steps a second to hold training to, or `None` for full speed. A page setting: it
+    /// outlives builds.
+    pace: Option<f64>,
 }
 
 impl Default for Schedule {
@@ -136,6 +139,24 @@ impl Schedule {
             best: None,
             ending: None,
             ended: false,
+            pace: None,
+        }
+    }
+
+    /// Holds training to about `steps_per_sec` (clamped to 0.5–1000), or lets it run at full
+    /// speed.
+    pub fn set_pace(&mut self, steps_per_sec: Option<f64>) {
+        self.pace = steps_per_sec
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .map(|v| v.clamp(0.5, 1000.0));
+    }
+
+    /// How long to wait after a chunk of `steps` that took `elapsed_ms`, so training keeps to
+    /// the pace: 0 at full speed, or when the chunk was slower than the pace anyway.
+    pub fn delay_ms(&self, steps: usize, elapsed_ms: f64) -> f64 {
+        match self.pace {
+            Some(pace) => (steps as f64 * 1000.0 / pace - elapsed_ms).max(0.0),
+            None => 0.0,
         }
     }
 
@@ -144,8 +165,13 @@ impl Schedule {
     /// validation point is due.
     pub fn next_chunk(&self) -> Option<usize> {
         let to_validation = self.next_validation.saturating_sub(self.steps_done).max(1);
-        self.running
-            .then(|| chunk_steps(self.step_ms, REPORT_MS).min(to_validation as usize))
+        // At a pace, a chunk is what the pace allows per report (the chart then moves as
+        // smoothly as at full speed).
+        let size = match self.pace {
+            Some(pace) => ((pace * REPORT_MS / 1000.0).round() as usize).clamp(1, MAX_CHUNK),
+            None => chunk_steps(self.step_ms, REPORT_MS),
+        };
+        self.running.then(|| size.min(to_validation as usize))
     }
 
     /// Whether the run has ended (and its test been scored).
@@ -209,7 +235,9 @@ impl Schedule {
     /// A build replaces the model: training stops, and nothing measured on the old model
     /// (its speed, its best point, its end) carries over.
     pub fn on_build(&mut self) {
+        let pace = self.pace;
         *self = Self::new();
+        self.pace = pace;
     }
 
     /// The new model exists: score it untrained, so the curves start at step 0; the next
@@ -692,6 +720,35 @@ mod tests {
         let mut s = playing();
         assert!(s.after_chunk(ChunkOutcome::NoModel).is_empty());
         assert_eq!(s.next_chunk(), None);
+    }
+
+    #[test]
+    fn schedule_pace_sizes_chunks_and_waits_out_the_rest() {
+        let mut s = Schedule::new();
+        s.on_built(1000);
+        s.on_play(SessionState::Unfinished);
+        s.set_pace(Some(20.0));
+        // 20 steps a second, a report every 100 ms: two steps a chunk, 100 ms each.
+        assert_eq!(s.next_chunk(), Some(2));
+        assert_eq!(s.delay_ms(2, 30.0), 70.0);
+        assert_eq!(
+            s.delay_ms(2, 150.0),
+            0.0,
+            "a slow chunk is not held back further"
+        );
+        s.set_pace(Some(5.0));
+        assert_eq!(s.next_chunk(), Some(1));
+        assert_eq!(s.delay_ms(1, 10.0), 190.0);
+        // The pace outlives a build; None, NaN or 0 is full speed.
+        s.on_build();
+        s.on_built(1000);
+        s.on_play(SessionState::Unfinished);
+        assert_eq!(s.next_chunk(), Some(1));
+        assert_eq!(s.delay_ms(1, 10.0), 190.0);
+        for off in [None, Some(f64::NAN), Some(0.0)] {
+            s.set_pace(off);
+            assert_eq!(s.delay_ms(1, 10.0), 0.0);
+        }
     }
 
     #[test]

@@ -157,9 +157,12 @@ impl Driver {
             }
             let chunk = self.schedule.borrow().next_chunk();
             if let Some(steps) = chunk {
+                let started = now();
                 self.perform(vec![Action::Train(steps)]).await;
-                // Yield to the event loop, so Pause and other messages arrive.
-                sleep(0).await;
+                // Yield to the event loop, so Pause and other messages arrive; at a pace, wait
+                // out the rest of the chunk's time.
+                let delay = self.schedule.borrow().delay_ms(steps, now() - started);
+                sleep(delay.round() as i32).await;
                 continue;
             }
             let promise = Promise::new(&mut |resolve, _| {
@@ -206,6 +209,9 @@ impl Driver {
                 if let Some(s) = self.training.borrow_mut().as_mut() {
                     s.experiment.patience = patience;
                 }
+            }
+            Command::SetPace { steps_per_sec } => {
+                self.schedule.borrow_mut().set_pace(steps_per_sec)
             }
             Command::Finish => {
                 let state = self.session_state();

@@ -55,7 +55,10 @@ pub fn ArchitectureDiagram() -> impl IntoView {
         })
     });
     // The weights change with every report; only the edges' widths and the titles follow them.
-    let weights = Memo::new(move |_| p.dashboard.with(|d| d.gates.clone()));
+    let weights = Memo::new(move |_| {
+        let at = p.replay_at.get();
+        p.dashboard.with(|d| d.gates_at(at))
+    });
     let weight =
         move |g: usize, i: usize| weights.with(|w| w.get(g).and_then(|r| r.get(i)).copied());
     view! {

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use mtl_vocab::GateLayout;
 
 use super::Playground;
+use crate::dashboard::upto;
 use crate::experiment::ModelKind;
 use crate::plot::{
     LinearScale, against_even, diverging, extent, format_tick, nice_ticks, series_colour,
@@ -214,6 +215,7 @@ pub fn LineChart(
 pub fn LossChart() -> impl IntoView {
     let p = expect_context::<Playground>();
     let series = Memo::new(move |_| {
+        let at = p.replay_at.get();
         p.dashboard.with(|d| {
             d.tasks
                 .iter()
@@ -222,14 +224,14 @@ pub fn LossChart() -> impl IntoView {
                     [
                         Series {
                             name: format!("{} train (smoothed)", c.name),
-                            points: c.train_loss.clone(),
+                            points: upto(&c.train_loss, at),
                             style: t * 2,
                             band: Vec::new(),
                             dash: None,
                         },
                         Series {
                             name: format!("{} validation", c.name),
-                            points: c.valid_loss.clone(),
+                            points: upto(&c.valid_loss, at),
                             style: t * 2 + 1,
                             band: Vec::new(),
                             dash: None,
@@ -248,13 +250,14 @@ pub fn AucChart() -> impl IntoView {
     let p = expect_context::<Playground>();
     // Changes only with a validation point, so the chart is not redrawn between them.
     let series = Memo::new(move |_| {
+        let at = p.replay_at.get();
         p.dashboard.with(|d| {
             d.tasks
                 .iter()
                 .enumerate()
                 .map(|(t, c)| Series {
                     name: format!("{} validation", c.name),
-                    points: c.valid_auc.clone(),
+                    points: upto(&c.valid_auc, at),
                     style: t * 2 + 1,
                     band: Vec::new(),
                     dash: None,
@@ -273,10 +276,11 @@ pub fn AucChart() -> impl IntoView {
 pub fn GradientConflictChart() -> impl IntoView {
     let p = expect_context::<Playground>();
     let series = Memo::new(move |_| {
+        let at = p.replay_at.get();
         p.dashboard.with(|d| {
             vec![Series {
                 name: "cosine of the task gradients".into(),
-                points: d.grad_cosine.clone(),
+                points: upto(&d.grad_cosine, at),
                 style: 2,
                 band: Vec::new(),
                 dash: None,
@@ -329,7 +333,11 @@ pub fn GateHeatmap() -> impl IntoView {
         p.dashboard
             .with(|d| d.info.as_ref().map(|i| (i.gates.clone(), i.tasks.clone())))
     });
-    let weights = Memo::new(move |_| p.dashboard.with(|d| d.gates.clone()));
+    // Live, or as they were at the replayed step.
+    let weights = Memo::new(move |_| {
+        let at = p.replay_at.get();
+        p.dashboard.with(|d| d.gates_at(at))
+    });
     view! { <Heatmap model layout=layout weights=weights /> }
 }
 
@@ -470,6 +478,7 @@ pub fn GateHistoryChart() -> impl IntoView {
     });
     let series = Memo::new(move |_| {
         let g = selected.get();
+        let at = p.replay_at.get();
         p.dashboard.with(|d| {
             let (Some(info), Some(history)) = (&d.info, d.gate_history.get(g)) else {
                 return Vec::new();
@@ -482,8 +491,7 @@ pub fn GateHistoryChart() -> impl IntoView {
                 .enumerate()
                 .map(|(e, x)| Series {
                     name: info.gates.expert_name(x),
-                    points: history
-                        .points
+                    points: upto(&history.points, at)
                         .iter()
                         .map(|(s, w)| (*s, w.get(e).copied().unwrap_or(0.0) as f64))
                         .collect(),

@@ -11,11 +11,51 @@ use crate::fields::{FIELDS, Field, Group, Value};
 use crate::sweep::MAX_SEEDS;
 
 /// Parses the control's text into its field; on an error, says so and puts the old value back.
+/// What was refused or clamped is also said under the control itself, where the eye is.
 fn write(p: Playground, field: &'static Field, text: String) {
     let mut refused = None;
-    p.update(|e| refused = field.parse(e, &text).err());
-    if let Some(why) = refused {
-        p.notify(format!("{}: {why}; kept the old value.", field.label));
+    let notices = p.update(|e| refused = field.parse(e, &text).err());
+    let message = match refused {
+        Some(why) => {
+            p.notify(format!("{}: {why}; kept the old value.", field.label));
+            Some(format!("{why}; kept the old value."))
+        }
+        None => {
+            let mine: Vec<String> = notices
+                .iter()
+                .filter(|n| n.field == field.name())
+                .map(|n| format!("{}.", n.message))
+                .collect();
+            (!mine.is_empty()).then(|| mine.join(" "))
+        }
+    };
+    p.field_message(field.id, message);
+}
+
+/// The message under control `id`, if there is one.
+fn message_for(p: Playground, id: &'static str) -> Option<String> {
+    p.field_messages
+        .with(|m| m.iter().find(|(k, _)| k == id).map(|(_, v)| v.clone()))
+}
+
+/// The message under a control, announced when it appears.
+#[component]
+fn FieldMessage(id: &'static str) -> impl IntoView {
+    let p = expect_context::<Playground>();
+    view! {
+        <Show when=move || message_for(p, id).is_some()>
+            <small class="field-error" id=format!("{id}-error") role="alert" data-testid=format!("{id}-error")>
+                {move || message_for(p, id).unwrap_or_default()}
+            </small>
+        </Show>
+    }
+}
+
+/// `aria-describedby` of control `id`: its help, and its message when there is one.
+fn described_by(p: Playground, id: &'static str) -> String {
+    match message_for(p, id) {
+        Some(_) => format!("{id}-error {id}-help"),
+        None => format!("{id}-help"),
     }
 }
 
@@ -27,6 +67,7 @@ fn InputField(
 ) -> impl IntoView {
     let p = expect_context::<Playground>();
     let help_id = format!("{}-help", field.id);
+    let id = field.id;
     let (kind, min, max, step) = match field.value {
         Value::Count { min, max, .. } => ("number", Some(min as f64), Some(max as f64), "1"),
         Value::Real { min, max, step, .. } => ("number", Some(min), Some(max), step),
@@ -42,10 +83,12 @@ fn InputField(
                 min=min
                 max=max
                 step=(kind == "number").then_some(step)
-                aria-describedby=help_id.clone()
+                aria-describedby=move || described_by(p, id)
+                aria-invalid=move || message_for(p, id).is_some().to_string()
                 prop:value=move || p.experiment.with(|e| field.text(e))
                 on:change=move |ev| write(p, field, event_target_value(&ev))
             />
+            <FieldMessage id=id />
             <small id=help_id>{field.help}</small>
         </div>
     }

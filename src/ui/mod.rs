@@ -44,6 +44,9 @@ pub struct Playground {
     pub dashboard: RwSignal<Dashboard>,
     /// Values the page clamped or refused, and fallbacks it took, newest last.
     pub notices: RwSignal<Vec<String>>,
+    /// The latest message about each control's value, by control id, shown under the control
+    /// (which is marked invalid) until its next accepted edit.
+    pub field_messages: RwSignal<Vec<(String, String)>>,
     pub probe: RwSignal<AdapterProbe>,
     /// The backend of the running worker, once it said Ready.
     pub backend: RwSignal<Option<Backend>>,
@@ -55,6 +58,11 @@ pub struct Playground {
     pub sweep: RwSignal<Option<SeedSweep>>,
     /// How many seeds "Train over seeds" trains.
     pub sweep_seeds: RwSignal<usize>,
+    /// Steps a second the worker holds training to (`None`: full speed), to watch it.
+    pub pace: RwSignal<Option<f64>>,
+    /// The step a replay of the run shows (the charts and gates as they were then); `None`
+    /// shows the run as it is.
+    pub replay_at: RwSignal<Option<f64>>,
     /// The race on screen, if any: setups training side by side, one CPU worker each.
     pub race: RwSignal<Option<Race>>,
     /// The race's workers, one per lane; dropped (terminated) when the race ends.
@@ -80,12 +88,15 @@ impl Playground {
             experiment: RwSignal::new(experiment),
             dashboard: RwSignal::new(Dashboard::default()),
             notices: RwSignal::new(Vec::new()),
+            field_messages: RwSignal::new(Vec::new()),
             probe: RwSignal::new(AdapterProbe::Pending),
             backend: RwSignal::new(None),
             device_reason: RwSignal::new("Starting…".into()),
             history: RwSignal::new(History::default()),
             sweep: RwSignal::new(None),
             sweep_seeds: RwSignal::new(3),
+            pace: RwSignal::new(None),
+            replay_at: RwSignal::new(None),
             race: RwSignal::new(None),
             race_workers: StoredValue::new_local(Vec::new()),
             worker: StoredValue::new_local(None),
@@ -187,6 +198,12 @@ impl Playground {
         match event {
             Event::Ready { backend } => {
                 self.backend.set(Some(backend));
+                // A new worker starts at full speed: give it the page's pace.
+                if let Some(steps_per_sec) = self.pace.get_untracked() {
+                    self.send(Command::SetPace {
+                        steps_per_sec: Some(steps_per_sec),
+                    });
+                }
                 self.rebuild();
             }
             Event::DeviceFailed { backend, message } => self.on_worker_failure(backend, message),
@@ -249,23 +266,35 @@ impl Playground {
         self.session.set_value(session);
         self.run_id
             .set_value(RunRecord::new_id(crate::web::now_epoch_ms(), session));
+        self.replay_at.set(None);
         self.dashboard.update(|d| d.begin(session));
         session
     }
 
-    /// Applies an edited experiment: clamps it, reports what changed, and rebuilds the model
-    /// only when the architecture, the data or the seed changed.
-    pub fn update(self, edit: impl FnOnce(&mut Experiment)) {
+    /// Says `message` about the control `id` under it (None clears it).
+    pub fn field_message(self, id: &str, message: Option<String>) {
+        self.field_messages.update(|m| {
+            m.retain(|(k, _)| k != id);
+            if let Some(message) = message {
+                m.push((id.to_string(), message));
+            }
+        });
+    }
+
+    /// Applies an edited experiment: clamps it, reports what changed (and returns it), and
+    /// rebuilds the model only when the architecture, the data or the seed changed.
+    pub fn update(self, edit: impl FnOnce(&mut Experiment)) -> Vec<crate::experiment::Notice> {
         let before = self.experiment.get_untracked();
         let mut next = before.clone();
         edit(&mut next);
-        for notice in next.sanitize() {
+        let notices = next.sanitize();
+        for notice in &notices {
             self.notify(notice.to_string());
         }
         if next == before {
             // Re-set anyway, so an input showing a refused value snaps back.
             self.experiment.set(next);
-            return;
+            return notices;
         }
         self.experiment.set(next.clone());
         if next.device != before.device || before.needs_rebuild(&next) {
@@ -299,6 +328,7 @@ impl Playground {
                 });
             }
         }
+        notices
     }
 
     pub fn select_model(self, model: ModelKind) {
@@ -309,7 +339,36 @@ impl Playground {
         self.update(|e| e.device = device);
     }
 
+    /// Holds training to `steps_per_sec`, or lets it run at full speed.
+    pub fn set_pace(self, steps_per_sec: Option<f64>) {
+        self.pace.set(steps_per_sec);
+        self.send(Command::SetPace { steps_per_sec });
+    }
+
+    /// Plays the recorded run back from step 0 to its last step, in about five seconds; moving
+    /// the scrubber, training or a new model stops it.
+    pub fn play_back(self) {
+        const FRAMES: u32 = 100;
+        let last = self.dashboard.with_untracked(|d| d.step as f64);
+        if last <= 0.0 {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let mut shown = Some(0.0);
+            self.replay_at.set(shown);
+            for k in 1..=FRAMES {
+                crate::web::sleep(50).await;
+                if self.replay_at.try_get_untracked() != Some(shown) {
+                    return;
+                }
+                shown = (k < FRAMES).then(|| (last * k as f64 / FRAMES as f64).round());
+                self.replay_at.set(shown);
+            }
+        });
+    }
+
     pub fn toggle(self) {
+        self.replay_at.set(None);
         if self.dashboard.with_untracked(|d| d.is_running()) {
             self.cancel_sweep("training was paused");
             self.send(Command::Pause);
@@ -320,6 +379,7 @@ impl Playground {
     }
 
     pub fn step(self) {
+        self.replay_at.set(None);
         self.send(Command::Step);
     }
 
@@ -425,19 +485,22 @@ impl Playground {
         }
     }
 
-    /// Adds the runs of an exported history file that are not here yet, and says how many.
-    pub fn import_history(self, text: &str) {
-        match History::parse_import(text) {
+    /// Adds the runs of an exported history file that are not here yet, and says how many (in
+    /// the notices, and to the caller, which says it beside the control).
+    pub fn import_history(self, text: &str) -> String {
+        let said = match History::parse_import(text) {
             Ok(other) => {
                 let total = other.runs.len();
                 let added = self.history.try_update(|h| h.import(other)).unwrap_or(0);
-                self.notify(format!(
+                format!(
                     "Imported {added} of the file's {total} runs ({} already here).",
                     total - added
-                ));
+                )
             }
-            Err(e) => self.notify(format!("Nothing imported: {e}.")),
-        }
+            Err(e) => format!("Nothing imported: {e}."),
+        };
+        self.notify(said.clone());
+        said
     }
 
     pub fn clear_history(self) {

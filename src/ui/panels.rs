@@ -54,6 +54,36 @@ pub fn RunBar() -> impl IntoView {
                     {move || p.dashboard.with(|d| d.info.as_ref().map(|i| format!("{} parameters", i.params)).unwrap_or_default())}
                 </span>
             </div>
+            <label class="pace">
+                "Pace "
+                <select data-testid="pace" title="Slow training down to watch it; what it computes is the same at every pace"
+                    prop:value=move || p.pace.with(|v| v.map_or("full".to_string(), |v| format!("{v}")))
+                    on:change=move |ev| p.set_pace(event_target_value(&ev).parse::<f64>().ok())>
+                    <option value="full">"full speed"</option>
+                    <option value="50">"50 steps/s"</option>
+                    <option value="20">"20 steps/s"</option>
+                    <option value="5">"5 steps/s"</option>
+                    <option value="1">"1 step/s"</option>
+                </select>
+            </label>
+            <Show when=move || !running() && p.dashboard.with(|d| d.step > 0)>
+                <label class="replay">
+                    {move || match p.replay_at.get() {
+                        Some(at) => format!("Replay: step {at:.0} "),
+                        None => "Replay ".to_string(),
+                    }}
+                    <input type="range" data-testid="replay" min="0" step="1"
+                        max=move || p.dashboard.with(|d| d.step.to_string())
+                        prop:value=move || p.replay_at.get().map_or_else(|| p.dashboard.with(|d| d.step as f64), |v| v).to_string()
+                        on:input=move |ev| {
+                            let last = p.dashboard.with_untracked(|d| d.step as f64);
+                            let at = event_target_value(&ev).parse::<f64>().ok().filter(|&v| v < last);
+                            p.replay_at.set(at);
+                        } />
+                </label>
+                <button type="button" data-testid="replay-play" title="Play the recorded curves and gates back from step 0"
+                    on:click=move |_| p.play_back()>"▶ Replay"</button>
+            </Show>
             <p class="hint keys" data-testid="shortcuts">{format!("Keys: {}.", crate::keys::legend())}</p>
             <p class="status" data-testid="run-status" role="status">
                 {move || p.dashboard.with(|d| d.status.clone())}

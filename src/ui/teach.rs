@@ -114,6 +114,8 @@ pub fn LessonsPanel() -> impl IntoView {
 pub fn RunsPanel() -> impl IntoView {
     let p = expect_context::<Playground>();
     let selected = RwSignal::new(Vec::<String>::new());
+    // The last import's outcome, said beside its control.
+    let imported = RwSignal::new(String::new());
     let runs = move || {
         p.history
             .with(|h| h.ranked().into_iter().cloned().collect::<Vec<_>>())
@@ -276,14 +278,18 @@ pub fn RunsPanel() -> impl IntoView {
                             let input: web_sys::HtmlInputElement = event_target(&ev);
                             leptos::task::spawn_local(async move {
                                 match crate::web::chosen_file_text(&input).await {
-                                    Ok(Some(text)) => p.import_history(&text),
+                                    Ok(Some(text)) => imported.set(p.import_history(&text)),
                                     Ok(None) => {}
-                                    Err(e) => p.notify(e),
+                                    Err(e) => {
+                                        p.notify(e.clone());
+                                        imported.set(e);
+                                    }
                                 }
                                 input.set_value("");
                             });
                         } />
                 </label>
+                <span class="confirm" role="status" data-testid="import-status">{move || imported.get()}</span>
                 <button type="button" data-testid="race-runs"
                     title="Train the ticked runs' setups again, side by side (two or three, on one data set)"
                     disabled=move || !(2..=crate::race::MAX_LANES).contains(&selected.with(Vec::len))
@@ -382,6 +388,8 @@ fn SeedSpreadTable() -> impl IntoView {
 pub fn CodePanel() -> impl IntoView {
     let p = expect_context::<Playground>();
     let open = RwSignal::new(false);
+    // The copy's outcome, said beside its button.
+    let copied = RwSignal::new(String::new());
     view! {
         <section class="panel" aria-labelledby="code-title">
             <h2 id="code-title">"Reproduce it at scale"</h2>
@@ -391,12 +399,14 @@ pub fn CodePanel() -> impl IntoView {
             </button>
             <button type="button" class="link" on:click=move |_| {
                 let query = p.experiment.with(to_query);
-                if let Err(e) = crate::web::copy_link(&query) {
-                    p.notify(e);
-                } else {
-                    p.notify("Link to this experiment copied.");
-                }
+                let said = match crate::web::copy_link(&query) {
+                    Err(e) => e,
+                    Ok(()) => "Link to this experiment copied.".to_string(),
+                };
+                p.notify(said.clone());
+                copied.set(said);
             }>"Copy a link to this experiment"</button>
+            <span class="confirm" role="status" data-testid="copy-link-status">{move || copied.get()}</span>
             <Show when=move || open.get()>
                 <p class="hint">"The same model, data and training settings in DeepCTR (TensorFlow):"</p>
                 <pre data-testid="code"><code>{move || p.experiment.with(deepctr_code)}</code></pre>

@@ -228,10 +228,19 @@ export const specs = [
       await page.waitForFunction(() => document.querySelector('#experts').value === '16');
       let notices = await p.id('notices').textContent();
       assert(/experts must be between 1 and 16/.test(notices), `notice: ${notices}`);
+      // Said under the field too, which is marked invalid and described by the message.
+      assert(/must be between 1 and 16; 999 became 16/.test(await p.id('experts-error').textContent()), 'the message under the field');
+      assert((await page.getAttribute('#experts', 'aria-invalid')) === 'true', 'the field is marked invalid');
+      assert((await page.getAttribute('#experts', 'aria-describedby')).startsWith('experts-error'), 'and described by its message');
       await page.fill('#tower-units', '16,abc');
       await page.locator('#tower-units').blur();
       await page.waitForFunction(() => /not a positive whole number/.test(document.querySelector('[data-testid=notices]')?.textContent || ''));
       assert((await page.inputValue('#tower-units')) === '16,8', 'the old tower sizes stay');
+      assert(/not a positive whole number.*kept the old value/.test(await p.id('tower-units-error').textContent()), 'the refusal under its field');
+      // An accepted value clears the field's message.
+      await page.fill('#experts', '6');
+      await page.locator('#experts').blur();
+      await page.waitForFunction(() => document.querySelector('#experts').getAttribute('aria-invalid') === 'false' && !document.querySelector('[data-testid=experts-error]'));
       // The learning rate changes live: training continues from the same step.
       await p.waitReady();
       await p.play();
@@ -619,6 +628,63 @@ export const specs = [
         }
       }
       await p.screenshot(shots, 'lessons');
+    },
+  },
+  {
+    name: 'a pace to watch, a replay after the run, and the keyboard: skip link and shortcuts',
+    slug: 'pace-replay-keys',
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      await p.open('?model=mmoe&epochs=1');
+      // The skip link is the first Tab stop and lands on the run bar.
+      await page.keyboard.press('Tab');
+      assert((await page.evaluate(() => document.activeElement?.dataset.testid)) === 'skip-to-toolbar', 'the skip link comes first');
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => document.activeElement?.id === 'toolbar');
+      assert(/Space play \/ pause · S one step · F finish and test · R reset/.test(await p.id('shortcuts').textContent()), 'the shortcuts are listed');
+      // At 20 steps a second, 20 steps take about a second (at full speed, a few dozen ms).
+      await p.id('pace').selectOption('20');
+      await page.evaluate(() => document.activeElement?.blur());
+      await page.keyboard.press('Space');
+      await page.waitForFunction(() => Number(/Step (\d+)/.exec(document.querySelector('[data-testid=step-counter]').textContent)?.[1]) >= 4);
+      const s0 = await p.step();
+      const t0 = Date.now();
+      await page.waitForFunction((n) => Number(/Step (\d+)/.exec(document.querySelector('[data-testid=step-counter]').textContent)?.[1]) >= n + 20, s0);
+      const seconds = (Date.now() - t0) / 1000;
+      console.log(`    pace 20 steps/s: 20 steps in ${seconds.toFixed(2)} s`);
+      assert(seconds > 0.6, `20 steps at 20 steps/s took ${seconds} s`);
+      // Space again pauses; a key typed into a field is not a shortcut.
+      await page.keyboard.press('Space');
+      await page.waitForFunction(() => /^Paused/.test(document.querySelector('[data-testid=run-status]').textContent));
+      const paused = await p.step();
+      await page.focus('#seed');
+      await page.keyboard.press('s');
+      await page.locator('#seed').blur();
+      assert((await p.step()) === paused, 'S typed in a field trains nothing');
+      await page.keyboard.press('s');
+      await page.waitForFunction((n) => document.querySelector('[data-testid=step-counter]').textContent.includes(`Step ${n + 1} `), paused);
+      // F ends the run; the replay then scrubs back through it.
+      await p.id('pace').selectOption('full');
+      await page.evaluate(() => document.activeElement?.blur());
+      await page.keyboard.press('f');
+      await page.waitForFunction(() => /Test scores at step/.test(document.querySelector('[data-testid=metrics-table]')?.parentElement?.textContent || ''));
+      const full = await p.linePoints('loss-chart');
+      const last = await p.step();
+      await p.id('replay').fill(String(Math.floor(last / 2)));
+      await page.waitForFunction(() => /Replay: step \d+/.test(document.querySelector('.replay')?.textContent || ''));
+      const half = await p.linePoints('loss-chart');
+      assert(half[0] < full[0] && half[0] > 0, `the replay shows the curves up to its step: ${half} of ${full}`);
+      await p.screenshot(shots, 'replay');
+      await p.id('replay-play').click();
+      await page.waitForFunction(() => /Replay: step [0-9]/.test(document.querySelector('.replay')?.textContent || ''));
+      await page.waitForFunction(() => (document.querySelector('.replay')?.textContent || '').trim() === 'Replay', null, { timeout: 15_000 });
+      assert((await p.linePoints('loss-chart'))[0] === full[0], 'the replay ends on the whole run');
+      // R resets: a new model (with the focus off the button just clicked, where a key is the
+      // button's own).
+      await page.evaluate(() => document.activeElement?.blur());
+      await page.keyboard.press('r');
+      await p.waitReady();
+      assert((await p.step()) === 0, 'R resets');
     },
   },
   {
