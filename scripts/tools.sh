@@ -57,10 +57,10 @@ if [ "$_mode" = test ] && ! _has_version wasm-pack 0.15.1; then
   _install --locked wasm-pack --version 0.15.1 --force
 fi
 
-# npm: binaryen 132's wasm-opt (never Debian's 108, whose output crashes at load) and
-# playwright-core, pinned by tests/e2e/package-lock.json.
-if ! _has_version wasm-opt 'version 132' || { [ "$_mode" = test ] && [ ! -d "$_root/tests/e2e/node_modules/playwright-core" ]; }; then
-  _say "tools: npm ci (binaryen 132, playwright-core)"
+# npm: binaryen 132's wasm-opt (never Debian's 108, whose output crashes at load),
+# playwright-core and axe-core (the accessibility scan), pinned by tests/e2e/package-lock.json.
+if ! _has_version wasm-opt 'version 132' || { [ "$_mode" = test ] && { [ ! -d "$_root/tests/e2e/node_modules/playwright-core" ] || [ ! -f "$_root/tests/e2e/node_modules/axe-core/axe.min.js" ]; }; }; then
+  _say "tools: npm ci (binaryen 132, playwright-core, axe-core)"
   (cd "$_root/tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 # Trunk runs cargo with --offline (Trunk.toml), so on a fresh machine the crates must be in

@@ -9,8 +9,9 @@ use crate::protocol::{Event, ModelInfo, StopReason, TestReport};
 
 /// Points kept per curve; older ones are thinned, never dropped wholesale.
 pub const MAX_POINTS: usize = 600;
-/// EMA weight of the training-loss curves.
-pub const LOSS_SMOOTHING: f64 = 0.8;
+/// Steps over which the training-loss curves are smoothed (an EMA over steps; it lags by about
+/// this much, as the legend says).
+pub const LOSS_SMOOTHING_STEPS: f64 = 20.0;
 
 /// A curve: `(step, value)` pairs in step order.
 pub type Curve = Vec<(f64, f64)>;
@@ -119,7 +120,7 @@ impl Dashboard {
                 self.smoothers = info
                     .tasks
                     .iter()
-                    .map(|_| Smoother::new(LOSS_SMOOTHING))
+                    .map(|_| Smoother::new(LOSS_SMOOTHING_STEPS))
                     .collect();
                 // Nothing made up: the gates show "–" until the untrained model's own weights
                 // arrive with its step-0 validation point.
@@ -132,6 +133,8 @@ impl Dashboard {
             }
             Event::Progress { progress, .. } => {
                 let step = progress.step as f64;
+                // The steps this report covers, which weigh its losses in the smoothing.
+                let covered = progress.step.saturating_sub(self.step) as f64;
                 self.step = progress.step;
                 self.epoch = progress.epoch;
                 self.epoch_progress = progress.epoch_progress;
@@ -145,7 +148,7 @@ impl Dashboard {
                     .zip(&mut self.smoothers)
                     .zip(&progress.losses)
                 {
-                    let v = smoother.push(loss as f64);
+                    let v = smoother.push(loss as f64, covered);
                     push_bounded(&mut curves.train_loss, (step, v), MAX_POINTS);
                 }
                 self.take_gates(step, &progress.gates);

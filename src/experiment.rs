@@ -169,6 +169,23 @@ impl Experiment {
         [0, 1].map(|t| self.model.task_name(t, names[t]))
     }
 
+    /// What task `task` predicts, in words, so a name such as ESMM's `ctr` is never shown
+    /// without its label.
+    pub fn task_meaning(&self, task: &str) -> Option<&'static str> {
+        Some(match (self.data, task) {
+            (DataKind::Adult, "income") => "income > 50K",
+            (DataKind::Adult, "never_married") => "marital status is Never-married",
+            (DataKind::Adult, "ctr") => "ctr = income > 50K",
+            (DataKind::Adult, "ctcvr") => "ctcvr = income > 50K and never married",
+            (DataKind::Adult, "cvr") => "cvr = never married, among incomes > 50K",
+            (DataKind::Funnel, "ctr") => "a click on the impression",
+            (DataKind::Funnel, "ctcvr") => "a click and then a conversion",
+            (DataKind::Funnel, "cvr") => "a conversion after a click",
+            (DataKind::Correlated, "y1" | "y2") => "a regression target (MSE, R²)",
+            _ => return None,
+        })
+    }
+
     /// Switches the model and takes the tutorial's architecture for it, keeping the
     /// regularisation, the training settings, the data options, the device and the seed.
     pub fn with_model(&self, model: ModelKind) -> Self {
@@ -460,6 +477,23 @@ pub fn from_query(query: &str) -> (Experiment, Vec<Notice>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_task_name_the_page_shows_has_its_meaning() {
+        for data in [DataKind::Adult, DataKind::Correlated, DataKind::Funnel] {
+            for model in ModelKind::ALL.into_iter().filter(|&m| data.offers(m)) {
+                let e = Experiment::tutorial_on(model, data);
+                for name in e.task_names() {
+                    assert!(
+                        e.task_meaning(name).is_some(),
+                        "{model} on {data:?}: {name}"
+                    );
+                }
+            }
+        }
+        let esmm = Experiment::tutorial(ModelKind::Esmm);
+        assert_eq!(esmm.task_meaning("ctr"), Some("ctr = income > 50K"));
+    }
 
     #[test]
     fn experiment_tutorial_is_the_seeds() {

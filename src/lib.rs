@@ -11,6 +11,7 @@ pub mod device;
 pub mod diagram;
 pub mod experiment;
 pub mod fields;
+pub mod guide;
 pub mod history;
 pub mod keys;
 pub mod lessons;

@@ -109,27 +109,55 @@ pub fn extent(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
         })
 }
 
-/// Exponential moving average, as TensorBoard smooths its curves, debiased for the first points.
+/// A chart's y range: a fixed one (widened for data outside it, such as an AUC below 0.4 early
+/// on), or the data's own with a margin. A flat or single-valued series gets a range of ±10% of
+/// its value (at least ±0.01) rather than a sliver that makes noise look like a trend.
+pub fn y_range(fixed: Option<(f64, f64)>, data: Option<(f64, f64)>) -> (f64, f64) {
+    match (fixed, data) {
+        (Some((lo, hi)), Some((dlo, dhi))) => (lo.min(dlo - 0.02), hi.max(dhi)),
+        (Some(fixed), None) => fixed,
+        (None, Some((lo, hi))) => {
+            let mid = (lo + hi) / 2.0;
+            let pad = ((hi - lo) * 0.05)
+                .max(mid.abs() * 0.1 - (hi - lo) / 2.0)
+                .max(0.01);
+            (lo - pad, hi + pad)
+        }
+        (None, None) => (0.0, 1.0),
+    }
+}
+
+/// Exponential moving average over training steps, not over reports, debiased for the first
+/// points. A report covers a chunk of steps (64 at full speed, one or two at a slow pace): each
+/// report weighs in by how many steps it covers, so the curve lags by about `tau` steps at any
+/// pace, where an average over reports lagged by hundreds of steps at full speed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Smoother {
-    pub weight: f64,
+    /// Steps over which an old value's weight falls to 1/e.
+    pub tau: f64,
     value: f64,
-    count: i32,
+    /// The weight left on the (zero) start value: the debiasing term.
+    kept: f64,
 }
 
 impl Smoother {
-    pub fn new(weight: f64) -> Self {
+    pub fn new(tau: f64) -> Self {
         Self {
-            weight: weight.clamp(0.0, 0.999),
+            tau: tau.max(1e-9),
             value: 0.0,
-            count: 0,
+            kept: 1.0,
         }
     }
 
-    pub fn push(&mut self, x: f64) -> f64 {
-        self.count += 1;
-        self.value = self.weight * self.value + (1.0 - self.weight) * x;
-        self.value / (1.0 - self.weight.powi(self.count))
+    /// Takes the mean `x` of a report covering `steps` steps; returns the smoothed value.
+    pub fn push(&mut self, x: f64, steps: f64) -> f64 {
+        let w = (-steps.max(0.0) / self.tau).exp();
+        self.value = w * self.value + (1.0 - w) * x;
+        self.kept *= w;
+        if self.kept >= 1.0 {
+            return x;
+        }
+        self.value / (1.0 - self.kept)
     }
 }
 
@@ -232,13 +260,55 @@ mod tests {
     }
 
     #[test]
-    fn smoother_is_debiased_and_converges() {
-        let mut s = Smoother::new(0.9);
-        assert!((s.push(1.0) - 1.0).abs() < 1e-12);
-        for _ in 0..200 {
-            s.push(3.0);
+    fn smoother_is_debiased_and_lags_by_steps_at_any_pace() {
+        let mut s = Smoother::new(20.0);
+        assert!(
+            (s.push(1.0, 64.0) - 1.0).abs() < 1e-12,
+            "debiased from the first report"
+        );
+        // A step from 1 to 3 at step 0: after 60 steps the smoothed value is within 5% of the
+        // new level, whether the reports cover 60 steps, 2 or 1 each.
+        for chunk in [60.0, 2.0, 1.0] {
+            let mut s = Smoother::new(20.0);
+            s.push(1.0, chunk);
+            let mut v = 0.0;
+            let mut steps = 0.0;
+            while steps < 60.0 {
+                v = s.push(3.0, chunk);
+                steps += chunk;
+            }
+            assert!((3.0 - v) / 2.0 < 0.06, "chunks of {chunk}: {v}");
+            assert!(
+                v < 3.0 - 1e-3 || chunk == 60.0,
+                "it still lags a little: {v}"
+            );
         }
-        assert!((s.push(3.0) - 3.0).abs() < 1e-6);
+        let mut s = Smoother::new(20.0);
+        assert_eq!(s.push(2.5, 0.0), 2.5, "a report of no steps says the value");
+    }
+
+    #[test]
+    fn y_range_pads_flat_data_and_keeps_fixed_ranges() {
+        // One validation point at 0.692: ±10%, not a 0.0015-wide sliver.
+        let (lo, hi) = y_range(None, Some((0.692, 0.692)));
+        assert!(
+            (lo - 0.6228).abs() < 1e-9 && (hi - 0.7612).abs() < 1e-9,
+            "{lo} {hi}"
+        );
+        // Spread data: 5% either side.
+        let (lo, hi) = y_range(None, Some((0.2, 0.6)));
+        assert!(
+            (lo - 0.18).abs() < 1e-12 && (hi - 0.62).abs() < 1e-12,
+            "{lo} {hi}"
+        );
+        assert_eq!(y_range(None, Some((0.0, 0.0))), (-0.01, 0.01));
+        assert_eq!(y_range(Some((0.4, 1.0)), None), (0.4, 1.0));
+        let (lo, hi) = y_range(Some((0.4, 1.0)), Some((0.3, 0.9)));
+        assert!(
+            (lo - 0.28).abs() < 1e-12 && hi == 1.0,
+            "widened below 0.4: {lo}"
+        );
+        assert_eq!(y_range(None, None), (0.0, 1.0));
     }
 
     #[test]

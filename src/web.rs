@@ -201,6 +201,23 @@ fn download_part(name: &str, mime: &str, part: &JsValue) -> Result<(), String> {
     Ok(())
 }
 
+/// Scrolls the element `selector` finds into view and moves the keyboard focus to it, once the
+/// page has drawn it (after the current task). Nothing happens if there is none.
+pub fn reveal(selector: &'static str) {
+    wasm_bindgen_futures::spawn_local(async move {
+        sleep(0).await;
+        let found = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector(selector).ok().flatten());
+        if let Some(element) = found {
+            element.scroll_into_view();
+            if let Some(html) = element.dyn_ref::<web_sys::HtmlElement>() {
+                let _ = html.focus();
+            }
+        }
+    });
+}
+
 /// Copies a link to the page with `query` to the clipboard (and puts it in the address bar).
 pub fn copy_link(query: &str) -> Result<(), String> {
     replace_query(query);

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::Playground;
 use crate::diagram::{NODE_H, NodeKind, layout};
+use wasm_bindgen::JsCast;
 
 fn fill(kind: NodeKind) -> &'static str {
     match kind {
@@ -61,11 +62,50 @@ pub fn ArchitectureDiagram() -> impl IntoView {
     });
     let weight =
         move |g: usize, i: usize| weights.with(|w| w.get(g).and_then(|r| r.get(i)).copied());
+    // The diagram is one Tab stop: the node with `focused` takes it, and the arrow keys move it
+    // (a roving tab index). Focusing or tapping a node shows its numbers under the diagram.
+    let focused = RwSignal::new(0usize);
+    let inspected = RwSignal::new(None::<usize>);
+    let describe = move |n: usize| -> String {
+        diagram.with(|d| {
+            let Some(node) = d.nodes.get(n) else {
+                return String::new();
+            };
+            let numbers: Vec<String> = d
+                .edges
+                .iter()
+                .filter(|e| e.from == n || e.to == n)
+                .filter_map(|e| {
+                    let (g, i) = e.weight?;
+                    let other = if e.from == n { e.to } else { e.from };
+                    Some(format!("{}: {:.3}", d.nodes[other].label, weight(g, i)?))
+                })
+                .collect();
+            let head = format!("{}: {}", node.label, node.title);
+            if numbers.is_empty() {
+                head
+            } else {
+                format!("{head}. Gate weights: {}", numbers.join(", "))
+            }
+        })
+    };
+    let move_focus = move |n: usize| {
+        focused.set(n);
+        inspected.set(Some(n));
+        if let Some(el) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(&format!("diagram-node-{n}")))
+            && let Ok(f) = js_sys::Reflect::get(&el, &"focus".into())
+            && let Ok(f) = f.dyn_into::<js_sys::Function>()
+        {
+            let _ = f.call0(&el);
+        }
+    };
     view! {
         <section class="panel" aria-labelledby="diagram-title">
             <h2 id="diagram-title">"Architecture"</h2>
             <p class="hint">
-                "Data flows down. Edges into a gate are as thick as the weight it gives that expert, live. Hover a node for its numbers."
+                "Data flows down. Edges into a gate are as thick as the weight it gives that expert, live. Tap or focus a node for its numbers (Tab into the diagram, then the arrow keys)."
             </p>
             <div class="input-fields" data-testid="input-fields">
                 {move || inputs.get().map(|(heading, fields)| view! {
@@ -139,35 +179,29 @@ pub fn ArchitectureDiagram() -> impl IntoView {
                         .enumerate()
                         .map(|(n, node)| {
                             // An expert lists the weight every gate gives it; a gate lists its own.
-                            let links: Vec<(String, usize, usize)> = d
-                                .edges
-                                .iter()
-                                .filter(|e| e.from == n || e.to == n)
-                                .filter_map(|e| {
-                                    let (g, i) = e.weight?;
-                                    let other = if e.from == n { e.to } else { e.from };
-                                    Some((d.nodes[other].label.clone(), g, i))
-                                })
-                                .collect();
                             let head = format!("{}: {}", node.label, node.title);
-                            let title = {
-                                let head = head.clone();
-                                move || {
-                                    let numbers: Vec<String> = links
-                                        .iter()
-                                        .filter_map(|(other, g, i)| Some(format!("{other}: {:.3}", weight(*g, *i)?)))
-                                        .collect();
-                                    if numbers.is_empty() {
-                                        head.clone()
-                                    } else {
-                                        format!("{head}\n{}", numbers.join("\n"))
-                                    }
-                                }
-                            };
+                            let count = d.nodes.len();
+                            let title = move || describe(n);
                             let small = node.w < 40.0;
                             let text = if small { node.label.split(' ').next().unwrap_or_default().to_string() } else { node.label.clone() };
                             view! {
-                                <g class="node" tabindex="0" role="img" aria-label=head>
+                                <g class="node" id=format!("diagram-node-{n}") role="img" aria-label=head
+                                    tabindex=move || if focused.get() == n { "0" } else { "-1" }
+                                    on:focus=move |_| { focused.set(n); inspected.set(Some(n)); }
+                                    on:click=move |_| move_focus(n)
+                                    on:keydown=move |ev| {
+                                        let next = match ev.key().as_str() {
+                                            "ArrowRight" | "ArrowDown" => Some((n + 1) % count),
+                                            "ArrowLeft" | "ArrowUp" => Some((n + count - 1) % count),
+                                            "Home" => Some(0),
+                                            "End" => Some(count - 1),
+                                            _ => None,
+                                        };
+                                        if let Some(next) = next {
+                                            ev.prevent_default();
+                                            move_focus(next);
+                                        }
+                                    }>
                                     <title>{title}</title>
                                     <rect x=node.x - node.w / 2.0 y=node.y - NODE_H / 2.0 width=node.w height=NODE_H rx="4"
                                         fill=fill(node.kind) stroke="#57606a" stroke-width="0.8" />
@@ -178,13 +212,16 @@ pub fn ArchitectureDiagram() -> impl IntoView {
                         .collect_view();
                     view! {
                         <svg viewBox=format!("0 0 {:.0} {:.0}", d.width, d.height) width=format!("{:.0}", d.width)
-                            role="group" aria-label="Architecture diagram">
+                            role="group" aria-label="Architecture diagram: the arrow keys move between its nodes">
                             <g class="edges">{edges}</g>
                             <g class="nodes">{nodes}</g>
                         </svg>
                     }
                 }}
             </div>
+            <p class="hint node-inspector" data-testid="node-inspector" aria-live="polite">
+                {move || inspected.get().map(describe).unwrap_or_default()}
+            </p>
         </section>
     }
 }

@@ -5,16 +5,16 @@ use leptos::prelude::*;
 use mtl_vocab::GateLayout;
 
 use super::Playground;
-use crate::dashboard::upto;
+use crate::dashboard::{LOSS_SMOOTHING_STEPS, upto};
 use crate::experiment::ModelKind;
 use crate::plot::{
     LinearScale, against_even, diverging, extent, format_tick, nice_ticks, series_colour,
-    series_dash,
+    series_dash, y_range,
 };
 
 const W: f64 = 560.0;
 const H: f64 = 250.0;
-const LEFT: f64 = 56.0;
+const LEFT: f64 = 72.0;
 const RIGHT: f64 = 12.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 44.0;
@@ -59,16 +59,7 @@ pub fn LineChart(
                 .map(|p| p.1)
                 .chain(s.band.iter().flat_map(|b| [b.1, b.2]))
         }));
-        let ys = match (y_domain, data_y) {
-            // A fixed range still widens for data outside it (an AUC below 0.4 early on).
-            (Some((lo, hi)), Some((dlo, dhi))) => (lo.min(dlo - 0.02), hi.max(dhi)),
-            (Some(fixed), None) => fixed,
-            (None, Some((lo, hi))) => {
-                let pad = ((hi - lo) * 0.05).max(1e-3);
-                (lo - pad, hi + pad)
-            }
-            (None, None) => (0.0, 1.0),
-        };
+        let ys = y_range(y_domain, data_y);
         let x = LinearScale::new((xs.0.min(0.0), xs.1.max(1.0)), (LEFT, W - RIGHT));
         let y = LinearScale::new(ys, (H - BOTTOM, TOP));
         // Each band as a closed polygon: along the highs, back along the lows.
@@ -157,7 +148,7 @@ pub fn LineChart(
                     (xs, ys)
                 }}
                 <text class="axis-label" x=(LEFT + W - RIGHT) / 2.0 y=H - 6.0 text-anchor="middle">{x_label}</text>
-                <text class="axis-label" x=14.0 y=(TOP + H - BOTTOM) / 2.0 text-anchor="middle"
+                <text class="axis-label y" x=14.0 y=(TOP + H - BOTTOM) / 2.0 text-anchor="middle"
                     transform=format!("rotate(-90 14 {})", (TOP + H - BOTTOM) / 2.0)>{y_label}</text>
                 {move || {
                     geometry
@@ -223,7 +214,10 @@ pub fn LossChart() -> impl IntoView {
                 .flat_map(|(t, c)| {
                     [
                         Series {
-                            name: format!("{} train (smoothed)", c.name),
+                            name: format!(
+                                "{} train (smoothed over ~{LOSS_SMOOTHING_STEPS} steps: lags)",
+                                c.name
+                            ),
                             points: upto(&c.train_loss, at),
                             style: t * 2,
                             band: Vec::new(),

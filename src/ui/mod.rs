@@ -27,7 +27,7 @@ pub use charts::{GateHeatmap, LineChart, Series};
 pub use controls::Controls;
 pub use panels::{DeviceStatus, MetricsTable, RunBar};
 pub use race::RacePanel;
-pub use teach::{CodePanel, LessonsPanel, ModelNotePanel, RunsPanel};
+pub use teach::{CodePanel, LessonCard, LessonsPanel, ModelNotePanel, RunsPanel};
 
 /// The worker scripts Trunk emits (relative, so the page works under any path prefix).
 pub fn worker_url(backend: Backend) -> &'static str {
@@ -63,6 +63,10 @@ pub struct Playground {
     /// The step a replay of the run shows (the charts and gates as they were then); `None`
     /// shows the run as it is.
     pub replay_at: RwSignal<Option<f64>>,
+    /// On a phone, whether the settings drawer (the controls and lessons) is open.
+    pub drawer_open: RwSignal<bool>,
+    /// The lesson step in progress (lesson, step), shown under the run bar.
+    pub lesson: RwSignal<Option<(usize, usize)>>,
     /// The race on screen, if any: setups training side by side, one CPU worker each.
     pub race: RwSignal<Option<Race>>,
     /// The race's workers, one per lane; dropped (terminated) when the race ends.
@@ -97,6 +101,8 @@ impl Playground {
             sweep_seeds: RwSignal::new(3),
             pace: RwSignal::new(None),
             replay_at: RwSignal::new(None),
+            drawer_open: RwSignal::new(false),
+            lesson: RwSignal::new(None),
             race: RwSignal::new(None),
             race_workers: StoredValue::new_local(Vec::new()),
             worker: StoredValue::new_local(None),
@@ -337,6 +343,31 @@ impl Playground {
 
     pub fn select_device(self, device: DeviceChoice) {
         self.update(|e| e.device = device);
+    }
+
+    /// Sets lesson `l`'s step `s` up (keeping the learner's device choice) and builds it; a step
+    /// over several seeds starts its seed sweep, which builds each seed's model. Its card under
+    /// the run bar then says what to watch, and what the run came to.
+    pub fn start_lesson_step(self, l: usize, s: usize) {
+        let lessons = crate::lessons::lessons();
+        let Some(step) = lessons.get(l).and_then(|x| x.steps.get(s)) else {
+            return;
+        };
+        let next = (step.setup)();
+        self.update(|e| {
+            let device = e.device;
+            *e = next;
+            e.device = device;
+        });
+        if step.seeds > 1 {
+            self.sweep_seeds.set(step.seeds);
+            self.start_sweep(step.seeds);
+        } else {
+            self.reset();
+        }
+        self.lesson.set(Some((l, s)));
+        self.drawer_open.set(false);
+        crate::web::reveal("[data-testid=lesson-step]");
     }
 
     /// Holds training to `steps_per_sec`, or lets it run at full speed.
@@ -749,13 +780,16 @@ pub fn App() -> impl IntoView {
             </p>
         </header>
         <main class="layout">
-            <div class="side">
+            <div class="side" id="settings" class:open=move || playground.drawer_open.get()>
+                <button type="button" class="drawer-close" data-testid="settings-close" aria-controls="settings"
+                    on:click=move |_| playground.drawer_open.set(false)>"Close settings ✕"</button>
                 <Controls />
                 <ModelNotePanel />
                 <LessonsPanel />
             </div>
             <section class="results" aria-label="Training results">
                 <RunBar />
+                <LessonCard />
                 <DeviceStatus />
                 <panels::Notices />
                 <div class="charts">

@@ -22,6 +22,9 @@ pub fn RunBar() -> impl IntoView {
     let can_train = move || built() && !matches!(state(), RunState::Finished | RunState::Loading);
     view! {
         <div class="runbar" id="toolbar" tabindex="-1" role="group" aria-label="Training">
+            <button type="button" class="settings-toggle" data-testid="settings-toggle" aria-controls="settings"
+                aria-expanded=move || p.drawer_open.get().to_string()
+                on:click=move |_| p.drawer_open.update(|o| *o = !*o)>"☰ Settings"</button>
             <button type="button" data-testid="train-toggle" class="primary"
                 aria-pressed=move || running().to_string()
                 disabled=move || !can_train() && !running()
@@ -232,9 +235,12 @@ pub fn MetricsTable() -> impl IntoView {
                             .enumerate()
                             .map(|(i, name)| {
                                 let task = name.clone();
+                                // The labels of the cvr rows are in their names already.
+                                let key = name.split(' ').next().unwrap_or_default().to_string();
+                                let meaning = p.experiment.with_untracked(|e| e.task_meaning(&key)).filter(|_| !name.contains('('));
                                 view! {
                                     <tr data-task=task>
-                                        <th scope="row">{name}</th>
+                                        <th scope="row">{name}{meaning.map(|m| view! { <small class="task-meaning">{m}</small> })}</th>
                                         <td>{move || cell(i, 1)}</td>
                                         <td>{move || cell(i, 2)}</td>
                                         <td class="valid-auc">{move || cell(i, 3)}</td>

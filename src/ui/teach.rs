@@ -30,23 +30,16 @@ pub fn ModelNotePanel() -> impl IntoView {
 #[component]
 pub fn LessonsPanel() -> impl IntoView {
     let p = expect_context::<Playground>();
-    let active = RwSignal::new(None::<(usize, usize)>);
     let all = lessons();
     let titles: Vec<(usize, &'static str, Vec<&'static str>)> = all
         .iter()
         .enumerate()
         .map(|(i, l)| (i, l.title, l.steps.iter().map(|s| s.button).collect()))
         .collect();
-    let look_for = move || {
-        active.get().and_then(|(l, s)| {
-            lessons()
-                .get(l)
-                .and_then(|lesson| lesson.steps.get(s).map(|step| step.look_for))
-        })
-    };
     view! {
         <section class="panel lessons" aria-labelledby="lessons-title" data-testid="lessons">
             <h2 id="lessons-title">"Guided experiments"</h2>
+            <p class="hint">"A step sets the experiment up; what to watch, and what your run came to, appear under Play."</p>
             <ul class="plain">
                 {titles
                     .into_iter()
@@ -60,26 +53,8 @@ pub fn LessonsPanel() -> impl IntoView {
                                     .map(|(s, label)| {
                                         view! {
                                             <button type="button" class="lesson-step" data-testid=format!("lesson-{l}-{s}")
-                                                on:click=move |_| {
-                                                    if let Some(step) = lessons().get(l).and_then(|x| x.steps.get(s)) {
-                                                        let next = (step.setup)();
-                                                        p.update(|e| {
-                                                            // Keep the learner's device choice.
-                                                            let device = e.device;
-                                                            *e = next;
-                                                            e.device = device;
-                                                        });
-                                                        // A step over several seeds starts its
-                                                        // sweep, which builds each seed's model.
-                                                        if step.seeds > 1 {
-                                                            p.sweep_seeds.set(step.seeds);
-                                                            p.start_sweep(step.seeds);
-                                                        } else {
-                                                            p.reset();
-                                                        }
-                                                        active.set(Some((l, s)));
-                                                    }
-                                                }>
+                                                aria-current=move || (p.lesson.get() == Some((l, s))).then_some("step")
+                                                on:click=move |_| p.start_lesson_step(l, s)>
                                                 {label}
                                             </button>
                                         }
@@ -101,10 +76,58 @@ pub fn LessonsPanel() -> impl IntoView {
                     })
                     .collect_view()}
             </ul>
-            <Show when=move || look_for().is_some()>
-                <p class="look-for" role="status" data-testid="lesson-text">{move || look_for().unwrap_or_default()}</p>
-            </Show>
         </section>
+    }
+}
+
+/// The lesson step in progress, under the run bar where Play is: what to watch, and once its
+/// runs are in, what they came to (built from the learner's own runs), with the way on.
+#[component]
+pub fn LessonCard() -> impl IntoView {
+    let p = expect_context::<Playground>();
+    let step = move || {
+        p.lesson.get().and_then(|(l, s)| {
+            let all = lessons();
+            let lesson = all.get(l)?;
+            let step = lesson.steps.get(s)?;
+            Some((
+                l,
+                s,
+                lesson.title,
+                lesson.steps.len(),
+                step.button,
+                step.look_for,
+            ))
+        })
+    };
+    let result = move || {
+        let (l, s) = p.lesson.get()?;
+        p.history.with(|h| {
+            lessons()
+                .get(l)
+                .and_then(|lesson| crate::guide::step_result(lesson, s, h))
+        })
+    };
+    view! {
+        <Show when=move || step().is_some()>
+            <section class="panel lesson-card" tabindex="-1" aria-labelledby="lesson-card-title" data-testid="lesson-step">
+                {move || step().map(|(l, s, title, n, button, look_for)| view! {
+                    <h2 id="lesson-card-title">{format!("Lesson {title}")}</h2>
+                    <p class="hint">{format!("Step {} of {n}: {button}", s + 1)}</p>
+                    <p class="look-for" data-testid="lesson-text">{look_for}</p>
+                    <p class="lesson-result" role="status" data-testid="lesson-result">
+                        {move || result().unwrap_or_else(|| "Your result appears here when the run ends (press Play, or F to finish it early).".into())}
+                    </p>
+                    <div class="row-buttons">
+                        <button type="button" data-testid="lesson-previous" disabled={s == 0}
+                            on:click=move |_| p.start_lesson_step(l, s.saturating_sub(1))>"← Previous step"</button>
+                        <button type="button" data-testid="lesson-next" disabled={s + 1 >= n}
+                            on:click=move |_| p.start_lesson_step(l, s + 1)>"Next step →"</button>
+                        <button type="button" data-testid="lesson-close" on:click=move |_| p.lesson.set(None)>"Close the lesson"</button>
+                    </div>
+                })}
+            </section>
+        </Show>
     }
 }
 

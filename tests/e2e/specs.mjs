@@ -1,6 +1,9 @@
 // The end-to-end specs, one per behaviour. `PlaygroundPage` is the page object: every element
 // is found by its data-testid, which tests outside the project rely on too.
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
 
 const MODELS = ['single_task', 'shared_bottom', 'omoe', 'mmoe', 'cgc', 'ple', 'esmm'];
 const GATED = new Set(['omoe', 'mmoe', 'cgc', 'ple']);
@@ -625,7 +628,17 @@ export const specs = [
           await page.waitForFunction(() => !document.querySelector('[data-testid=sweep-status]'));
         } else {
           await p.trainFor(id.startsWith('lesson-1') ? 30 : 60);
+          // The result sentence is the run just made: its own test AUC per task.
+          const result = await p.id('lesson-result').textContent();
+          for (const r of (await p.metrics()).filter((r) => !r.task.startsWith('cvr'))) {
+            assert(result.includes(`${r.task} ${r.testAuc.toFixed(4)}`), `${id}: the result states this run's ${r.task} ${r.testAuc}: ${result}`);
+          }
+          if (id === 'lesson-0-1') assert(/Against your Shared-Bottom \(42110 parameters, 3\.9× MMoE's 10702: the comparison is not at equal size\): income [+-]0\.\d{4}/.test(result), `the comparison says the sizes differ: ${result}`);
         }
+        // Play stays on screen whichever step the learner is on.
+        const play = await p.id('train-toggle').boundingBox();
+        const height = await page.evaluate(() => window.innerHeight);
+        assert(play && play.y >= 0 && play.y + play.height <= height, `${id}: Play on screen (${JSON.stringify(play)})`);
       }
       await p.screenshot(shots, 'lessons');
     },
@@ -685,6 +698,110 @@ export const specs = [
       await page.keyboard.press('r');
       await p.waitReady();
       assert((await p.step()) === 0, 'R resets');
+    },
+  },
+  {
+    name: 'a phone (390×844): nothing wider than the screen, Play on top, the settings in a drawer, a lesson step run by touch',
+    slug: 'phone',
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      await page.setViewportSize({ width: 390, height: 844 });
+      await p.open('?model=mmoe&epochs=2');
+      // Elements past the right edge, other than inside a box that scrolls or clips them, or
+      // in the closed drawer.
+      const overflowing = () => page.evaluate(() => {
+        const vw = document.documentElement.clientWidth;
+        const clipped = (e) => {
+          for (let a = e.parentElement; a; a = a.parentElement) {
+            const s = getComputedStyle(a);
+            if (['auto', 'scroll', 'hidden'].includes(s.overflowX) || s.visibility === 'hidden') return true;
+          }
+          return getComputedStyle(e).visibility === 'hidden';
+        };
+        return [...document.querySelectorAll('body *')]
+          .filter((e) => e.getBoundingClientRect().right > vw + 1 && !clipped(e))
+          .map((e) => `${e.tagName}.${e.className}[${e.dataset.testid || e.id || ''}]`)
+          .slice(0, 10);
+      });
+      assert((await page.evaluate(() => document.documentElement.scrollWidth)) <= 390, 'the page does not scroll sideways');
+      const wide = await overflowing();
+      assert(wide.length === 0, `wider than the screen: ${wide}`);
+      const play = await p.id('train-toggle').boundingBox();
+      assert(play && play.y < 200, `Play near the top: ${JSON.stringify(play)}`);
+      // Chart text at least 11 px as drawn (the SVG is scaled to the screen).
+      const tick = await page.evaluate(() => {
+        const svg = document.querySelector('[data-testid=loss-chart] svg');
+        const t = svg.querySelector('text.tick');
+        return (parseFloat(getComputedStyle(t).fontSize) * svg.getBoundingClientRect().width) / 560;
+      });
+      assert(tick >= 11, `tick labels drawn at ${tick.toFixed(1)} px`);
+      // The settings are a drawer: closed, then open over the page, and a lesson step closes it.
+      assert(!(await p.id('lesson-0-0').isVisible()), 'the drawer starts closed');
+      await p.id('settings-toggle').click();
+      await page.waitForFunction(() => getComputedStyle(document.querySelector('#settings')).transform === 'none');
+      await p.id('lesson-0-0').click();
+      await page.waitForFunction(() => getComputedStyle(document.querySelector('#settings')).visibility === 'hidden');
+      await p.waitReady();
+      await p.id('train-toggle').click();
+      await page.waitForFunction(() => /Your Shared-Bottom run/.test(document.querySelector('[data-testid=lesson-result]')?.textContent || ''), null, { timeout: 60_000 });
+      const after = await overflowing();
+      assert(after.length === 0, `after a run, wider than the screen: ${after}`);
+      const box = await p.id('train-toggle').boundingBox();
+      assert(box && box.y >= 0 && box.y < 200, `Play still on screen after the run: ${JSON.stringify(box)}`);
+      await page.screenshot({ path: join(shots, 'phone.png') });
+    },
+  },
+  {
+    name: 'keyboard only: a whole lesson from Tab to its result, and the diagram is one Tab stop',
+    slug: 'keyboard-lesson',
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      await p.open();
+      const focused = () => page.evaluate(() => document.activeElement?.dataset.testid || document.activeElement?.id || document.activeElement?.tagName);
+      let presses = 0;
+      while ((await focused()) !== 'lesson-0-0' && presses < 200) {
+        await page.keyboard.press('Tab');
+        presses++;
+      }
+      assert((await focused()) === 'lesson-0-0', `Tab reaches the first lesson step (${presses} presses)`);
+      console.log(`    keyboard: the first lesson step is Tab stop ${presses}`);
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => document.activeElement?.dataset.testid === 'lesson-step');
+      await p.waitReady();
+      await page.keyboard.press('Space');
+      await page.waitForFunction(() => /Your Shared-Bottom run/.test(document.querySelector('[data-testid=lesson-result]')?.textContent || ''), null, { timeout: 60_000 });
+      await page.keyboard.press('Tab');
+      assert((await focused()) === 'lesson-next', `Tab goes on to the next step: ${await focused()}`);
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => document.activeElement?.dataset.testid === 'lesson-step' && /Step 2 of 2/.test(document.activeElement.textContent));
+      await p.waitReady();
+      await page.keyboard.press('Space');
+      await page.waitForFunction(() => /Your MMoE run.*Against your Shared-Bottom/.test(document.querySelector('[data-testid=lesson-result]')?.textContent || ''), null, { timeout: 60_000 });
+      await p.screenshot(shots, 'keyboard-lesson');
+      // The diagram: one Tab stop, then the arrow keys.
+      const stops = await page.$$eval('[data-testid=architecture] .node', (ns) => ns.filter((n) => n.getAttribute('tabindex') === '0').length);
+      assert(stops === 1, `the diagram is one Tab stop, not ${stops}`);
+      await page.focus('[data-testid=architecture] .node[tabindex="0"]');
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('ArrowRight');
+      assert((await focused()) === 'diagram-node-2', `the arrows move along the nodes: ${await focused()}`);
+      assert((await p.id('node-inspector').textContent()).length > 5, 'the focused node is described');
+    },
+  },
+  {
+    name: 'an accessibility scan (axe-core) finds no serious or critical violation',
+    slug: 'axe',
+    async run({ page, base }) {
+      const p = new PlaygroundPage(page, base);
+      await p.open();
+      await p.trainFor(30);
+      await page.addScriptTag({ path: join(here, 'node_modules', 'axe-core', 'axe.min.js') });
+      const results = await page.evaluate(async () => await window.axe.run(document));
+      const bad = results.violations.filter((v) => ['serious', 'critical'].includes(v.impact));
+      for (const v of results.violations) console.log(`    axe ${v.impact}: ${v.id} (${v.nodes.length}): ${v.help}`);
+      // What axe could not decide (text over an SVG or a gradient, for contrast) needs a person.
+      console.log(`    axe: ${results.passes.length} rules pass, ${results.violations.length} violated; left to review: ${results.incomplete.map((v) => `${v.id} (${v.nodes.length})`).join(', ') || 'none'}`);
+      assert(bad.length === 0, `serious or critical: ${bad.map((v) => `${v.id} ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`).join('; ')}`);
     },
   },
   {

@@ -1,0 +1,249 @@
+//! A lesson step's result, in a sentence built from the learner's own runs (the history), not
+//! from what the lesson expects: the step's test scores (the mean ± sd over its seeds when it
+//! trains several), and against the lesson's previous step, the difference per task and how
+//! their parameter counts compare.
+
+use crate::experiment::Experiment;
+use crate::history::{History, RunRecord};
+use crate::lessons::Lesson;
+use crate::sweep::mean_sd;
+
+/// The latest run of each of the step's seeds (its setup's seed on), whatever the device; `None`
+/// until every seed has one.
+pub fn step_runs<'a>(
+    setup: &Experiment,
+    seeds: usize,
+    history: &'a History,
+) -> Option<Vec<&'a RunRecord>> {
+    (0..seeds.max(1) as u64)
+        .map(|k| {
+            history
+                .runs
+                .iter()
+                .filter(|r| {
+                    let mut e = r.experiment.clone();
+                    e.device = setup.device;
+                    e == Experiment {
+                        seed: setup.seed + k,
+                        ..setup.clone()
+                    }
+                })
+                .max_by_key(|r| r.number)
+        })
+        .collect()
+}
+
+/// Per score (each task's test AUC or R², then the funnel's CVR over every impression), its
+/// name and the values over `runs`.
+fn scores(runs: &[&RunRecord]) -> Vec<(String, Vec<f64>)> {
+    let Some(first) = runs.first() else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = first.tests.iter().map(|t| t.name.clone()).collect();
+    if first.cvr_all.is_some() {
+        names.push("cvr (every impression)".into());
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let values = runs
+                .iter()
+                .filter_map(|r| {
+                    let score = r
+                        .tests
+                        .iter()
+                        .find(|t| t.name == name)
+                        .or(match name.as_str() {
+                            "cvr (every impression)" => r.cvr_all.as_ref(),
+                            _ => None,
+                        });
+                    score.and_then(|s| s.headline())
+                })
+                .collect();
+            (name, values)
+        })
+        .collect()
+}
+
+fn describe(values: &[f64]) -> String {
+    let (mean, sd) = mean_sd(values);
+    if values.len() > 1 {
+        format!("{mean:.4} ± {sd:.4}")
+    } else {
+        format!("{mean:.4}")
+    }
+}
+
+/// What lesson step `step` came to in the learner's runs, or `None` until its runs are in.
+pub fn step_result(lesson: &Lesson, step: usize, history: &History) -> Option<String> {
+    let s = lesson.steps.get(step)?;
+    let setup = (s.setup)();
+    let runs = step_runs(&setup, s.seeds, history)?;
+    let mine = scores(&runs);
+    let model = setup.model.label();
+    let params = runs[0].params;
+    let who = if runs.len() > 1 {
+        format!(
+            "Your {} runs of {model} ({params} parameters, seeds {}–{}), mean ± sd",
+            runs.len(),
+            setup.seed,
+            setup.seed + runs.len() as u64 - 1
+        )
+    } else {
+        format!(
+            "Your {model} run ({params} parameters, seed {})",
+            setup.seed
+        )
+    };
+    let listed: Vec<String> = mine
+        .iter()
+        .map(|(name, v)| format!("{name} {}", describe(v)))
+        .collect();
+    let mut text = format!(
+        "{who}: test AUC (R² for a regression task) {}.",
+        listed.join(", ")
+    );
+    // Against the previous step, when the learner ran it too.
+    let before = step
+        .checked_sub(1)
+        .and_then(|p| lesson.steps.get(p))
+        .and_then(|p| {
+            let setup = (p.setup)();
+            step_runs(&setup, p.seeds, history).map(|runs| (setup, runs))
+        });
+    if let Some((other, theirs)) = before {
+        let base = scores(&theirs);
+        let deltas: Vec<String> = mine
+            .iter()
+            .filter_map(|(name, v)| {
+                let (_, w) = base.iter().find(|(n, _)| n == name)?;
+                let d = mean_sd(v).0 - mean_sd(w).0;
+                Some(format!("{name} {d:+.4}"))
+            })
+            .collect();
+        let their_params = theirs[0].params;
+        let sizes = if their_params == params {
+            "the same number of parameters".to_string()
+        } else {
+            format!(
+                "{their_params} parameters, {:.1}× {model}'s {params}: the comparison is not at equal size",
+                their_params as f64 / params as f64
+            )
+        };
+        let label = if other.model == setup.model {
+            format!("your previous step's {}", other.model.label())
+        } else {
+            format!("your {}", other.model.label())
+        };
+        if !deltas.is_empty() {
+            text += &format!(
+                " Against {label} ({sizes}): {}{}.",
+                deltas.join(", "),
+                if runs.len() > 1 { " (means)" } else { "" }
+            );
+        }
+    }
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::DeviceChoice;
+    use crate::lessons::lessons;
+    use crate::protocol::TaskScore;
+
+    fn record(e: &Experiment, number: u32, params: usize, aucs: [f64; 2]) -> RunRecord {
+        let score = |name: &str, auc: f64| TaskScore {
+            name: name.into(),
+            loss: 0.3,
+            auc: Some(auc),
+            logloss: Some(0.3),
+            r2: None,
+            mse_true: None,
+        };
+        RunRecord {
+            id: format!("r{number}"),
+            number,
+            group: None,
+            session: number,
+            time_ms: 0.0,
+            experiment: e.clone(),
+            backend: "cpu".into(),
+            params,
+            steps: 10,
+            trained_steps: 10,
+            epochs: 1,
+            valid: Vec::new(),
+            tests: vec![score("income", aucs[0]), score("never_married", aucs[1])],
+            cvr: None,
+            cvr_all: None,
+            valid_loss: Vec::new(),
+            valid_auc: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_result_is_the_learners_own_run_against_the_previous_step() {
+        let lesson = &lessons()[0];
+        let (sb, mmoe) = ((lesson.steps[0].setup)(), (lesson.steps[1].setup)());
+        let mut h = History::default();
+        assert_eq!(step_result(lesson, 1, &h), None, "nothing before the run");
+        let mut gpu = mmoe.clone();
+        gpu.device = DeviceChoice::Webgpu;
+        h.runs.push(record(&gpu, 1, 10_702, [0.9000, 0.9624]));
+        let alone = step_result(lesson, 1, &h).expect("the run is in");
+        assert_eq!(
+            alone,
+            "Your MMoE run (10702 parameters, seed 7): test AUC (R² for a regression task) income 0.9000, never_married 0.9624."
+        );
+        h.runs.push(record(&sb, 2, 42_110, [0.9085, 0.9634]));
+        let both = step_result(lesson, 1, &h).expect("both runs are in");
+        assert!(
+            both.ends_with(
+                "Against your Shared-Bottom (42110 parameters, 3.9× MMoE's 10702: the comparison is not at equal size): income -0.0085, never_married -0.0010."
+            ),
+            "{both}"
+        );
+        // Another seed is another run, not this step's.
+        let mut other = mmoe.clone();
+        other.seed += 1;
+        let mut h2 = History::default();
+        h2.runs.push(record(&other, 1, 10_702, [0.5, 0.5]));
+        assert_eq!(step_result(lesson, 1, &h2), None);
+        // The latest run of the setup counts.
+        h.runs.push(record(&mmoe, 3, 10_702, [0.9100, 0.9600]));
+        assert!(
+            step_result(lesson, 1, &h)
+                .expect("in")
+                .contains("income 0.9100")
+        );
+    }
+
+    #[test]
+    fn a_step_over_seeds_gives_mean_and_sd_once_every_seed_ran() {
+        let lesson = lessons()
+            .into_iter()
+            .find(|l| l.steps.iter().any(|s| s.seeds == 3))
+            .expect("a lesson over seeds");
+        let step = lesson
+            .steps
+            .iter()
+            .position(|s| s.seeds == 3)
+            .expect("its step");
+        let setup = (lesson.steps[step].setup)();
+        let mut h = History::default();
+        for (k, auc) in [0.90, 0.92].into_iter().enumerate() {
+            let mut e = setup.clone();
+            e.seed += k as u64;
+            h.runs.push(record(&e, k as u32 + 1, 100, [auc, 0.5]));
+        }
+        assert_eq!(step_result(&lesson, step, &h), None, "two of three seeds");
+        let mut e = setup.clone();
+        e.seed += 2;
+        h.runs.push(record(&e, 3, 100, [0.94, 0.5]));
+        let text = step_result(&lesson, step, &h).expect("all three");
+        assert!(text.contains("Your 3 runs of"), "{text}");
+        assert!(text.contains("income 0.9200 ± 0.0200"), "{text}");
+    }
+}
