@@ -77,7 +77,7 @@ pub fn RunBar() -> impl IntoView {
                     }}
                     <input type="range" data-testid="replay" min="0" step="1"
                         max=move || p.dashboard.with(|d| d.step.to_string())
-                        prop:value=move || p.replay_at.get().map_or_else(|| p.dashboard.with(|d| d.step as f64), |v| v).to_string()
+                        prop:value=move || p.replay_at.get().unwrap_or_else(|| p.dashboard.with(|d| d.step as f64)).to_string()
                         on:input=move |ev| {
                             let last = p.dashboard.with_untracked(|d| d.step as f64);
                             let at = event_target_value(&ev).parse::<f64>().ok().filter(|&v| v < last);
