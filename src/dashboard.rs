@@ -69,6 +69,8 @@ pub struct Dashboard {
     /// The latest mean weight per gate and expert.
     pub gates: Vec<Vec<f32>>,
     pub gate_history: Vec<GateHistory>,
+    /// Per validation point, each gate's per-row spread ([`crate::protocol::EvalPoint::gate_spread`]).
+    pub gate_spread: Vec<(f64, Vec<f32>)>,
     /// The task-gradient cosine over the shared parameters, by step.
     pub grad_cosine: Curve,
     pub test: Option<TestReport>,
@@ -157,6 +159,13 @@ impl Dashboard {
                 }
             }
             Event::Validation { point, .. } => {
+                if !point.gate_spread.is_empty() {
+                    push_bounded(
+                        &mut self.gate_spread,
+                        (point.step as f64, point.gate_spread.clone()),
+                        MAX_POINTS,
+                    );
+                }
                 // Before the first training report, the validation split's gate weights are the
                 // only ones there are (the untrained model's).
                 if self.gate_history.iter().all(|h| h.points.is_empty()) && !point.gates.is_empty()
@@ -249,6 +258,17 @@ impl Dashboard {
                 at_step.unwrap_or_default()
             }
         }
+    }
+
+    /// Each gate's per-row spread at the latest validation point at or before `at` (the
+    /// latest of all when `at` is `None`); empty before the first.
+    pub fn spread_at(&self, at: Option<f64>) -> Vec<f32> {
+        self.gate_spread
+            .iter()
+            .rev()
+            .find(|p| at.is_none_or(|at| p.0 <= at))
+            .map(|p| p.1.clone())
+            .unwrap_or_default()
     }
 
     /// The page asked the worker to train.
@@ -377,6 +397,7 @@ mod tests {
                 step,
                 tasks: Vec::new(),
                 gates,
+                gate_spread: Vec::new(),
             },
         };
         d.apply(&point(0, vec![vec![0.6, 0.4], vec![0.45, 0.55]]));
@@ -397,6 +418,22 @@ mod tests {
         });
         d.apply(&point(10, vec![vec![0.1, 0.9], vec![0.1, 0.9]]));
         assert_eq!(d.gates, vec![vec![0.7, 0.3], vec![0.2, 0.8]]);
+        // The per-row spread comes with every validation point, replayed by step.
+        assert!(d.spread_at(None).is_empty());
+        for (step, h) in [(20, 0.9), (30, 0.6)] {
+            d.apply(&Event::Validation {
+                session: 2,
+                point: crate::protocol::EvalPoint {
+                    step,
+                    tasks: Vec::new(),
+                    gates: Vec::new(),
+                    gate_spread: vec![h, h],
+                },
+            });
+        }
+        assert_eq!(d.spread_at(None), vec![0.6, 0.6]);
+        assert_eq!(d.spread_at(Some(25.0)), vec![0.9, 0.9]);
+        assert!(d.spread_at(Some(5.0)).is_empty());
     }
 
     #[test]
@@ -455,6 +492,7 @@ mod tests {
                     },
                 ],
                 gates: Vec::new(),
+                gate_spread: Vec::new(),
             },
         });
         assert_eq!(d.latest_auc(), vec![Some(0.8), Some(0.9)]);

@@ -10,6 +10,19 @@ pub const PALETTE: [&str; 8] = [
 /// SVG `stroke-dasharray` values paired with [`PALETTE`].
 pub const DASHES: [&str; 4] = ["", "6 3", "2 2", "8 3 2 3"];
 
+/// Palette indices of the two colour families of a gate's experts: cool colours for a task's
+/// own experts (and MMoE's pooled ones), warm ones for CGC/PLE's shared experts.
+const OWN_FAMILY: [usize; 4] = [0, 5, 2, 7];
+const SHARED_FAMILY: [usize; 4] = [1, 4, 3, 6];
+
+/// The style (colour) and dash of the `k`-th expert of a family in a gate's chart: a colour of
+/// its family, then the next dash once the family's colours are used, so no two of up to 16
+/// experts per family look the same.
+pub fn expert_style(shared: bool, k: usize) -> (usize, usize) {
+    let family = if shared { SHARED_FAMILY } else { OWN_FAMILY };
+    (family[k % family.len()], (k / family.len()) % DASHES.len())
+}
+
 pub fn series_colour(i: usize) -> &'static str {
     PALETTE[i % PALETTE.len()]
 }
@@ -285,6 +298,21 @@ mod tests {
         }
         let mut s = Smoother::new(20.0);
         assert_eq!(s.push(2.5, 0.0), 2.5, "a report of no steps says the value");
+    }
+
+    #[test]
+    fn expert_styles_never_repeat_within_a_chart_and_keep_their_families() {
+        let mut seen = std::collections::HashSet::new();
+        for shared in [false, true] {
+            for k in 0..16 {
+                let (style, dash) = expert_style(shared, k);
+                assert!(
+                    seen.insert((series_colour(style), dash)),
+                    "{shared} {k} repeats"
+                );
+                assert_eq!(SHARED_FAMILY.contains(&style), shared, "{shared} {k}");
+            }
+        }
     }
 
     #[test]

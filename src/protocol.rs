@@ -199,6 +199,10 @@ pub struct EvalPoint {
     /// untrained model's real gate weights come with its step-0 point.
     #[serde(default)]
     pub gates: Vec<Vec<f32>>,
+    /// Per gate, how evenly each row spreads its weight (the mean per-row entropy over ln n:
+    /// 1 when every row weighs every expert alike, near 0 when each row picks one expert).
+    #[serde(default)]
+    pub gate_spread: Vec<f32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

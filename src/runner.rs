@@ -528,6 +528,7 @@ pub fn eval_point(step: u64, report: &EvalReport) -> EvalPoint {
         step,
         tasks: report.tasks.iter().map(task_score).collect(),
         gates: report.gates.iter().map(|g| g.mean.clone()).collect(),
+        gate_spread: report.gates.iter().map(|g| g.row_entropy).collect(),
     }
 }
 

@@ -123,7 +123,8 @@ async fn components_follow_the_worker_and_the_controls() {
         .inner_html()
         .matches("<td")
         .count();
-    assert_eq!(cells, 8);
+    // Two gates of four experts, and each gate's per-row spread.
+    assert_eq!(cells, 10);
     assert!(text("[data-testid=gate-heatmap]").contains("0.70"));
     assert!(text("[data-testid=metrics-table]").contains("income"));
     // The inputs the model reads, a proxy for a label marked as one.

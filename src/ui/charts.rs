@@ -8,8 +8,8 @@ use super::Playground;
 use crate::dashboard::{LOSS_SMOOTHING_STEPS, upto};
 use crate::experiment::ModelKind;
 use crate::plot::{
-    LinearScale, against_even, diverging, extent, format_tick, nice_ticks, series_colour,
-    series_dash, y_range,
+    LinearScale, against_even, diverging, expert_style, extent, format_tick, nice_ticks,
+    series_colour, series_dash, y_range,
 };
 
 const W: f64 = 560.0;
@@ -37,9 +37,11 @@ pub struct Series {
 #[component]
 pub fn LineChart(
     /// Heading above the chart.
-    title: &'static str,
+    #[prop(into)]
+    title: String,
     /// The `data-testid` of the chart's container.
-    testid: &'static str,
+    #[prop(into)]
+    testid: String,
     x_label: &'static str,
     y_label: &'static str,
     /// The lines to draw, re-read whenever they change.
@@ -121,7 +123,7 @@ pub fn LineChart(
     let empty = move || series.with(|s| s.iter().all(|s| s.points.is_empty()));
     view! {
         <figure class="chart" data-testid=testid>
-            <figcaption>{title}</figcaption>
+            <figcaption>{title.clone()}</figcaption>
             <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=title preserveAspectRatio="xMidYMid meet">
                 <line class="axis" x1=LEFT y1=H - BOTTOM x2=W - RIGHT y2=H - BOTTOM />
                 <line class="axis" x1=LEFT y1=TOP x2=LEFT y2=H - BOTTOM />
@@ -332,7 +334,11 @@ pub fn GateHeatmap() -> impl IntoView {
         let at = p.replay_at.get();
         p.dashboard.with(|d| d.gates_at(at))
     });
-    view! { <Heatmap model layout=layout weights=weights /> }
+    let spread = Memo::new(move |_| {
+        let at = p.replay_at.get();
+        p.dashboard.with(|d| d.spread_at(at))
+    });
+    view! { <Heatmap model layout=layout weights=weights spread=spread /> }
 }
 
 /// A gate heatmap over plain data. Its table is built when the layout changes; a report only
@@ -348,6 +354,9 @@ pub fn Heatmap(
     /// Per gate, the mean weight per expert, in layout order.
     #[prop(into)]
     weights: Signal<Vec<Vec<f32>>>,
+    /// Per gate, how evenly each validation row spreads its weight (1 = alike for every row).
+    #[prop(into)]
+    spread: Signal<Vec<f32>>,
 ) -> impl IntoView {
     // None until the worker has measured the gate (the untrained model's weights come with
     // its first validation point).
@@ -423,9 +432,15 @@ pub fn Heatmap(
                             // The share an even gate gives the shared experts: their count over all.
                             let shared_count = gate.experts.iter().filter(|x| x.owner == mtl_vocab::Owner::Shared).count();
                             let even_share = shared_count as f64 / gate.experts.len().max(1) as f64;
+                            let row_spread = move || spread.with(|s| s.get(g).copied());
                             view! {
                                 <tr>
                                     <th scope="row">{label}</th>
+                                    <td class="spread" data-testid="gate-spread"
+                                        title="How each validation row spreads this gate's weight: 1.00 when every row weighs every expert alike, near 0 when each row picks one expert (the mean per-row entropy over ln n)">
+                                        <span class="expert">"per row"</span>
+                                        <span class="weight">{move || row_spread().map_or("–".to_string(), |h| format!("{h:.2}"))}</span>
+                                    </td>
                                     {cells}
                                     {mixed.then(|| view! {
                                         <td class="share" title=format!("the share of this gate's weight on the shared experts; an even gate gives them {:.0}%", even_share * 100.0)>
@@ -445,7 +460,7 @@ pub fn Heatmap(
                         <p class="hint gate-legend" data-testid="gate-legend">
                             <span class="swatch" style=format!("background:{}", diverging(-1.0).0)></span>" ¼ of 1/n or less "
                             <span class="swatch" style="background:#fff"></span>" 1/n, the even split (every expert weighed alike) "
-                            <span class="swatch" style=format!("background:{}", diverging(1.0).0)></span>" 4× 1/n or more. The colour is each weight against its own gate's 1/n (n = its experts); the shared column gives the share an even gate would put on the shared experts."
+                            <span class="swatch" style=format!("background:{}", diverging(1.0).0)></span>" 4× 1/n or more. The colour is each weight against its own gate's 1/n (n = its experts); the shared column gives the share an even gate would put on the shared experts. \"Per row\" is how each validation row spreads the gate's weight (1.00: every row weighs every expert alike; lower: rows are routed apart), which the mean weights cannot show."
                         </p>
                         <div class="table-wrap">
                             <table>
@@ -460,57 +475,77 @@ pub fn Heatmap(
     }
 }
 
-/// One gate's weights over training, a line per expert; the learner picks the gate.
+/// Every gate's weights over training, one small chart per gate, a line per expert (the
+/// task's own experts in cool colours, the shared ones in warm colours, none alike), with the
+/// gate's even split 1/n dashed.
 #[component]
 pub fn GateHistoryChart() -> impl IntoView {
     let p = expect_context::<Playground>();
-    let selected = RwSignal::new(0usize);
     let labels = Memo::new(move |_| {
         p.dashboard
             .with(|d| d.info.as_ref().map(|i| i.gate_labels()))
             .unwrap_or_default()
     });
-    let series = Memo::new(move |_| {
-        let g = selected.get();
-        let at = p.replay_at.get();
-        p.dashboard.with(|d| {
-            let (Some(info), Some(history)) = (&d.info, d.gate_history.get(g)) else {
-                return Vec::new();
-            };
-            let Some(gate) = info.gates.gates.get(g) else {
-                return Vec::new();
-            };
-            gate.experts
-                .iter()
-                .enumerate()
-                .map(|(e, x)| Series {
-                    name: info.gates.expert_name(x),
-                    points: upto(&history.points, at)
-                        .iter()
-                        .map(|(s, w)| (*s, w.get(e).copied().unwrap_or(0.0) as f64))
-                        .collect(),
-                    style: e,
-                    band: Vec::new(),
-                    dash: None,
-                })
-                .collect()
+    let series = move |g: usize| {
+        Signal::derive(move || {
+            let at = p.replay_at.get();
+            p.dashboard.with(|d| {
+                let (Some(info), Some(history)) = (&d.info, d.gate_history.get(g)) else {
+                    return Vec::new();
+                };
+                let Some(gate) = info.gates.gates.get(g) else {
+                    return Vec::new();
+                };
+                let points = upto(&history.points, at);
+                let mut counts = [0usize; 2];
+                let mut lines: Vec<Series> = gate
+                    .experts
+                    .iter()
+                    .enumerate()
+                    .map(|(e, x)| {
+                        let shared = gate.is_mixed() && x.owner == mtl_vocab::Owner::Shared;
+                        let (style, dash) = expert_style(shared, counts[shared as usize]);
+                        counts[shared as usize] += 1;
+                        Series {
+                            name: info.gates.expert_name(x),
+                            points: points
+                                .iter()
+                                .map(|(s, w)| (*s, w.get(e).copied().unwrap_or(0.0) as f64))
+                                .collect(),
+                            style,
+                            band: Vec::new(),
+                            dash: Some(dash),
+                        }
+                    })
+                    .collect();
+                let even = 1.0 / gate.experts.len().max(1) as f64;
+                if let (Some(first), Some(last)) = (points.first(), points.last()) {
+                    lines.push(Series {
+                        name: format!("even split 1/n = {even:.3}"),
+                        points: vec![(first.0, even), (last.0.max(first.0 + 1.0), even)],
+                        style: 7,
+                        band: Vec::new(),
+                        dash: Some(1),
+                    });
+                }
+                lines
+            })
         })
-    });
+    };
     view! {
         <Show when=move || labels.with(|l| !l.is_empty())>
-            <section class="panel">
-                <label class="inline">
-                    "Gate history for "
-                    <select on:change=move |ev| selected.set(event_target_value(&ev).parse().unwrap_or(0))
-                        prop:value=move || selected.get().to_string()>
-                        {move || labels.get()
-                            .into_iter()
-                            .enumerate()
-                            .map(|(i, l)| view! { <option value=i.to_string()>{l}</option> })
-                            .collect_view()}
-                    </select>
-                </label>
-                <LineChart title="Gate weight per expert over training" testid="gate-history" x_label="step" y_label="mean gate weight" series=series />
+            <section class="panel" aria-labelledby="gate-history-title">
+                <h2 id="gate-history-title">"Gate weights over training"</h2>
+                <p class="hint">"One chart per gate; the dashed line is its even split 1/n. A task's own experts are drawn in cool colours, the shared ones in warm colours."</p>
+                <div class="charts gate-multiples">
+                    {move || labels.get()
+                        .into_iter()
+                        .enumerate()
+                        .map(|(g, label)| view! {
+                            <LineChart title=label testid=format!("gate-history-{g}") x_label="step" y_label="mean gate weight" series=series(g) />
+                        })
+                        .collect_view()}
+                </div>
             </section>
         </Show>
     }

@@ -103,7 +103,8 @@ export class PlaygroundPage {
     return this.page.$$eval('[data-testid=gate-heatmap] tr', (rows) =>
       rows.map((r) => ({
         label: r.querySelector('th')?.textContent,
-        weights: [...r.querySelectorAll('td:not(.share)')].map((td) => Number(td.querySelector('.weight')?.textContent)),
+        weights: [...r.querySelectorAll('td:not(.share):not(.spread)')].map((td) => Number(td.querySelector('.weight')?.textContent)),
+        spread: Number(r.querySelector('td.spread .weight')?.textContent),
       })),
     );
   }
@@ -194,6 +195,12 @@ export const specs = [
         assert(m > 0.15, `gate ${i + 1} moved only ${m.toFixed(3)} from ${JSON.stringify(initial[i].weights)} to ${JSON.stringify(rows[i].weights)}`);
       }
       assert(apart > 0.02, `the tasks' gates end apart: ${JSON.stringify(rows)}`);
+      // The per-row view: a fresh gate weighs every expert alike for every row (1.00); trained,
+      // rows are routed apart, though the mean weights stay near 1/n.
+      console.log(`     per-row spread: fresh ${initial.map((r) => r.spread).join(', ')}; trained ${rows.map((r) => r.spread).join(', ')}`);
+      for (const [i, r] of rows.entries()) {
+        assert(initial[i].spread >= 0.98 && r.spread < initial[i].spread, `gate ${i + 1}: per-row spread ${initial[i].spread} -> ${r.spread}`);
+      }
       await p.screenshot(shots, 'mmoe-gates');
     },
   },

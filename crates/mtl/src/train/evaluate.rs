@@ -52,6 +52,8 @@ impl Trainer {
         let mut preds: Vec<Vec<Tensor<2>>> = vec![Vec::new(); self.tasks().len()];
         let mut cvr = Vec::new();
         let mut gate_sums: Vec<Option<Tensor<1>>> = vec![None; self.gate_layout().len()];
+        // Per gate, the sum over rows of each row's entropy (a one-element tensor).
+        let mut entropy_sums: Vec<Option<Tensor<1>>> = vec![None; self.gate_layout().len()];
         let mut start = 0;
         while start < n {
             let end = (start + EVAL_CHUNK).min(n);
@@ -66,7 +68,16 @@ impl Trainer {
             if let Some(p) = out.cvr {
                 cvr.push(p);
             }
-            for (sum, g) in gate_sums.iter_mut().zip(out.gates) {
+            for ((sum, entropy), g) in gate_sums
+                .iter_mut()
+                .zip(entropy_sums.iter_mut())
+                .zip(out.gates)
+            {
+                let h = (g.clone() * g.clone().clamp_min(1e-12).log()).sum().neg();
+                *entropy = Some(match entropy.take() {
+                    Some(acc) => acc + h,
+                    None => h,
+                });
                 let s = g.sum_dim(0).squeeze_dim::<1>(0);
                 *sum = Some(match sum.take() {
                     Some(acc) => acc + s,
@@ -84,6 +95,8 @@ impl Trainer {
                 .flatten()
                 .map(|s| s / n.max(1) as f32)
                 .collect(),
+            gate_entropy: entropy_sums.into_iter().flatten().collect(),
+            rows: n,
             labels: set.labels.clone(),
             cvr_truth: set.cvr_truth.clone(),
             tasks: self.tasks().to_vec(),
@@ -94,7 +107,8 @@ impl Trainer {
             eval.predictions
                 .iter()
                 .chain(&eval.cvr)
-                .chain(&eval.gate_means),
+                .chain(&eval.gate_means)
+                .chain(&eval.gate_entropy),
         );
         Readback::new(tx, move |data| eval.finish(data))
     }
@@ -110,6 +124,8 @@ struct Evaluation {
     predictions: Vec<Tensor<1>>,
     cvr: Option<Tensor<1>>,
     gate_means: Vec<Tensor<1>>,
+    gate_entropy: Vec<Tensor<1>>,
+    rows: usize,
     labels: Vec<Vec<f32>>,
     cvr_truth: Option<CvrTruth>,
     tasks: Vec<TaskSpec>,
@@ -135,11 +151,17 @@ pub struct TaskMetrics {
     pub samples: usize,
 }
 
-/// One gate's mean weight per expert over a split.
+/// One gate's mean weight per expert over a split, and how each row spreads its weight.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GateSummary {
     pub gate: GateInfo,
     pub mean: Vec<f32>,
+    /// The mean over rows of each row's gate entropy, over ln(n): 1 when every row weighs its
+    /// experts alike, near 0 when each row puts its weight on one expert. Two gates with the
+    /// same mean weights (a uniform gate, and one that sends half the rows to E0 and half to
+    /// E1) differ here.
+    #[serde(default)]
+    pub row_entropy: f32,
 }
 
 /// Everything an evaluation tells.
@@ -212,11 +234,18 @@ impl Evaluation {
             }
             None => None,
         };
+        let mut means = Vec::with_capacity(self.gates.len());
+        for _ in &self.gates {
+            means.push(next()?);
+        }
         let mut gates = Vec::with_capacity(self.gates.len());
-        for info in self.gates {
+        for (info, mean) in self.gates.into_iter().zip(means) {
+            let entropy = next()?.first().copied().unwrap_or(f32::NAN);
+            let max = (info.experts.len().max(2) as f32).ln();
             gates.push(GateSummary {
                 gate: info,
-                mean: next()?,
+                mean,
+                row_entropy: entropy / self.rows.max(1) as f32 / max,
             });
         }
         debug_assert!(self.kind.has_gates() || gates.is_empty());

@@ -137,6 +137,52 @@ fn trainer_reports_gate_means_that_sum_to_one() {
     assert_eq!(eval.gates[2].mean.len(), 20);
     assert_eq!(eval.gates[4].gate.level, 1);
     assert_eq!(eval.gates[4].mean.len(), 12);
+    for g in &eval.gates {
+        assert!(
+            g.row_entropy > 0.0 && g.row_entropy <= 1.0 + 1e-4,
+            "{}",
+            g.row_entropy
+        );
+    }
+}
+
+#[test]
+fn trained_gates_route_rows_more_sharply_than_fresh_ones() {
+    // The per-row entropy, not the mean weights, tells a gate that routes rows apart from one
+    // that weighs every expert alike for every row.
+    let data = small_data();
+    let mut t = trainer(
+        ModelKind::Mmoe,
+        &data,
+        TrainConfig::new().with_learning_rate(0.01).with_seed(2),
+    );
+    let valid = EvalSet::new(&data.valid, &t.eval_device());
+    let fresh: Vec<f32> = t
+        .evaluate(&valid)
+        .unwrap()
+        .gates
+        .iter()
+        .map(|g| g.row_entropy)
+        .collect();
+    for _ in 0..300 {
+        t.step().readback().read().unwrap();
+    }
+    let trained: Vec<f32> = t
+        .evaluate(&valid)
+        .unwrap()
+        .gates
+        .iter()
+        .map(|g| g.row_entropy)
+        .collect();
+    println!("row entropy fresh {fresh:?}, trained {trained:?}");
+    assert!(
+        fresh.iter().all(|&h| h > 0.95),
+        "fresh gates are near uniform per row: {fresh:?}"
+    );
+    assert!(
+        trained.iter().zip(&fresh).all(|(a, b)| a < b),
+        "trained {trained:?} against fresh {fresh:?}"
+    );
 }
 
 #[test]
