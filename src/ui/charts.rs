@@ -380,6 +380,7 @@ pub fn Heatmap(
                     let Some((gates, tasks)) = layout.get() else {
                         return view! { <p class="none">"The gates appear once the model is built."</p> }.into_any();
                     };
+                    let any_mixed = gates.gates.iter().any(|g| g.is_mixed());
                     let rows = gates
                         .gates
                         .iter()
@@ -441,14 +442,21 @@ pub fn Heatmap(
                                         <span class="expert">"per row"</span>
                                         <span class="weight">{move || row_spread().map_or("–".to_string(), |h| format!("{h:.2}"))}</span>
                                     </td>
+                                    // The shared share sits before the experts, so it lines
+                                    // up whatever the gate's length; a gate without shared
+                                    // experts leaves the column empty where others have it.
+                                    {match (mixed, any_mixed) {
+                                        (true, _) => view! {
+                                            <td class="share" title=format!("the share of this gate's weight on the shared experts; an even gate gives them {:.0}%", even_share * 100.0)>
+                                                <span class="expert">"shared"</span>
+                                                <span class="weight">{move || share().map_or("–".to_string(), |s| format!("{:.0}%", s * 100.0))}</span>
+                                                <span class="even">{format!("even {:.0}%", even_share * 100.0)}</span>
+                                            </td>
+                                        }.into_any(),
+                                        (false, true) => view! { <td class="share empty" aria-hidden="true"></td> }.into_any(),
+                                        (false, false) => ().into_any(),
+                                    }}
                                     {cells}
-                                    {mixed.then(|| view! {
-                                        <td class="share" title=format!("the share of this gate's weight on the shared experts; an even gate gives them {:.0}%", even_share * 100.0)>
-                                            <span class="expert">"shared"</span>
-                                            <span class="weight">{move || share().map_or("–".to_string(), |s| format!("{:.0}%", s * 100.0))}</span>
-                                            <span class="even">{format!("even {:.0}%", even_share * 100.0)}</span>
-                                        </td>
-                                    })}
                                 </tr>
                             }
                         })
