@@ -69,6 +69,8 @@ pub struct LessonStep {
     /// claims are about the mean over them.
     pub seeds: usize,
     pub look_for: &'static str,
+    /// The `data-testid` of the view the step is about: the page highlights it.
+    pub watch: Option<&'static str>,
     pub claims: &'static [Claim],
 }
 
@@ -178,13 +180,15 @@ pub fn lessons() -> Vec<Lesson> {
                     setup: || tutorial(ModelKind::SharedBottom),
                     seeds: 1,
                     look_for: "Press Play and let it finish its 3 epochs. Note both tasks' test AUC in the metrics table; the run is saved in Runs.",
+                    watch: Some("metrics-table"),
                     claims: &[],
                 },
                 LessonStep {
                     button: "Now MMoE",
                     setup: || tutorial(ModelKind::Mmoe),
                     seeds: 1,
-                    look_for: "Same seed, same data, same epochs. Train it, then compare the two runs in Runs. On Adult they end close: within about 0.01 test AUC on income and 0.001 on never_married (with this seed, MMoE is the one a little behind on income). Two tasks on 13 features leave little for experts to specialise on. Watch the two gates drift apart anyway.",
+                    look_for: "Same seed, same data, same epochs, but not the same size: MMoE's towers here are the tutorial's [16, 8] against Shared-Bottom's [64, 32], so it has 10,702 parameters against 42,110 (the result below says so too). Train it, then compare the two runs in Runs. On Adult they end close: within about 0.01 test AUC on income and 0.001 on never_married (with this seed, MMoE is the one a little behind on income). Two tasks on 13 features leave little for experts to specialise on. Watch the two gates drift apart anyway.",
+                    watch: Some("gate-heatmap"),
                     claims: &[
                         Claim {
                             words: "within about 0.01 test AUC on income",
@@ -212,6 +216,7 @@ pub fn lessons() -> Vec<Lesson> {
                 setup: || tutorial(ModelKind::Ple),
                 seeds: 1,
                 look_for: "Train, then read the gate heatmap's last column: the share of each gate's weight that goes to the shared experts (S…), per level. A task's gate that moves weight from S to its own T experts has found something only it needs. Compare level 1 with level 2.",
+                watch: Some("gate-heatmap"),
                 claims: &[],
             }],
         },
@@ -224,6 +229,7 @@ pub fn lessons() -> Vec<Lesson> {
                     setup: || tutorial(ModelKind::Esmm),
                     seeds: 1,
                     look_for: "Train it and look at the test AUC of ctr (income > 50K). It falls to about 0.78, far below the ~0.9 the other models reach. ESMM forces pCTCVR = pCTR × pCVR ≤ pCTR, i.e. it assumes every 'conversion' (never married) was first a 'click' (income > 50K). On Adult that is false: most never-married people earn less. To fit CTCVR, the model must push pCTR up for them, which ruins it as an income predictor.",
+                    watch: Some("metrics-table"),
                     claims: &[Claim {
                         words: "falls to about 0.78",
                         check: Check::AucNear {
@@ -238,6 +244,7 @@ pub fn lessons() -> Vec<Lesson> {
                     setup: || tutorial(ModelKind::SharedBottom),
                     seeds: 1,
                     look_for: "Same seed and epochs, no product constraint: income's AUC is back near 0.9. The architecture was right for a funnel and wrong for these labels.",
+                    watch: Some("metrics-table"),
                     claims: &[Claim {
                         words: "back near 0.9",
                         check: Check::AucNear {
@@ -258,6 +265,7 @@ pub fn lessons() -> Vec<Lesson> {
                     setup: || tutorial(ModelKind::Mmoe),
                     seeds: 1,
                     look_for: "Train and note never_married's AUC (about 0.96).",
+                    watch: Some("input-fields"),
                     claims: &[Claim {
                         words: "about 0.96",
                         check: Check::AucNear {
@@ -275,7 +283,8 @@ pub fn lessons() -> Vec<Lesson> {
                         e
                     },
                     seeds: 1,
-                    look_for: "The field said husband, wife, own-child, unmarried…: alone it scores about 0.91 AUC for never-married. Without it the task's AUC falls to about 0.87. A feature that is almost the label inflates a model's score; always ask what your features know.",
+                    look_for: "The field said husband, wife, own-child, unmarried…: alone it scores about 0.91 AUC for never-married. Without it the task's AUC falls to about 0.87. Income's AUC falls too, to about 0.86: husband and wife also say much about income in this 1994 census, so the field was a strong income feature as well. A feature that is almost the label inflates a model's score; always ask what your features know.",
+                    watch: Some("metrics-table"),
                     claims: &[
                         Claim {
                             words: "alone it scores about 0.91 AUC",
@@ -294,6 +303,21 @@ pub fn lessons() -> Vec<Lesson> {
                                 tol: 0.02,
                             },
                         },
+                        Claim {
+                            words: "Income's AUC falls too",
+                            check: Check::AucBelowPrevious {
+                                task: 0,
+                                drop: 0.02,
+                            },
+                        },
+                        Claim {
+                            words: "to about 0.86",
+                            check: Check::AucNear {
+                                task: 0,
+                                value: 0.86,
+                                tol: 0.02,
+                            },
+                        },
                     ],
                 },
             ],
@@ -307,6 +331,7 @@ pub fn lessons() -> Vec<Lesson> {
                     setup: || correlated(ModelKind::Mmoe, 1.0),
                     seeds: 3,
                     look_for: "Two regression tasks whose weight vectors point the same way. The button trains seeds 7, 8 and 9 to the end, one after the other (a few seconds each); the Runs panel then shows each task's test R², mean ± sd: y1 about 0.96, y2 about 0.96.",
+                    watch: Some("gate-heatmap"),
                     claims: &[
                         Claim {
                             words: "y1 about 0.96",
@@ -331,6 +356,7 @@ pub fn lessons() -> Vec<Lesson> {
                     setup: || correlated(ModelKind::SharedBottom, 1.0),
                     seeds: 3,
                     look_for: "One shared bottom, 4 units wide, for two tasks that are one: y1 about 0.96, y2 about 0.96 over the same three seeds, level with MMoE on both tasks.",
+                    watch: Some("grad-conflict"),
                     claims: &[
                         Claim {
                             words: "level with MMoE on both tasks",
@@ -369,6 +395,7 @@ pub fn lessons() -> Vec<Lesson> {
                     setup: || correlated(ModelKind::Mmoe, 0.0),
                     seeds: 3,
                     look_for: "The tasks now unrelated: y1 about 0.96, y2 about 0.94. MMoE's two gates can send each task to different experts: compare the two rows of the gate heatmap with those at p = 1.",
+                    watch: Some("gate-heatmap"),
                     claims: &[
                         Claim {
                             words: "y1 about 0.96",
@@ -393,6 +420,7 @@ pub fn lessons() -> Vec<Lesson> {
                     setup: || correlated(ModelKind::SharedBottom, 0.0),
                     seeds: 3,
                     look_for: "One narrow shared layer (48 then 4 units) for two unrelated tasks: y1 about 0.91, y2 about 0.96. Shared-Bottom falls behind MMoE on y1 and is even a little ahead on y2: its narrow shared layer serves one task and lets the other go, where MMoE's gates keep both. At p = 1 the two tied. The task-gradient conflict panel shows the pull: at p = 1 the two tasks' gradients on the shared bottom point the same way, at p = 0 they no longer do. The seeds differ a lot (the ± in Runs); over six seeds the README's experiment measured MMoE ahead at every p, by a gap that does not grow as p falls.",
+                    watch: Some("grad-conflict"),
                     claims: &[
                         Claim {
                             words: "falls behind MMoE on y1",
@@ -437,6 +465,7 @@ pub fn lessons() -> Vec<Lesson> {
                     setup: || correlated(ModelKind::Mmoe, 0.5),
                     seeds: 3,
                     look_for: "Tasks half related. MMoE, a gate per task, over seeds 7 to 9: y1 about 0.95, y2 about 0.93.",
+                    watch: Some("gate-heatmap"),
                     claims: &[
                         Claim {
                             words: "y1 about 0.95",
@@ -461,6 +490,7 @@ pub fn lessons() -> Vec<Lesson> {
                     setup: || correlated(ModelKind::Omoe, 0.5),
                     seeds: 3,
                     look_for: "The same experts under one gate for both tasks: y1 about 0.91, y2 about 0.95. OMoE's y1 falls well below MMoE's while its y2 is higher: one mixture of experts suits one task better than the other, and MMoE gives each task its own.",
+                    watch: Some("seed-spread"),
                     claims: &[
                         Claim {
                             words: "y1 falls well below MMoE's",
@@ -498,6 +528,7 @@ pub fn lessons() -> Vec<Lesson> {
                     setup: || correlated(ModelKind::SharedBottom, 0.0),
                     seeds: 3,
                     look_for: "Lesson 5's last step again (the runs are the same): a bottom of 48 then 4 units, y1 about 0.91, y2 about 0.96.",
+                    watch: Some("seed-spread"),
                     claims: &[
                         Claim {
                             words: "y1 about 0.91",
@@ -526,6 +557,7 @@ pub fn lessons() -> Vec<Lesson> {
                     },
                     seeds: 3,
                     look_for: "The shared representation twice as wide (48, 8): y1 about 0.96, y2 about 0.96. With twice the width, y1 rises to MMoE's level at p = 0 (lesson 5): with room for both tasks the shared layer no longer has to choose. The MMoE paper's trend needs a narrow shared representation.",
+                    watch: Some("seed-spread"),
                     claims: &[
                         Claim {
                             words: "y1 rises",
@@ -563,6 +595,7 @@ pub fn lessons() -> Vec<Lesson> {
                     setup: || funnel(ModelKind::NaiveCvr),
                     seeds: 3,
                     look_for: "20,000 impressions of 400 items: about 15% are clicked, and 30% of the clicks convert. This model's CVR tower learns from the clicked impressions only, as CVR models did before ESMM, on an embedding table of its own. The metrics table scores CVR on the clicked test impressions, as logs allow, and on every impression, against the conversion it would have had after a click, which only synthetic data knows. Over seeds 7 to 9, CVR AUC over every impression: about 0.74.",
+                    watch: Some("metrics-table"),
                     claims: &[Claim {
                         words: "about 0.74",
                         check: Check::AucNear {
@@ -577,6 +610,7 @@ pub fn lessons() -> Vec<Lesson> {
                     setup: || funnel(ModelKind::Esmm),
                     seeds: 3,
                     look_for: "ESMM trains on the click and on click-and-convert over every impression; its CVR tower is the factor between them, and both towers read one embedding table. Its CVR AUC over every impression rises to about 0.77. Two things changed at once: where the CVR tower learns from, and the shared table. The next step pulls them apart.",
+                    watch: Some("metrics-table"),
                     claims: &[
                         Claim {
                             words: "rises to about 0.77",
@@ -604,6 +638,7 @@ pub fn lessons() -> Vec<Lesson> {
                     },
                     seeds: 3,
                     look_for: "The naive model again, its CVR tower still learning from clicks only, but reading the embedding table that its CTR tower learns from every impression. CVR AUC over every impression: about 0.78. Level with ESMM, or a little above it (0.78 against 0.77 over these three seeds, a gap smaller than one seed's spread): on this funnel what lifts CVR is the item representation learned from every impression, more than where the CVR tower's loss is counted. The README's six-seed table separates the two (ESMM without the shared table, ESMM-NS, is in it). ESMM's CVR is not unbiased in general either (ESCM², 2022).",
+                    watch: Some("seed-spread"),
                     claims: &[
                         Claim {
                             words: "Level with ESMM",

@@ -218,6 +218,32 @@ pub fn reveal(selector: &'static str) {
     });
 }
 
+/// Scrolls the element `selector` finds into view (no focus move), now.
+pub fn reveal_selector(selector: String) {
+    let found = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(&selector).ok().flatten());
+    if let Some(element) = found {
+        element.scroll_into_view();
+    }
+}
+
+/// Outlines the panel that holds the element `selector` finds (class `lesson-watch`), and no
+/// other; `None` removes the outline.
+pub fn highlight(selector: Option<&str>) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    if let Ok(Some(old)) = document.query_selector(".lesson-watch") {
+        let _ = old.class_list().remove_1("lesson-watch");
+    }
+    let found = selector.and_then(|s| document.query_selector(s).ok().flatten());
+    let panel = found.and_then(|e| e.closest("section, .panel").ok().flatten());
+    if let Some(panel) = panel {
+        let _ = panel.class_list().add_1("lesson-watch");
+    }
+}
+
 /// Copies a link to the page with `query` to the clipboard (and puts it in the address bar).
 pub fn copy_link(query: &str) -> Result<(), String> {
     replace_query(query);

@@ -549,8 +549,16 @@ pub fn GateHistoryChart() -> impl IntoView {
                     {move || labels.get()
                         .into_iter()
                         .enumerate()
-                        .map(|(g, label)| view! {
-                            <LineChart title=label testid=format!("gate-history-{g}") x_label="step" y_label="mean gate weight" series=series(g) />
+                        .map(|(g, label)| {
+                            // From 0 to three times the even split (or more, if a weight
+                            // climbs past it), so weights near 1/n are not blown up.
+                            let n = p.dashboard.with_untracked(|d| {
+                                d.info.as_ref().and_then(|i| i.gates.gates.get(g)).map_or(1, |x| x.experts.len())
+                            });
+                            let top = (3.0 / n.max(1) as f64).min(1.0);
+                            view! {
+                                <LineChart title=label testid=format!("gate-history-{g}") x_label="step" y_label="mean gate weight" series=series(g) y_domain=(0.0, top) />
+                            }
                         })
                         .collect_view()}
                 </div>

@@ -80,6 +80,18 @@ pub fn LessonsPanel() -> impl IntoView {
     }
 }
 
+/// What a lesson's `watch` target is called in its card.
+fn watch_name(testid: &str) -> &'static str {
+    match testid {
+        "metrics-table" => "the metrics table",
+        "gate-heatmap" => "the gate weights",
+        "input-fields" => "the input fields",
+        "grad-conflict" => "the task-gradient conflict",
+        "seed-spread" => "the seed spread in Runs (once the seeds are trained)",
+        _ => "the view it names",
+    }
+}
+
 /// The lesson step in progress, under the run bar where Play is: what to watch, and once its
 /// runs are in, what they came to (built from the learner's own runs), with the way on.
 #[component]
@@ -100,6 +112,19 @@ pub fn LessonCard() -> impl IntoView {
             ))
         })
     };
+    // The view the step is about: named in the card, and outlined on the page.
+    let watch = move || {
+        let (l, s) = p.lesson.get()?;
+        lessons().get(l)?.steps.get(s)?.watch
+    };
+    Effect::new(move |_| {
+        let target = watch();
+        // After the page has drawn the step's views.
+        leptos::task::spawn_local(async move {
+            crate::web::sleep(0).await;
+            crate::web::highlight(target.map(|t| format!("[data-testid={t}]")).as_deref());
+        });
+    });
     let result = move || {
         let (l, s) = p.lesson.get()?;
         p.history.with(|h| {
@@ -115,6 +140,12 @@ pub fn LessonCard() -> impl IntoView {
                     <h2 id="lesson-card-title">{format!("Lesson {title}")}</h2>
                     <p class="hint">{format!("Step {} of {n}: {button}", s + 1)}</p>
                     <p class="look-for" data-testid="lesson-text">{look_for}</p>
+                    {move || watch().map(|t| view! {
+                        <p class="hint" data-testid="lesson-watch">
+                            {format!("Watch {} (outlined on the page). ", watch_name(t))}
+                            <button type="button" class="link" on:click=move |_| crate::web::reveal_selector(format!("[data-testid={t}]"))>"Show me"</button>
+                        </p>
+                    })}
                     <p class="lesson-result" role="status" data-testid="lesson-result">
                         {move || result().unwrap_or_else(|| "Your result appears here when the run ends (press Play, or F to finish it early).".into())}
                     </p>

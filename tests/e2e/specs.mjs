@@ -642,6 +642,11 @@ export const specs = [
           }
           if (id === 'lesson-0-1') assert(/Against your Shared-Bottom \(42110 parameters, 3\.9× MMoE's 10702: the comparison is not at equal size\): income [+-]0\.\d{4}/.test(result), `the comparison says the sizes differ: ${result}`);
         }
+        // The view the step is about is named and outlined (the seed spread once it exists).
+        const watch = await p.id('lesson-watch').textContent();
+        if (!/seed spread/.test(watch)) {
+          await page.waitForFunction(() => document.querySelectorAll('.lesson-watch').length === 1);
+        }
         // Play stays on screen whichever step the learner is on.
         const play = await p.id('train-toggle').boundingBox();
         const height = await page.evaluate(() => window.innerHeight);
