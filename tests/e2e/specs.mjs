@@ -180,6 +180,8 @@ export const specs = [
       await p.id('step').click();
       await page.waitForFunction(() => /Step 1\b/.test(document.querySelector('[data-testid=step-counter]')?.textContent || ''));
       const initial = await p.gateRows();
+      const legend = await p.id('gate-legend').textContent();
+      assert(/1\/n, the even split/.test(legend) && /4× 1\/n or more/.test(legend), `the colour legend says 1/n: ${legend}`);
       await p.trainFor(400);
       const rows = await p.gateRows();
       assert(rows.length === 2 && initial.length === 2, `two gates: ${JSON.stringify({ initial, rows })}`);
@@ -613,6 +615,7 @@ export const specs = [
     slug: 'lessons',
     async run({ page, base, shots }) {
       const p = new PlaygroundPage(page, base);
+      await page.setViewportSize({ width: 1366, height: 768 });
       await p.open();
       const buttons = await page.$$eval('[data-testid^=lesson-]', (bs) => bs.filter((b) => b.tagName === 'BUTTON' && !b.dataset.testid.startsWith('lesson-race-')).map((b) => b.dataset.testid));
       assert(buttons.length >= 6, `lesson steps: ${buttons}`);
@@ -782,7 +785,8 @@ export const specs = [
       await p.waitReady();
       await page.keyboard.press('Space');
       await page.waitForFunction(() => /Your Shared-Bottom run/.test(document.querySelector('[data-testid=lesson-result]')?.textContent || ''), null, { timeout: 60_000 });
-      await page.keyboard.press('Tab');
+      // Tab, past "Show me", to the next step.
+      for (let i = 0; i < 4 && (await focused()) !== 'lesson-next'; i++) await page.keyboard.press('Tab');
       assert((await focused()) === 'lesson-next', `Tab goes on to the next step: ${await focused()}`);
       await page.keyboard.press('Enter');
       await page.waitForFunction(() => document.activeElement?.dataset.testid === 'lesson-step' && /Step 2 of 2/.test(document.activeElement.textContent));
