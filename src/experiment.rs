@@ -186,6 +186,20 @@ impl Experiment {
         })
     }
 
+    /// A task's name as charts and tables show it: ESMM's abbreviations carry their label
+    /// ("ctr (income > 50K)"); names that say what they are stay as they are.
+    pub fn task_title(&self, task: &str) -> String {
+        match (task, self.task_meaning(task)) {
+            ("ctr" | "ctcvr" | "cvr", Some(meaning)) => {
+                let label = meaning
+                    .strip_prefix(&format!("{task} = "))
+                    .unwrap_or(meaning);
+                format!("{task} ({label})")
+            }
+            _ => task.to_string(),
+        }
+    }
+
     /// Switches the model and takes the tutorial's architecture for it, keeping the
     /// regularisation, the training settings, the data options, the device and the seed.
     pub fn with_model(&self, model: ModelKind) -> Self {
@@ -493,6 +507,13 @@ mod tests {
         }
         let esmm = Experiment::tutorial(ModelKind::Esmm);
         assert_eq!(esmm.task_meaning("ctr"), Some("ctr = income > 50K"));
+        assert_eq!(esmm.task_title("ctr"), "ctr (income > 50K)");
+        assert_eq!(esmm.task_title("income"), "income");
+        let funnel = Experiment::tutorial_on(ModelKind::Esmm, DataKind::Funnel);
+        assert_eq!(
+            funnel.task_title("ctcvr"),
+            "ctcvr (a click and then a conversion)"
+        );
     }
 
     #[test]

@@ -218,7 +218,7 @@ pub fn LossChart() -> impl IntoView {
                         Series {
                             name: format!(
                                 "{} train (smoothed over ~{LOSS_SMOOTHING_STEPS} steps: lags)",
-                                c.name
+                                p.experiment.with_untracked(|e| e.task_title(&c.name))
                             ),
                             points: upto(&c.train_loss, at),
                             style: t * 2,
@@ -226,7 +226,10 @@ pub fn LossChart() -> impl IntoView {
                             dash: None,
                         },
                         Series {
-                            name: format!("{} validation", c.name),
+                            name: format!(
+                                "{} validation",
+                                p.experiment.with_untracked(|e| e.task_title(&c.name))
+                            ),
                             points: upto(&c.valid_loss, at),
                             style: t * 2 + 1,
                             band: Vec::new(),
@@ -252,7 +255,10 @@ pub fn AucChart() -> impl IntoView {
                 .iter()
                 .enumerate()
                 .map(|(t, c)| Series {
-                    name: format!("{} validation", c.name),
+                    name: format!(
+                        "{} validation",
+                        p.experiment.with_untracked(|e| e.task_title(&c.name))
+                    ),
                     points: upto(&c.valid_auc, at),
                     style: t * 2 + 1,
                     band: Vec::new(),

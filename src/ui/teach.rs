@@ -271,7 +271,7 @@ pub fn RunsPanel() -> impl IntoView {
                             {
                                 let id = r.id.clone();
                                 let (checked_id, toggled_id) = (id.clone(), id);
-                                let t = |i: usize| r.tests.get(i).map(|t| format!("{} {} / {}", t.name, fmt_opt(t.headline(), 4), fmt_opt(t.logloss.or(Some(t.loss)), 4))).unwrap_or_default();
+                                let t = |i: usize| r.tests.get(i).map(|t| format!("{} {} / {}", r.experiment.task_title(&t.name), fmt_opt(t.headline(), 4), fmt_opt(t.logloss.or(Some(t.loss)), 4))).unwrap_or_default();
                                 let (t1, t2) = (t(0), t(1));
                                 let valid_loss = fmt_opt(r.valid_loss(), 4);
                                 let valid_auc = if r.valid.is_empty() {
