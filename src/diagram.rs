@@ -80,7 +80,8 @@ impl Row {
     fn push(&mut self, label: impl Into<String>, title: impl Into<String>, kind: NodeKind) {
         let w = match kind {
             NodeKind::Expert | NodeKind::Gate | NodeKind::Product => NODE_W,
-            NodeKind::Output => NODE_W * 2.0,
+            // Wide enough for "never_married" at the diagram's 11 px.
+            NodeKind::Output => NODE_W * 3.0,
             _ => NODE_W * WIDE,
         };
         self.items.push((label.into(), title.into(), kind, w));
