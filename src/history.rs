@@ -143,13 +143,8 @@ impl RunRecord {
 
     /// The loss the run was selected on: its validation losses weighted as in training.
     pub fn valid_loss(&self) -> Option<f64> {
-        (!self.valid.is_empty()).then(|| {
-            self.valid
-                .iter()
-                .zip(self.experiment.loss_weights)
-                .map(|(t, w)| t.loss * w as f64)
-                .sum()
-        })
+        (!self.valid.is_empty())
+            .then(|| crate::protocol::weighted_loss(&self.valid, self.experiment.loss_weights))
     }
 }
 

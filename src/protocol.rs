@@ -221,6 +221,17 @@ pub struct TaskScore {
     pub mse_true: Option<f64>,
 }
 
+/// Validation losses weighted as in training (`weights` per task, in task order): the loss a
+/// run is selected on, and compared by. The core's `EvalReport::weighted_loss`, on the page's
+/// types.
+pub fn weighted_loss(scores: &[TaskScore], weights: [f32; 2]) -> f64 {
+    scores
+        .iter()
+        .zip(weights)
+        .map(|(t, w)| t.loss * w as f64)
+        .sum()
+}
+
 impl TaskScore {
     /// The score the page plots and tabulates: AUC for a binary task, R² for a regression one.
     pub fn headline(&self) -> Option<f64> {

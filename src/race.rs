@@ -146,12 +146,7 @@ impl Race {
             .enumerate()
             .filter_map(|(i, l)| {
                 let t = l.dashboard.test.as_ref()?;
-                let loss = t
-                    .valid
-                    .iter()
-                    .zip(l.experiment.loss_weights)
-                    .map(|(v, w)| v.loss * w as f64)
-                    .sum::<f64>();
+                let loss = crate::protocol::weighted_loss(&t.valid, l.experiment.loss_weights);
                 Some((i, l, loss))
             })
             .collect();

@@ -201,31 +201,23 @@ fn download_part(name: &str, mime: &str, part: &JsValue) -> Result<(), String> {
     Ok(())
 }
 
-/// Scrolls the element `selector` finds into view and moves the keyboard focus to it, once the
-/// page has drawn it (after the current task). Nothing happens if there is none.
-pub fn reveal(selector: &'static str) {
+/// Scrolls the element `selector` finds into view once the page has drawn it (after the
+/// current task), and with `focus`, moves the keyboard focus to it. Nothing happens if there is
+/// none.
+pub fn reveal(selector: impl Into<String>, focus: bool) {
+    let selector = selector.into();
     wasm_bindgen_futures::spawn_local(async move {
         sleep(0).await;
         let found = web_sys::window()
             .and_then(|w| w.document())
-            .and_then(|d| d.query_selector(selector).ok().flatten());
+            .and_then(|d| d.query_selector(&selector).ok().flatten());
         if let Some(element) = found {
             element.scroll_into_view();
-            if let Some(html) = element.dyn_ref::<web_sys::HtmlElement>() {
+            if let Some(html) = element.dyn_ref::<web_sys::HtmlElement>().filter(|_| focus) {
                 let _ = html.focus();
             }
         }
     });
-}
-
-/// Scrolls the element `selector` finds into view (no focus move), now.
-pub fn reveal_selector(selector: String) {
-    let found = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.query_selector(&selector).ok().flatten());
-    if let Some(element) = found {
-        element.scroll_into_view();
-    }
 }
 
 /// Outlines the panel that holds the element `selector` finds (class `lesson-watch`), and no

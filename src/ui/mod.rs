@@ -367,7 +367,7 @@ impl Playground {
         }
         self.lesson.set(Some((l, s)));
         self.drawer_open.set(false);
-        crate::web::reveal("[data-testid=lesson-step]");
+        crate::web::reveal("[data-testid=lesson-step]", true);
     }
 
     /// Holds training to `steps_per_sec`, or lets it run at full speed.
