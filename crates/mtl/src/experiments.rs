@@ -10,6 +10,8 @@ use crate::data::{CorrelatedConfig, FunnelConfig, correlated, funnel};
 use crate::models::{ModelConfig, ModelKind, ModelSettings};
 use crate::train::{EvalSet, TrainConfig, Trainer};
 use mtl_vocab::DataKind;
+// The figures' colours: the project's one palette, as the page's charts use it.
+use mtl_vocab::palette::PALETTE as COLOURS;
 
 /// One model of an experiment: a kind and its settings, under a name for tables.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,12 +71,14 @@ pub struct Protocol {
 }
 
 impl Default for Protocol {
-    /// The check the issue reports: Adam 3e-3, batch 128, 1,500 steps.
+    /// The correlated tasks' Adam and batch size (as the page trains them) for 1,500 steps, the
+    /// check the issue reports.
     fn default() -> Self {
+        let training = DataKind::Correlated.training();
         Self {
             steps: 1_500,
-            learning_rate: 3e-3,
-            batch_size: 128,
+            learning_rate: training.learning_rate,
+            batch_size: training.batch_size,
         }
     }
 }
@@ -148,15 +152,9 @@ pub struct Row {
     pub label_correlation_mean: f64,
 }
 
-/// Mean and sample standard deviation.
-pub fn mean_sd(values: &[f64]) -> (f64, f64) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    if values.len() < 2 {
-        return (mean, 0.0);
-    }
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, var.sqrt())
+/// Mean and sample standard deviation (0 for one value); NaN for none.
+fn mean_sd(values: &[f64]) -> (f64, f64) {
+    mtl_stats::MeanSd::of(values).map_or((f64::NAN, f64::NAN), |m| (m.mean, m.sd))
 }
 
 /// `items` grouped by `key`, the groups in the order their keys first appear.
@@ -211,12 +209,6 @@ pub fn rows_csv(rows: &[Row]) -> String {
     }
     out
 }
-
-/// The figures' colours: the Okabe–Ito palette, as the page's charts use it (`src/plot.rs`, which
-/// this crate cannot import).
-const COLOURS: [&str; 8] = [
-    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999",
-];
 
 /// The summary as an SVG line chart: test loss against p (falling along the x axis, as the
 /// tasks grow apart), one line per model, ±1 sd bars. Plain SVG, so no plotting crate.
@@ -386,7 +378,8 @@ pub fn funnel_cell(
         ..FunnelConfig::default()
     })?;
     let config = TrainConfig::new()
-        .with_batch_size(256)
+        .with_learning_rate(DataKind::Funnel.training().learning_rate)
+        .with_batch_size(DataKind::Funnel.training().batch_size)
         .with_seed(seed)
         .with_loss_weights(vec![1.0; data.tasks.len()]);
     let mut trainer = Trainer::new(

@@ -48,9 +48,9 @@ impl Default for CorrelatedConfig {
     fn default() -> Self {
         Self {
             p: 1.0,
-            c: 2.0,
+            c: mtl_vocab::data::CORRELATED_C,
             m: 4,
-            noise: 0.01,
+            noise: mtl_vocab::data::CORRELATED_NOISE,
             d: 16,
             train_rows: 8_000,
             valid_rows: 1_000,

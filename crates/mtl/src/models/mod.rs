@@ -54,14 +54,8 @@ pub struct ModelConfig {
     pub shared_embedding: bool,
 }
 
-/// Upper bounds that keep a model trainable in a browser tab; larger values are refused.
-pub mod limits {
-    pub const MAX_UNITS: usize = 1024;
-    pub const MAX_LAYERS: usize = 6;
-    pub const MAX_EXPERTS: usize = 64;
-    pub const MAX_LEVELS: usize = 8;
-    pub const MAX_EMBEDDING_DIM: usize = 64;
-}
+/// Upper bounds on a model: the vocabulary's, which the page's tighter bounds sit inside.
+pub use mtl_vocab::limits;
 
 /// A configuration that cannot be built, said so a user can fix it.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
