@@ -6,9 +6,9 @@
 
 use burn::tensor::Device;
 
-use crate::data::{CorrelatedConfig, FunnelConfig, correlated, funnel};
+use crate::data::{CorrelatedConfig, FunnelConfig, Split, correlated, funnel};
 use crate::models::{ModelConfig, ModelKind, ModelSettings};
-use crate::train::{EvalSet, TrainConfig, Trainer};
+use crate::train::{EvalSet, Replicas, TrainConfig, Trainer};
 use mtl_vocab::DataKind;
 // The figures' colours: the project's one palette, as the page's charts use it.
 use mtl_vocab::palette::PALETTE as COLOURS;
@@ -105,38 +105,67 @@ pub fn correlation_cell(
     protocol: Protocol,
     device: &Device,
 ) -> Result<Cell, String> {
-    let (data, truth) = correlated(&CorrelatedConfig {
-        p,
-        seed,
-        ..CorrelatedConfig::default()
-    })?;
+    let mut cells = correlation_cells(variant, &[(p, seed)], protocol, device)?;
+    cells.pop().ok_or_else(|| "no cell was trained".into())
+}
+
+/// [`correlation_cell`] for every `(p, seed)` of `draws` at once: each draw's model is a
+/// replica of one computation, on its own data, from its own seed, in its own batch order, so
+/// each cell is what it would be alone.
+pub fn correlation_cells(
+    variant: &Variant,
+    draws: &[(f64, u64)],
+    protocol: Protocol,
+    device: &Device,
+) -> Result<Vec<Cell>, String> {
+    let mut sets = Vec::with_capacity(draws.len());
+    for &(p, seed) in draws {
+        sets.push(correlated(&CorrelatedConfig {
+            p,
+            seed,
+            ..CorrelatedConfig::default()
+        })?);
+    }
+    let Some((first, _)) = sets.first() else {
+        return Ok(Vec::new());
+    };
+    let seeds: Vec<u64> = draws.iter().map(|&(_, seed)| seed).collect();
     let config = TrainConfig::new()
         .with_learning_rate(protocol.learning_rate)
-        .with_batch_size(protocol.batch_size)
-        .with_seed(seed);
+        .with_batch_size(protocol.batch_size);
+    let train: Vec<&Split> = sets.iter().map(|(d, _)| &d.train).collect();
     let mut trainer = Trainer::new(
         ModelConfig::from_settings(variant.kind, &variant.settings),
         config,
-        &data.input,
-        data.tasks.clone(),
-        &data.train,
+        &first.input,
+        first.tasks.clone(),
+        &train,
+        Replicas::each_on_its_data(&seeds),
         device,
     )
     .map_err(|e| e.to_string())?;
     for _ in 0..protocol.steps {
         trainer.step();
     }
-    let test = EvalSet::new(&data.test, &trainer.eval_device());
-    let report = trainer.evaluate(&test).map_err(|e| e.to_string())?;
-    let losses: Vec<f64> = report.tasks.iter().map(|t| t.loss).collect();
-    Ok(Cell {
-        model: variant.name.to_string(),
-        p,
-        seed,
-        params: trainer.num_params(),
-        test_loss: losses.iter().sum::<f64>() / losses.len() as f64,
-        label_correlation: truth.label_correlation,
-    })
+    let test: Vec<&Split> = sets.iter().map(|(d, _)| &d.test).collect();
+    let test = EvalSet::stack(&test, &trainer.eval_device()).map_err(|e| e.to_string())?;
+    let reports = trainer.evaluate(&test).map_err(|e| e.to_string())?;
+    Ok(reports
+        .iter()
+        .zip(draws)
+        .zip(&sets)
+        .map(|((report, &(p, seed)), (_, truth))| {
+            let losses: Vec<f64> = report.tasks.iter().map(|t| t.loss).collect();
+            Cell {
+                model: variant.name.to_string(),
+                p,
+                seed,
+                params: trainer.num_params(),
+                test_loss: losses.iter().sum::<f64>() / losses.len() as f64,
+                label_correlation: truth.label_correlation,
+            }
+        })
+        .collect())
 }
 
 /// One cell of the summary: a model at one `p`, over its seeds.
@@ -189,6 +218,114 @@ pub fn summarize(cells: &[Cell]) -> Vec<Row> {
             }
         })
         .collect()
+}
+
+/// Two setups' test losses compared seed by seed ([`mtl_stats::Paired`]): `model − baseline`
+/// at one p, or (for [`deltas_from`]) one model at `p` against itself at another p (the same
+/// seed draws the same inputs, initial weights and batch order at every p; only the labels'
+/// relationship differs).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Pair {
+    pub model: String,
+    /// What the model is measured against: another model at the same p, or the same model at
+    /// `p = from`.
+    pub baseline: String,
+    pub p: f64,
+    pub seeds: usize,
+    pub diff_mean: f64,
+    /// The 95% t-interval of the mean difference.
+    pub ci95: [f64; 2],
+    /// The interval contains 0.
+    pub within_noise: bool,
+}
+
+impl Pair {
+    fn of(model: &str, baseline: String, p: f64, a: &[f64], b: &[f64]) -> Option<Self> {
+        let paired = mtl_stats::Paired::of(a, b)?;
+        Some(Self {
+            model: model.to_string(),
+            baseline,
+            p,
+            seeds: paired.n(),
+            diff_mean: paired.mean,
+            ci95: paired.ci95(),
+            within_noise: paired.within_noise(),
+        })
+    }
+}
+
+/// The seeds two groups of cells share, in order, with each one's loss.
+fn matched(a: &[&Cell], b: &[&Cell]) -> (Vec<f64>, Vec<f64>) {
+    let mut seeds: Vec<u64> = a
+        .iter()
+        .map(|c| c.seed)
+        .filter(|s| b.iter().any(|c| c.seed == *s))
+        .collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let loss = |cells: &[&Cell], seed: u64| {
+        cells
+            .iter()
+            .find(|c| c.seed == seed)
+            .map_or(f64::NAN, |c| c.test_loss)
+    };
+    (
+        seeds.iter().map(|&s| loss(a, s)).collect(),
+        seeds.iter().map(|&s| loss(b, s)).collect(),
+    )
+}
+
+/// Every model against `baseline` at each p, paired by seed (the baseline itself left out).
+pub fn pairs(cells: &[Cell], baseline: &str) -> Vec<Pair> {
+    let grouped = groups(cells, |c| (c.model.clone(), c.p.to_bits()));
+    let mut out = Vec::new();
+    for ((model, p_bits), group) in &grouped {
+        if model == baseline {
+            continue;
+        }
+        let Some((_, base)) = grouped
+            .iter()
+            .find(|((m, p), _)| m == baseline && p == p_bits)
+        else {
+            continue;
+        };
+        let (a, b) = matched(group, base);
+        out.extend(Pair::of(
+            model,
+            baseline.to_string(),
+            f64::from_bits(*p_bits),
+            &a,
+            &b,
+        ));
+    }
+    out
+}
+
+/// Each model's loss at every other p against its own at `from`, paired by seed: how much it
+/// loses as the tasks part.
+pub fn deltas_from(cells: &[Cell], from: f64) -> Vec<Pair> {
+    let grouped = groups(cells, |c| (c.model.clone(), c.p.to_bits()));
+    let mut out = Vec::new();
+    for ((model, p_bits), group) in &grouped {
+        if *p_bits == from.to_bits() {
+            continue;
+        }
+        let Some((_, base)) = grouped
+            .iter()
+            .find(|((m, p), _)| m == model && *p == from.to_bits())
+        else {
+            continue;
+        };
+        let (a, b) = matched(group, base);
+        out.extend(Pair::of(
+            model,
+            format!("{model} at p = {from}"),
+            f64::from_bits(*p_bits),
+            &a,
+            &b,
+        ));
+    }
+    out
 }
 
 /// The summary as CSV.
@@ -329,6 +466,7 @@ pub fn rows_svg(rows: &[Row], title: &str) -> String {
 /// ESMM-NS; the naive model sharing it learns its item representation from every impression
 /// (through the CTR tower) while its CVR tower still learns from the clicked ones only. The
 /// 2 × 2 separates what the entire-space CVR buys from what the shared representation buys.
+/// The IPW model (the ESCM² idea) is the naive one with each clicked row weighted by 1 / pCTR.
 pub fn funnel_variants() -> Vec<Variant> {
     let variant = |name, kind, shared| Variant {
         name,
@@ -343,7 +481,27 @@ pub fn funnel_variants() -> Vec<Variant> {
         variant("esmm_ns", ModelKind::Esmm, false),
         variant("naive_cvr", ModelKind::NaiveCvr, false),
         variant("naive_cvr_shared", ModelKind::NaiveCvr, true),
+        variant("ipw_cvr", ModelKind::IpwCvr, false),
     ]
+}
+
+/// How the funnel experiment draws and trains: `steps` batches, on a funnel whose hidden
+/// factor weighs `confound` (0: none).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FunnelProtocol {
+    pub steps: usize,
+    pub confound: f64,
+}
+
+impl Default for FunnelProtocol {
+    /// Ten epochs of the 16,000 training impressions at the funnel's batch size (625 steps),
+    /// without the hidden factor.
+    fn default() -> Self {
+        Self {
+            steps: 625,
+            confound: 0.0,
+        }
+    }
 }
 
 /// One funnel model trained on one draw.
@@ -360,51 +518,83 @@ pub struct FunnelCell {
 
 /// Draws the funnel for `seed` (the generator's defaults otherwise) and trains `variant` (a
 /// kind with a CVR head: ESMM or the naive CVR model) on it for `steps` batches of every
-/// impression: the page's funnel sizes ([`ModelSettings::for_data`]), Adam at the tutorial's
-/// 1e-3, batch 256. Every model sees the same batches; the naive one learns CVR from their
-/// clicked rows only.
+/// impression: the page's funnel sizes ([`ModelSettings::for_data`]), its Adam and batch size
+/// ([`DataKind::training`]). Every model sees the same batches; the naive one learns CVR from
+/// their clicked rows only.
 pub fn funnel_cell(
     variant: &Variant,
     seed: u64,
-    steps: usize,
+    protocol: FunnelProtocol,
     device: &Device,
 ) -> Result<FunnelCell, String> {
+    let mut cells = funnel_cells(variant, &[seed], protocol, device)?;
+    cells.pop().ok_or_else(|| "no cell was trained".into())
+}
+
+/// [`funnel_cell`] for every seed at once, each seed's draw a replica of one computation.
+pub fn funnel_cells(
+    variant: &Variant,
+    seeds: &[u64],
+    protocol: FunnelProtocol,
+    device: &Device,
+) -> Result<Vec<FunnelCell>, String> {
     let model = variant.kind;
     if !model.predicts_cvr() {
         return Err(format!("{model} has no CVR head to score"));
     }
-    let data = funnel(&FunnelConfig {
-        seed,
-        ..FunnelConfig::default()
-    })?;
+    let mut sets = Vec::with_capacity(seeds.len());
+    for &seed in seeds {
+        sets.push(funnel(&FunnelConfig {
+            seed,
+            confound: protocol.confound,
+            ..FunnelConfig::default()
+        })?);
+    }
+    let Some(first) = sets.first() else {
+        return Ok(Vec::new());
+    };
+    let training = DataKind::Funnel.training();
     let config = TrainConfig::new()
-        .with_learning_rate(DataKind::Funnel.training().learning_rate)
-        .with_batch_size(DataKind::Funnel.training().batch_size)
-        .with_seed(seed)
-        .with_loss_weights(vec![1.0; data.tasks.len()]);
+        .with_learning_rate(training.learning_rate)
+        .with_batch_size(training.batch_size)
+        .with_loss_weights(vec![1.0; first.tasks.len()]);
+    let train: Vec<&Split> = sets.iter().map(|d| &d.train).collect();
     let mut trainer = Trainer::new(
         ModelConfig::from_settings(model, &variant.settings),
         config,
-        &data.input,
-        data.tasks.clone(),
-        &data.train,
+        &first.input,
+        first.tasks.clone(),
+        &train,
+        Replicas::each_on_its_data(seeds),
         device,
     )
     .map_err(|e| e.to_string())?;
-    for _ in 0..steps {
+    for _ in 0..protocol.steps {
         trainer.step();
     }
-    let test = EvalSet::new(&data.test, &trainer.eval_device())
-        .with_cvr_truth(data.cvr_truth.as_ref().map(|t| &t.test));
-    let report = trainer.evaluate(&test).map_err(|e| e.to_string())?;
-    let all = report.cvr_all.ok_or("the model gave no CVR predictions")?;
-    Ok(FunnelCell {
-        model: variant.name.to_string(),
-        seed,
-        params: trainer.num_params(),
-        cvr_auc_all: all.auc.ok_or("one class only")?,
-        cvr_mse_true: all.mse_true.unwrap_or(f64::NAN),
-    })
+    let test: Vec<&Split> = sets.iter().map(|d| &d.test).collect();
+    let test = EvalSet::stack(&test, &trainer.eval_device())
+        .map_err(|e| e.to_string())?
+        .with_cvr_truth(
+            sets.iter()
+                .map(|d| d.cvr_truth.as_ref().map(|t| t.test.clone()))
+                .collect(),
+        );
+    let reports = trainer.evaluate(&test).map_err(|e| e.to_string())?;
+    reports
+        .into_iter()
+        .zip(seeds)
+        .map(|(report, &seed)| {
+            let all = report.cvr_all.ok_or("the model gave no CVR predictions")?;
+            Ok(FunnelCell {
+                model: variant.name.to_string(),
+                seed,
+                params: trainer.num_params(),
+                cvr_auc_all: all.auc.ok_or("one class only")?,
+                cvr_mse_true: all.mse_true.unwrap_or(f64::NAN),
+            })
+        })
+        .collect()
 }
 
 /// A funnel model over its seeds.
@@ -437,6 +627,79 @@ pub fn summarize_funnel(cells: &[FunnelCell]) -> Vec<FunnelRow> {
             }
         })
         .collect()
+}
+
+/// A funnel model against a baseline, seed by seed, on both scores.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FunnelPair {
+    pub model: String,
+    pub baseline: String,
+    pub seeds: usize,
+    /// CVR AUC over every impression, `model − baseline`.
+    pub cvr_auc_all: PairedScore,
+    /// MSE against the true pCVR, `model − baseline`.
+    pub cvr_mse_true: PairedScore,
+}
+
+/// One paired difference: its mean, 95% interval, and whether that holds 0.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PairedScore {
+    pub diff_mean: f64,
+    pub ci95: [f64; 2],
+    pub within_noise: bool,
+}
+
+impl From<mtl_stats::Paired> for PairedScore {
+    fn from(p: mtl_stats::Paired) -> Self {
+        Self {
+            diff_mean: p.mean,
+            ci95: p.ci95(),
+            within_noise: p.within_noise(),
+        }
+    }
+}
+
+/// Every funnel model against `baseline`, paired by seed.
+pub fn funnel_pairs(cells: &[FunnelCell], baseline: &str) -> Vec<FunnelPair> {
+    let grouped = groups(cells, |c| c.model.as_str());
+    let Some((_, base)) = grouped.iter().find(|(m, _)| *m == baseline) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (model, group) in &grouped {
+        if *model == baseline {
+            continue;
+        }
+        let seeds: Vec<u64> = group
+            .iter()
+            .map(|c| c.seed)
+            .filter(|s| base.iter().any(|b| b.seed == *s))
+            .collect();
+        let pick = |cells: &[&FunnelCell], score: fn(&FunnelCell) -> f64| -> Vec<f64> {
+            seeds
+                .iter()
+                .map(|s| {
+                    cells
+                        .iter()
+                        .find(|c| c.seed == *s)
+                        .map_or(f64::NAN, |c| score(c))
+                })
+                .collect()
+        };
+        let paired = |score: fn(&FunnelCell) -> f64| {
+            mtl_stats::Paired::of(&pick(group, score), &pick(base, score))
+        };
+        if let (Some(auc), Some(mse)) = (paired(|c| c.cvr_auc_all), paired(|c| c.cvr_mse_true)) {
+            out.push(FunnelPair {
+                model: model.to_string(),
+                baseline: baseline.to_string(),
+                seeds: seeds.len(),
+                cvr_auc_all: auc.into(),
+                cvr_mse_true: mse.into(),
+            });
+        }
+    }
+    out
 }
 
 pub fn funnel_csv(rows: &[FunnelRow]) -> String {
@@ -537,7 +800,8 @@ mod tests {
                 TrainConfig::new().with_batch_size(16),
                 &data.input,
                 data.tasks.clone(),
-                &data.train,
+                &[&data.train],
+                Replicas::one(1),
                 &Device::flex(),
             )
             .unwrap();
@@ -551,7 +815,8 @@ mod tests {
             TrainConfig::new().with_batch_size(16),
             &data.input,
             data.tasks.clone(),
-            &data.train,
+            &[&data.train],
+            Replicas::one(1),
             &Device::flex(),
         )
         .unwrap();
@@ -588,6 +853,81 @@ mod tests {
     }
 
     #[test]
+    fn experiments_pairs_are_paired_by_seed() {
+        let cell = |model: &str, p: f64, seed: u64, loss: f64| Cell {
+            model: model.into(),
+            p,
+            seed,
+            params: 10,
+            test_loss: loss,
+            label_correlation: p,
+        };
+        // Shared-Bottom is 0.1 worse than MMoE on every seed, whatever each seed's level;
+        // the seeds come in another order for one model.
+        let cells = [
+            cell("mmoe", 1.0, 1, 0.5),
+            cell("mmoe", 1.0, 2, 0.9),
+            cell("mmoe", 1.0, 3, 0.2),
+            cell("shared_bottom", 1.0, 3, 0.3),
+            cell("shared_bottom", 1.0, 1, 0.6),
+            cell("shared_bottom", 1.0, 2, 1.0),
+            cell("mmoe", 0.0, 1, 0.6),
+            cell("mmoe", 0.0, 2, 1.2),
+            cell("mmoe", 0.0, 3, 0.2),
+        ];
+        let p = pairs(&cells, "mmoe");
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(
+            (p[0].model.as_str(), p[0].baseline.as_str()),
+            ("shared_bottom", "mmoe")
+        );
+        assert_eq!(p[0].seeds, 3);
+        assert!((p[0].diff_mean - 0.1).abs() < 1e-12 && !p[0].within_noise);
+        assert!((p[0].ci95[0] - 0.1).abs() < 1e-9 && (p[0].ci95[1] - 0.1).abs() < 1e-9);
+        // MMoE from p = 1 to p = 0: +0.1, +0.3, 0.0; mean 0.1333, sd 0.1528, t(2) = 4.3027:
+        // half-width 0.3795, so within noise.
+        let d = deltas_from(&cells, 1.0);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!((d[0].model.as_str(), d[0].p), ("mmoe", 0.0));
+        assert!((d[0].diff_mean - 0.4 / 3.0).abs() < 1e-12);
+        assert!(
+            (d[0].ci95[1] - d[0].diff_mean - 0.3795).abs() < 1e-3,
+            "{d:?}"
+        );
+        assert!(d[0].within_noise);
+    }
+
+    #[test]
+    fn experiments_cells_as_replicas_equal_cells_one_at_a_time() {
+        let v = &correlation_variants()[2];
+        let protocol = Protocol {
+            steps: 40,
+            ..Protocol::default()
+        };
+        let draws = [(1.0, 4), (0.5, 5), (0.0, 6)];
+        let together = correlation_cells(v, &draws, protocol, &Device::flex()).unwrap();
+        for (cell, &(p, seed)) in together.iter().zip(&draws) {
+            let alone = correlation_cell(v, p, seed, protocol, &Device::flex()).unwrap();
+            assert_eq!((cell.p, cell.seed), (p, seed));
+            assert!(
+                (cell.test_loss - alone.test_loss).abs() < 1e-4,
+                "p {p} seed {seed}: {} together, {} alone",
+                cell.test_loss,
+                alone.test_loss
+            );
+        }
+        let funnel = &funnel_variants()[2];
+        let short = FunnelProtocol {
+            steps: 20,
+            confound: 1.0,
+        };
+        let together = funnel_cells(funnel, &[7, 8], short, &Device::flex()).unwrap();
+        let alone = funnel_cell(funnel, 8, short, &Device::flex()).unwrap();
+        assert!((together[1].cvr_auc_all - alone.cvr_auc_all).abs() < 1e-4);
+        assert!((together[1].cvr_mse_true - alone.cvr_mse_true).abs() < 1e-4);
+    }
+
+    #[test]
     fn experiments_a_short_cell_trains_and_scores() {
         let v = &correlation_variants()[2];
         let protocol = Protocol {
@@ -603,16 +943,29 @@ mod tests {
     #[test]
     fn experiments_funnel_cells_score_cvr_over_all_impressions() {
         let variants = funnel_variants();
-        let esmm = funnel_cell(&variants[0], 2, 20, &Device::flex()).unwrap();
-        let naive = funnel_cell(&variants[2], 2, 20, &Device::flex()).unwrap();
+        let short = FunnelProtocol {
+            steps: 20,
+            ..FunnelProtocol::default()
+        };
+        let esmm = funnel_cell(&variants[0], 2, short, &Device::flex()).unwrap();
+        let naive = funnel_cell(&variants[2], 2, short, &Device::flex()).unwrap();
         let mmoe = Variant {
             name: "mmoe",
             kind: ModelKind::Mmoe,
             settings: ModelSettings::for_data(ModelKind::Mmoe, DataKind::Funnel),
         };
-        assert!(funnel_cell(&mmoe, 2, 20, &Device::flex()).is_err());
+        assert!(funnel_cell(&mmoe, 2, short, &Device::flex()).is_err());
         let names: Vec<&str> = variants.iter().map(|v| v.name).collect();
-        assert_eq!(names, ["esmm", "esmm_ns", "naive_cvr", "naive_cvr_shared"]);
+        assert_eq!(
+            names,
+            [
+                "esmm",
+                "esmm_ns",
+                "naive_cvr",
+                "naive_cvr_shared",
+                "ipw_cvr"
+            ]
+        );
         assert!(variants[0].settings.shared_embedding && !variants[1].settings.shared_embedding);
         for c in [&esmm, &naive] {
             assert!(c.cvr_auc_all > 0.3 && c.cvr_auc_all < 1.0, "{c:?}");
@@ -621,6 +974,11 @@ mod tests {
         assert_eq!(
             (esmm.model.as_str(), naive.model.as_str()),
             ("esmm", "naive_cvr")
+        );
+        let pairs = funnel_pairs(&[esmm.clone(), naive.clone()], "esmm");
+        assert_eq!((pairs.len(), pairs[0].seeds), (1, 1));
+        assert!(
+            (pairs[0].cvr_auc_all.diff_mean - (naive.cvr_auc_all - esmm.cvr_auc_all)).abs() < 1e-12
         );
         let rows = summarize_funnel(&[esmm.clone(), naive, esmm]);
         assert_eq!((rows.len(), rows[0].seeds, rows[1].seeds), (2, 2, 1));

@@ -114,7 +114,8 @@ impl GateLayout {
             ModelKind::SingleTask
             | ModelKind::SharedBottom
             | ModelKind::Esmm
-            | ModelKind::NaiveCvr => Vec::new(),
+            | ModelKind::NaiveCvr
+            | ModelKind::IpwCvr => Vec::new(),
         };
         Self { kind, gates }
     }

@@ -29,10 +29,14 @@ pub enum ModelKind {
     /// ESMM's baseline: a CTR tower on every impression and a CVR tower trained on the clicked
     /// impressions only, each on its own embeddings; pCTCVR = pCTR × pCVR is only reported.
     NaiveCvr,
+    /// The naive model with inverse propensity weighting (the ESCM² idea, Wang et al., SIGIR
+    /// 2022): each clicked impression's CVR loss is weighted by 1 / pCTR from the CTR tower
+    /// (clipped), so the clicked rows stand in for every impression.
+    IpwCvr,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 8] = [
+    pub const ALL: [ModelKind; 9] = [
         ModelKind::SingleTask,
         ModelKind::SharedBottom,
         ModelKind::Omoe,
@@ -41,6 +45,7 @@ impl ModelKind {
         ModelKind::Ple,
         ModelKind::Esmm,
         ModelKind::NaiveCvr,
+        ModelKind::IpwCvr,
     ];
 
     /// The one name used in URLs, the worker protocol, file names, JSON and the CLI:
@@ -55,6 +60,7 @@ impl ModelKind {
             ModelKind::Ple => "ple",
             ModelKind::Esmm => "esmm",
             ModelKind::NaiveCvr => "naive_cvr",
+            ModelKind::IpwCvr => "ipw_cvr",
         }
     }
 
@@ -79,6 +85,7 @@ impl ModelKind {
             ModelKind::Ple => "PLE",
             ModelKind::Esmm => "ESMM",
             ModelKind::NaiveCvr => "Naive CVR",
+            ModelKind::IpwCvr => "IPW CVR",
         }
     }
 
@@ -101,7 +108,7 @@ impl ModelKind {
             // CGC is PLE with one level.
             Knob::Levels => self == Ple,
             Knob::BottomUnits => matches!(self, SingleTask | SharedBottom),
-            Knob::SharedEmbedding => matches!(self, Esmm | NaiveCvr),
+            Knob::SharedEmbedding => self.predicts_cvr(),
             Knob::TowerUnits | Knob::EmbeddingDim | Knob::Dropout | Knob::L2Embedding => true,
         }
     }
@@ -115,7 +122,8 @@ impl ModelKind {
             ModelKind::SingleTask
             | ModelKind::SharedBottom
             | ModelKind::Esmm
-            | ModelKind::NaiveCvr => 0,
+            | ModelKind::NaiveCvr
+            | ModelKind::IpwCvr => 0,
         }
     }
 
@@ -124,16 +132,25 @@ impl ModelKind {
     /// (and so does the naive CVR model).
     pub fn task_name(self, task: usize, data_name: &str) -> &str {
         match (self, task) {
-            (ModelKind::Esmm | ModelKind::NaiveCvr, 0) => "ctr",
-            (ModelKind::Esmm | ModelKind::NaiveCvr, _) => "ctcvr",
+            (ModelKind::Esmm | ModelKind::NaiveCvr | ModelKind::IpwCvr, 0) => "ctr",
+            (ModelKind::Esmm | ModelKind::NaiveCvr | ModelKind::IpwCvr, _) => "ctcvr",
             _ => data_name,
         }
     }
 
-    /// Whether the model has a CVR head (pCVR besides pCTR and pCTCVR): ESMM and the naive CVR
-    /// model, whose CVR the funnel scores over every impression.
+    /// Whether the model has a CVR head (pCVR besides pCTR and pCTCVR): ESMM and the CVR
+    /// models it is measured against, whose CVR the funnel scores over every impression.
     pub fn predicts_cvr(self) -> bool {
-        matches!(self, ModelKind::Esmm | ModelKind::NaiveCvr)
+        matches!(
+            self,
+            ModelKind::Esmm | ModelKind::NaiveCvr | ModelKind::IpwCvr
+        )
+    }
+
+    /// Whether the model learns its CVR from the clicked impressions only (the naive model and
+    /// its inverse-propensity-weighted version), rather than over every impression (ESMM).
+    pub fn cvr_from_clicks(self) -> bool {
+        matches!(self, ModelKind::NaiveCvr | ModelKind::IpwCvr)
     }
 }
 
@@ -192,8 +209,9 @@ impl DataKind {
         }
     }
 
-    /// The tasks' names in the data.
-    pub fn task_names(self) -> [&'static str; 2] {
+    /// The tasks' names in the data: the one place they are written (the generators and the
+    /// Adult encoder read them here).
+    pub const fn task_names(self) -> [&'static str; 2] {
         match self {
             DataKind::Adult => ["income", "never_married"],
             DataKind::Correlated => ["y1", "y2"],
@@ -208,7 +226,7 @@ impl DataKind {
     pub fn offers(self, model: ModelKind) -> bool {
         match model {
             ModelKind::Esmm => self != DataKind::Correlated,
-            ModelKind::NaiveCvr => self == DataKind::Funnel,
+            ModelKind::NaiveCvr | ModelKind::IpwCvr => self == DataKind::Funnel,
             _ => true,
         }
     }
@@ -299,6 +317,8 @@ mod tests {
         assert!(DataKind::Adult.offers(ModelKind::Esmm));
         assert!(!DataKind::Adult.offers(ModelKind::NaiveCvr));
         assert!(!DataKind::Correlated.offers(ModelKind::NaiveCvr));
+        assert!(!DataKind::Adult.offers(ModelKind::IpwCvr));
+        assert!(ModelKind::IpwCvr.cvr_from_clicks() && !ModelKind::Esmm.cvr_from_clicks());
         assert!(ModelKind::ALL.iter().all(|&m| DataKind::Funnel.offers(m)));
     }
 }

@@ -57,7 +57,8 @@ impl ModelSettings {
             gate_units: Vec::new(),
             dropout: 0.0,
             l2_embedding: 1e-5,
-            shared_embedding: kind != ModelKind::NaiveCvr,
+            // ESMM shares its table; its baselines, as in the paper, do not.
+            shared_embedding: !kind.cvr_from_clicks(),
         };
         match kind {
             ModelKind::SingleTask | ModelKind::SharedBottom => Self {
@@ -71,8 +72,8 @@ impl ModelSettings {
                 levels: if kind == ModelKind::Cgc { 1 } else { 2 },
                 ..base
             },
-            // The naive CVR model has no tutorial of its own: ESMM's towers, for a fair match.
-            ModelKind::Esmm | ModelKind::NaiveCvr => Self {
+            // The CVR baselines have no tutorial of their own: ESMM's towers, for a fair match.
+            ModelKind::Esmm | ModelKind::NaiveCvr | ModelKind::IpwCvr => Self {
                 tower_units: vec![128, 128],
                 ..base
             },

@@ -1,8 +1,11 @@
 //! `mtl train`: trains one model on Adult natively, with early stopping, and reports test metrics
 //! (`--save` writes the model file). `mtl eval FILE` scores a saved model file, the page's
-//! downloads included. `mtl bench` times each model.
-//! On a terminal it shows a progress bar per epoch; with `--json` it prints one JSON object per
-//! line, the last being `{"event":"final", …}`.
+//! downloads included. `mtl bench` times each model, as R replicas side by side for each R
+//! asked, on the CPU or a wgpu device. `mtl experiment correlation|funnel` trains an
+//! experiment's grid over seeds (several seeds as replicas of one computation) and prints each
+//! cell, the mean ± sd per setting and the paired differences with their 95% intervals.
+//! On a terminal it shows progress bars; with `--json` it prints one JSON object per line, the
+//! last being the summary (`{"event":"final", …}`, `{"event":"experiment", …}`).
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -14,9 +17,10 @@ use mtl::burn::tensor::Device;
 use mtl::data::{AdultData, DataOptions};
 use mtl::models::{ModelConfig, ModelKind};
 use mtl::train::{
-    EarlyStopping, EvalReport, EvalSet, GRADIENT_COSINE_EVERY, ModelFile, TaskMetrics, TrainConfig,
-    Trainer, Verdict,
+    EvalReport, EvalSet, GRADIENT_COSINE_EVERY, ModelFile, Replicas, Selection, TaskMetrics,
+    TrainConfig, Trainer, Verdict,
 };
+use mtl_vocab::DataKind;
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -33,7 +37,9 @@ enum Command {
     /// Score a saved model file (from `train --save`, or the page's "Download the trained model")
     /// on the test split.
     Eval(EvalArgs),
-    /// Measure training throughput (samples/s) of each model's default config on the CPU device.
+    /// Measure training throughput (samples/s, every replica's samples counted) and the work per
+    /// step (autodiff graph nodes; kernel launches on wgpu) of each model's tutorial config, as
+    /// R replicas side by side.
     Bench(BenchArgs),
     /// Train every model of an experiment over a grid of data settings and seeds, and print the
     /// mean ± sd per cell (`correlation`: the MMoE paper's task-correlation experiment).
@@ -51,8 +57,9 @@ enum ExperimentName {
 #[derive(clap::Args)]
 struct ExperimentArgs {
     name: ExperimentName,
-    /// Seeds per cell: the data draw and the model's initial weights.
-    #[arg(long, default_value_t = 6)]
+    /// Seeds per cell: the data draw and the model's initial weights. Thirty, because the
+    /// effects this experiment shows are about the size of the seed noise at six.
+    #[arg(long, default_value_t = 30)]
     seeds: u64,
     #[arg(long, default_value_t = 1)]
     first_seed: u64,
@@ -66,6 +73,14 @@ struct ExperimentArgs {
     /// Comma-separated variant names (default: all of them).
     #[arg(long)]
     models: Option<String>,
+    /// The funnel only: the weight of the hidden factor of each impression that raises both
+    /// its click and its conversion (0: none, the funnel as it always was).
+    #[arg(long, default_value_t = 0.0)]
+    confound: f64,
+    /// Cells trained side by side as replicas of one computation (1: one at a time). Each cell
+    /// is the same either way.
+    #[arg(long, default_value_t = 16)]
+    replicas: usize,
     /// Write `<name>.csv` and `<name>.svg` (the figure) into this folder.
     #[arg(long)]
     out: Option<std::path::PathBuf>,
@@ -76,18 +91,26 @@ struct ExperimentArgs {
 
 #[derive(clap::Args)]
 struct BenchArgs {
-    /// Comma-separated model slugs (single_task, shared_bottom, omoe, mmoe, cgc, ple, esmm).
-    #[arg(
-        long,
-        default_value = "single_task,shared_bottom,omoe,mmoe,cgc,ple,esmm"
-    )]
-    models: String,
-    /// Seconds of timed training per model, after a warm-up.
+    /// Comma-separated model slugs (default: every model Adult offers).
+    #[arg(long)]
+    models: Option<String>,
+    /// Comma-separated replica counts: each model is timed as this many replicas side by side.
+    #[arg(long, default_value = "1")]
+    replicas: String,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    device: DeviceArg,
+    /// Rows per step, per replica.
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
+    /// Seconds of timed training per model and replica count, after a warm-up.
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
     /// Steps between read-backs, as the browser worker does.
     #[arg(long, default_value_t = 16)]
     read_every: usize,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -128,7 +151,7 @@ struct TrainArgs {
     embedding_dim: Option<usize>,
     #[arg(long, default_value_t = 20)]
     epochs: usize,
-    /// Stop after this many epochs without a better validation loss.
+    /// Stop after this many epochs without a better validation loss (0: train every epoch).
     #[arg(long, default_value_t = 3)]
     patience: usize,
     #[arg(long, default_value_t = 1)]
@@ -175,7 +198,11 @@ fn main() -> ExitCode {
             return match bench(&args) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => {
-                    println!("{}", json!({"event": "error", "message": message}));
+                    if args.json {
+                        println!("{}", json!({"event": "error", "message": message}));
+                    } else {
+                        eprintln!("error: {message}");
+                    }
                     ExitCode::FAILURE
                 }
             };
@@ -259,14 +286,17 @@ fn eval(args: &EvalArgs) -> Result<(), String> {
         TrainConfig::new(),
         &file.input,
         file.tasks.clone(),
-        &data.train,
+        &[&data.train],
+        Replicas::one(1),
         &device,
     )
     .map_err(|e| e.to_string())?;
     trainer.restore(model);
-    let report = trainer
-        .evaluate(&EvalSet::new(&data.test, &trainer.eval_device()))
-        .map_err(|e| e.to_string())?;
+    let report = only(
+        trainer
+            .evaluate(&EvalSet::new(&data.test, &trainer.eval_device()))
+            .map_err(|e| e.to_string())?,
+    )?;
     if args.json {
         println!(
             "{}",
@@ -285,6 +315,14 @@ fn eval(args: &EvalArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The report of a trainer of one replica.
+fn only(reports: Vec<EvalReport>) -> Result<EvalReport, String> {
+    reports
+        .into_iter()
+        .next()
+        .ok_or_else(|| "the evaluation gave no report".to_string())
+}
+
 fn metrics_json(m: &TaskMetrics) -> Value {
     json!({"auc": m.auc, "logloss": m.logloss, "loss": m.loss})
 }
@@ -300,97 +338,182 @@ fn report_json(kind: ModelKind, report: &EvalReport) -> Value {
     Value::Object(out)
 }
 
-/// Times training steps of each model's tutorial config on the flex CPU device (one thread),
-/// printing `{"event":"native","model":…,"params":…,"samples_per_sec":…}` per model.
+/// A comma-separated list of numbers.
+fn numbers<T: std::str::FromStr>(list: &str, what: &str) -> Result<Vec<T>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse()
+                .map_err(|_| format!("'{v}' is not a valid {what}"))
+        })
+        .collect()
+}
+
+/// Times training steps of each model's tutorial config as R replicas side by side (each with
+/// its own seed, on the same data), for each R asked, on the chosen device (the CPU: flex, one
+/// thread). Prints one line per model and R: the samples per second of every replica together,
+/// the autodiff graph nodes each step records (and, on wgpu, the kernels it launches), which do
+/// not grow with R, and the conflict meter's cost.
 fn bench(args: &BenchArgs) -> Result<(), String> {
     let data = AdultData::embedded(DataOptions::default()).map_err(|e| e.to_string())?;
-    let device = Device::flex();
-    for slug in args
-        .models
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        let kind: ModelKind = slug.parse()?;
-        let mut trainer = Trainer::new(
-            ModelConfig::tutorial(kind),
-            TrainConfig::new(),
-            &data.input_spec(),
-            data.tasks.clone(),
-            &data.train,
-            &device,
-        )
-        .map_err(|e| e.to_string())?;
-        let chunk = args.read_every.max(1);
-        let mut run = |steps: usize| -> Result<usize, String> {
-            let mut samples = 0;
-            let mut last = None;
-            for _ in 0..steps {
-                let step = trainer.step();
-                samples += step.batch_size;
-                last = Some(step);
-            }
-            if let Some(step) = last {
-                step.readback().read().map_err(|e| e.to_string())?;
-            }
-            Ok(samples)
-        };
-        // Warm-up: allocations and caches settle.
-        run(2 * chunk)?;
-        let start = Instant::now();
-        let (mut samples, mut steps) = (0usize, 0usize);
-        while start.elapsed().as_secs_f64() < args.seconds {
-            samples += run(chunk)?;
-            steps += chunk;
-        }
-        let secs = start.elapsed().as_secs_f64();
-        // The gradient conflict meter's cost, against the steps between two measurements.
-        let measures = 10;
-        let timed = Instant::now();
-        for _ in 0..measures {
-            if let Some(c) = trainer.gradient_cosine() {
-                c.into_data();
-            }
-        }
-        let cosine_ms = timed.elapsed().as_secs_f64() * 1000.0 / measures as f64;
-        let step_ms = secs * 1000.0 / steps.max(1) as f64;
-        let share = cosine_ms / (cosine_ms + step_ms * GRADIENT_COSINE_EVERY as f64);
+    let device = device(args.device)?;
+    let device_name = match args.device {
+        DeviceArg::Cpu => "cpu",
+        DeviceArg::Wgpu => "wgpu",
+    };
+    let counts: Vec<usize> = numbers(&args.replicas, "replica count")?;
+    let kinds: Vec<ModelKind> = match &args.models {
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::parse)
+            .collect::<Result<_, _>>()?,
+        None => ModelKind::ALL
+            .into_iter()
+            .filter(|&k| DataKind::Adult.offers(k))
+            .collect(),
+    };
+    if counts.is_empty() || kinds.is_empty() {
+        return Err("nothing to time: no model or no replica count".into());
+    }
+    if !args.json {
         println!(
-            "{}",
-            json!({"event": "native", "model": kind.slug(), "params": trainer.num_params(), "steps": steps,
-                   "samples_per_sec": (samples as f64 / secs).round(), "threads": 1,
-                   "grad_cosine_ms": (cosine_ms * 100.0).round() / 100.0,
-                   "grad_cosine_share": (share * 10_000.0).round() / 10_000.0})
+            "{:<14} {:>8} {:>9} {:>14} {:>12} {:>12} {:>9}",
+            "model", "replicas", "params", "samples/s", "ms/step", "graph nodes", "launches"
         );
+    }
+    for kind in kinds {
+        for &r in &counts {
+            let seeds: Vec<u64> = (1..=r as u64).collect();
+            let mut trainer = Trainer::new(
+                ModelConfig::tutorial(kind),
+                TrainConfig::new().with_batch_size(args.batch),
+                &data.input_spec(),
+                data.tasks.clone(),
+                &[&data.train],
+                Replicas::seeds(&seeds),
+                &device,
+            )
+            .map_err(|e| e.to_string())?;
+            let timing = time_steps(&mut trainer, args)?;
+            let work =
+                mtl::train::bench::step_work(&mut trainer, &device, args.device == DeviceArg::Wgpu)
+                    .map_err(|e| e.to_string())?;
+            let step_ms = timing.secs * 1000.0 / timing.steps.max(1) as f64;
+            // The gradient conflict meter's cost, against the steps between two measurements.
+            let measures = 5;
+            let timed = Instant::now();
+            for _ in 0..measures {
+                if let Some(c) = trainer.gradient_cosine() {
+                    c.into_data();
+                }
+            }
+            let cosine_ms = timed.elapsed().as_secs_f64() * 1000.0 / measures as f64;
+            let share = cosine_ms / (cosine_ms + step_ms * GRADIENT_COSINE_EVERY as f64);
+            let samples_per_sec = (timing.samples as f64 / timing.secs).round();
+            if args.json {
+                println!(
+                    "{}",
+                    json!({"event": "bench", "model": kind.slug(), "device": device_name,
+                           "replicas": r, "batch": args.batch, "params": trainer.num_params(),
+                           "steps": timing.steps, "samples_per_sec": samples_per_sec,
+                           "step_ms": (step_ms * 1000.0).round() / 1000.0, "threads": 1,
+                           "graph_nodes_per_step": work.graph_nodes,
+                           "kernel_launches_per_step": work.kernel_launches,
+                           "grad_cosine_ms": (cosine_ms * 100.0).round() / 100.0,
+                           "grad_cosine_share": (share * 10_000.0).round() / 10_000.0})
+                );
+            } else {
+                println!(
+                    "{:<14} {:>8} {:>9} {:>14} {:>12.3} {:>12} {:>9}",
+                    kind.slug(),
+                    r,
+                    trainer.num_params(),
+                    samples_per_sec,
+                    step_ms,
+                    work.graph_nodes,
+                    work.kernel_launches
+                        .map_or("-".to_string(), |n| n.to_string())
+                );
+            }
+        }
     }
     Ok(())
 }
 
+/// Steps, samples (every replica's) and seconds of a timed stretch of training.
+struct Timing {
+    steps: usize,
+    samples: usize,
+    secs: f64,
+}
+
+/// Trains in chunks of `read_every` steps, reading each chunk's last step back as the worker
+/// does, for `seconds` after a warm-up.
+fn time_steps(trainer: &mut Trainer, args: &BenchArgs) -> Result<Timing, String> {
+    let chunk = args.read_every.max(1);
+    let replicas = trainer.replicas().len();
+    let mut run = |steps: usize| -> Result<usize, String> {
+        let mut samples = 0;
+        let mut last = None;
+        for _ in 0..steps {
+            let step = trainer.step();
+            samples += step.batch_size * replicas;
+            last = Some(step);
+        }
+        if let Some(step) = last {
+            step.readback().read().map_err(|e| e.to_string())?;
+        }
+        Ok(samples)
+    };
+    // Warm-up: allocations, caches and (on a GPU) kernel compilation settle.
+    run(2 * chunk)?;
+    let start = Instant::now();
+    let (mut samples, mut steps) = (0usize, 0usize);
+    while start.elapsed().as_secs_f64() < args.seconds {
+        samples += run(chunk)?;
+        steps += chunk;
+    }
+    Ok(Timing {
+        steps,
+        samples,
+        secs: start.elapsed().as_secs_f64(),
+    })
+}
+
 fn train(args: &TrainArgs) -> Result<(), String> {
     let kind = args.model;
+    if !DataKind::Adult.offers(kind) {
+        return Err(format!(
+            "{kind} does not train on Adult: it needs a click and a conversion after it, which \
+             only the funnel has (the page offers it there; `mtl experiment funnel` trains it)"
+        ));
+    }
     let mut model_config = ModelConfig::tutorial(kind);
+    let settings = &mut model_config.settings;
     if let Some(v) = args.levels {
-        model_config.levels = v;
+        settings.levels = v;
     }
     if let Some(v) = args.experts {
-        model_config.experts = v;
+        settings.experts = v;
     }
     if let Some(v) = args.specific {
-        model_config.specific_experts = v;
+        settings.specific_experts = v;
     }
     if let Some(v) = args.shared {
-        model_config.shared_experts = v;
+        settings.shared_experts = v;
     }
     if let Some(v) = args.embedding_dim {
-        model_config.embedding_dim = v;
+        settings.embedding_dim = v;
     }
     if args.epochs == 0 {
         return Err("--epochs must be at least 1".into());
     }
     let train_config = TrainConfig::new()
         .with_learning_rate(args.lr)
-        .with_batch_size(args.batch)
-        .with_seed(args.seed);
+        .with_batch_size(args.batch);
 
     let data = AdultData::embedded(DataOptions {
         relationship: !args.no_relationship,
@@ -403,7 +526,8 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         train_config,
         &data.input_spec(),
         data.tasks.clone(),
-        &data.train,
+        &[&data.train],
+        Replicas::one(args.seed),
         &device,
     )
     .map_err(|e| e.to_string())?;
@@ -428,7 +552,10 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         );
     }
 
-    let mut stopping = EarlyStopping::new(args.patience.max(1));
+    // The page's policy: the best validation point is kept, and patience is counted in epochs
+    // (0: never stop early). Here the validation split is scored once an epoch.
+    let mut selection = Selection::new(args.patience, trainer.steps_per_epoch() as u64);
+    let mut best: Option<(usize, mtl::models::MtlModel)> = None;
     let mut train_time = 0.0f64;
     let mut samples = 0usize;
     let mut epochs_run = 0;
@@ -456,7 +583,7 @@ fn train(args: &TrainArgs) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             samples += report.batch_size;
             steps += 1;
-            for (s, l) in loss_sum.iter_mut().zip(&report.losses) {
+            for (s, l) in loss_sum.iter_mut().zip(&report.replicas[0].losses) {
                 *s += *l as f64;
             }
             bar.inc(1);
@@ -474,9 +601,12 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         bar.finish_and_clear();
         epochs_run = epoch;
 
-        let eval = trainer.evaluate(&valid).map_err(|e| e.to_string())?;
+        let eval = only(trainer.evaluate(&valid).map_err(|e| e.to_string())?)?;
         let valid_loss = eval.weighted_loss(&trainer.config().loss_weights);
-        let verdict = stopping.observe(epoch, valid_loss, trainer.model());
+        let verdict = selection.observe(trainer.steps(), valid_loss);
+        if verdict == Verdict::Improved {
+            best = Some((epoch, trainer.model().clone()));
+        }
         let train_loss: Vec<f64> = loss_sum.iter().map(|s| s / steps as f64).collect();
         if args.json {
             println!(
@@ -507,28 +637,32 @@ fn train(args: &TrainArgs) -> Result<(), String> {
             break;
         }
     }
-    if let Some(best) = stopping.take_best() {
-        trainer.restore(best);
+    let best_epoch = best.as_ref().map_or(epochs_run, |(epoch, _)| *epoch);
+    if let Some((_, model)) = best {
+        trainer.restore(model);
     }
-    let report = trainer.evaluate(&test).map_err(|e| e.to_string())?;
+    let report = only(trainer.evaluate(&test).map_err(|e| e.to_string())?)?;
     let samples_per_sec = samples as f64 / train_time.max(1e-9);
     if args.json {
         println!(
             "{}",
             json!({"event": "final", "model": kind.slug(), "params": trainer.num_params(),
-                   "epochs": epochs_run, "best_epoch": stopping.best_epoch(),
+                   "epochs": epochs_run, "best_epoch": best_epoch,
                    "train_samples_per_sec": samples_per_sec, "test": report_json(kind, &report)})
         );
     } else {
         println!(
             "{} after {epochs_run} epochs (best epoch {}), {samples_per_sec:.0} train samples/s",
             kind.label(),
-            stopping.best_epoch()
+            best_epoch
         );
         print_report(kind, &report);
     }
     if let Some(path) = &args.save {
-        let bytes = trainer.export_pending().read().map_err(|e| e.to_string())?;
+        let bytes = trainer
+            .export_pending(0)
+            .read()
+            .map_err(|e| e.to_string())?;
         std::fs::write(path, bytes)
             .map_err(|e| format!("could not write {}: {e}", path.display()))?;
         eprintln!("saved the model to {}", path.display());
@@ -539,7 +673,8 @@ fn train(args: &TrainArgs) -> Result<(), String> {
 /// `mtl experiment correlation`: every variant × p × seed, trained on the CPU device, summarised.
 fn experiment(args: &ExperimentArgs) -> Result<(), String> {
     use mtl::experiments::{
-        Protocol, correlation_cell, correlation_variants, rows_csv, rows_svg, summarize,
+        Protocol, correlation_cells, correlation_variants, deltas_from, pairs, rows_csv, rows_svg,
+        summarize,
     };
     if let ExperimentName::Funnel = args.name {
         return funnel_experiment(args);
@@ -565,6 +700,7 @@ fn experiment(args: &ExperimentArgs) -> Result<(), String> {
     if variants.is_empty() || ps.is_empty() || args.seeds == 0 {
         return Err("nothing to run: no model, no p or no seed".into());
     }
+    let replicas = check_replicas(args.replicas)?;
     let protocol = Protocol {
         steps,
         ..Protocol::default()
@@ -582,20 +718,24 @@ fn experiment(args: &ExperimentArgs) -> Result<(), String> {
     });
     let device = Device::flex();
     let mut cells = Vec::with_capacity(total);
+    let draws: Vec<(f64, u64)> = ps
+        .iter()
+        .flat_map(|&p| (args.first_seed..args.first_seed + args.seeds).map(move |s| (p, s)))
+        .collect();
     for v in &variants {
-        for &p in &ps {
-            for seed in args.first_seed..args.first_seed + args.seeds {
-                let cell = correlation_cell(v, p, seed, protocol, &device)?;
+        // A variant's draws, `replicas` at a time as one computation.
+        for batch in draws.chunks(replicas) {
+            for cell in correlation_cells(v, batch, protocol, &device)? {
                 if args.json {
                     println!(
                         "{}",
-                        json!({"event": "cell", "model": cell.model, "p": p, "seed": seed,
-                            "params": cell.params, "test_loss": cell.test_loss,
+                        json!({"event": "cell", "model": cell.model, "p": cell.p,
+                            "seed": cell.seed, "params": cell.params, "test_loss": cell.test_loss,
                             "label_correlation": cell.label_correlation})
                     );
                 }
                 if let Some(bar) = &bar {
-                    bar.set_message(format!("{} p={p}", v.name));
+                    bar.set_message(format!("{} p={}", v.name, cell.p));
                     bar.inc(1);
                 }
                 cells.push(cell);
@@ -606,6 +746,8 @@ fn experiment(args: &ExperimentArgs) -> Result<(), String> {
         bar.finish_and_clear();
     }
     let rows = summarize(&cells);
+    let pairs = pairs(&cells, "mmoe");
+    let deltas = deltas_from(&cells, 1.0);
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let title = format!(
@@ -623,7 +765,8 @@ fn experiment(args: &ExperimentArgs) -> Result<(), String> {
     if args.json {
         println!(
             "{}",
-            json!({"event": "experiment", "name": "correlation", "steps": steps, "rows": rows})
+            json!({"event": "experiment", "name": "correlation", "steps": steps,
+                   "seeds": args.seeds, "rows": rows, "pairs": pairs, "delta_from_p1": deltas})
         );
     } else {
         println!(
@@ -642,16 +785,60 @@ fn experiment(args: &ExperimentArgs) -> Result<(), String> {
                 r.label_correlation_mean
             );
         }
+        print_pairs("against MMoE, seed by seed (model − MMoE)", &pairs);
+        print_pairs("against the same model at p = 1 (p − p = 1)", &deltas);
     }
     Ok(())
+}
+
+/// A replica count the trainer accepts.
+fn check_replicas(replicas: usize) -> Result<usize, String> {
+    let max = mtl::models::limits::MAX_REPLICAS;
+    if (1..=max).contains(&replicas) {
+        Ok(replicas)
+    } else {
+        Err(format!(
+            "--replicas must be between 1 and {max}, got {replicas}"
+        ))
+    }
+}
+
+/// Paired differences as a table: the mean, its 95% interval, and "within noise" when the
+/// interval contains 0.
+fn print_pairs(title: &str, pairs: &[mtl::experiments::Pair]) {
+    if pairs.is_empty() {
+        return;
+    }
+    println!("\nTest MSE {title}:");
+    println!(
+        "{:<18} {:>5} {:>6} {:>10} {:>22}",
+        "model", "p", "seeds", "diff", "95% interval"
+    );
+    for p in pairs {
+        println!(
+            "{:<18} {:>5} {:>6} {:>+10.4} [{:+.4}, {:+.4}] {}",
+            p.model,
+            p.p,
+            p.seeds,
+            p.diff_mean,
+            p.ci95[0],
+            p.ci95[1],
+            if p.within_noise { "within noise" } else { "" }
+        );
+    }
 }
 
 /// `mtl experiment funnel`: ESMM and the naive CVR model over seeds, scored on every impression.
 fn funnel_experiment(args: &ExperimentArgs) -> Result<(), String> {
     use mtl::experiments::{
-        funnel_cell, funnel_csv, funnel_svg, funnel_variants, summarize_funnel,
+        FunnelProtocol, funnel_cells, funnel_csv, funnel_pairs, funnel_svg, funnel_variants,
+        summarize_funnel,
     };
-    let steps = args.steps.unwrap_or(625);
+    let protocol = FunnelProtocol {
+        steps: args.steps.unwrap_or(FunnelProtocol::default().steps),
+        confound: args.confound,
+    };
+    let steps = protocol.steps;
     let models: Vec<_> = funnel_variants()
         .into_iter()
         .filter(|v| {
@@ -663,11 +850,19 @@ fn funnel_experiment(args: &ExperimentArgs) -> Result<(), String> {
     if models.is_empty() || args.seeds == 0 {
         return Err("nothing to run: no model or no seed".into());
     }
+    let replicas = check_replicas(args.replicas)?;
     let device = Device::flex();
     let mut cells = Vec::new();
+    let seeds: Vec<u64> = (args.first_seed..args.first_seed + args.seeds).collect();
     for model in &models {
-        for seed in args.first_seed..args.first_seed + args.seeds {
-            let cell = funnel_cell(model, seed, steps, &device)?;
+        for cell in seeds
+            .chunks(replicas)
+            .map(|batch| funnel_cells(model, batch, protocol, &device))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+        {
+            let seed = cell.seed;
             if args.json {
                 println!(
                     "{}",
@@ -679,22 +874,36 @@ fn funnel_experiment(args: &ExperimentArgs) -> Result<(), String> {
         }
     }
     let rows = summarize_funnel(&cells);
+    let pairs = funnel_pairs(&cells, "esmm");
+    // A confounded funnel's files sit beside the plain one's.
+    let stem = if protocol.confound > 0.0 {
+        format!("funnel-confound{}", protocol.confound)
+    } else {
+        "funnel".to_string()
+    };
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let path = dir.join("funnel.csv");
+        let path = dir.join(format!("{stem}.csv"));
         std::fs::write(&path, funnel_csv(&rows)).map_err(|e| format!("{}: {e}", path.display()))?;
         let title = format!(
-            "The funnel: CVR over every impression ({} seeds, {steps} steps)",
+            "The funnel{}: CVR over every impression ({} seeds, {steps} steps)",
+            if protocol.confound > 0.0 {
+                format!(", hidden factor {}", protocol.confound)
+            } else {
+                String::new()
+            },
             args.seeds
         );
-        let path = dir.join("funnel.svg");
+        let path = dir.join(format!("{stem}.svg"));
         std::fs::write(&path, funnel_svg(&rows, &title))
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     if args.json {
         println!(
             "{}",
-            json!({"event": "experiment", "name": "funnel", "steps": steps, "rows": rows})
+            json!({"event": "experiment", "name": "funnel", "steps": steps,
+                   "confound": protocol.confound, "seeds": args.seeds, "rows": rows,
+                   "pairs": pairs})
         );
     } else {
         println!(
@@ -712,6 +921,32 @@ fn funnel_experiment(args: &ExperimentArgs) -> Result<(), String> {
                 r.cvr_mse_true_mean,
                 r.cvr_mse_true_sd
             );
+        }
+        if !pairs.is_empty() {
+            println!("\nAgainst ESMM, seed by seed (model − ESMM), 95% intervals:");
+            println!(
+                "{:<17} {:>6} {:>32} {:>34}",
+                "model", "seeds", "CVR AUC, all impressions", "MSE against true pCVR"
+            );
+            let show = |s: &mtl::experiments::PairedScore| {
+                format!(
+                    "{:+.4} [{:+.4}, {:+.4}]{}",
+                    s.diff_mean,
+                    s.ci95[0],
+                    s.ci95[1],
+                    if s.within_noise { " ~0" } else { "" }
+                )
+            };
+            for p in &pairs {
+                println!(
+                    "{:<17} {:>6} {:>32} {:>34}",
+                    p.model,
+                    p.seeds,
+                    show(&p.cvr_auc_all),
+                    show(&p.cvr_mse_true)
+                );
+            }
+            println!("(~0: within noise, the interval holds 0)");
         }
     }
     Ok(())

@@ -8,6 +8,8 @@ use std::io::Read;
 
 use flate2::read::GzDecoder;
 
+use mtl_vocab::DataKind;
+
 use super::{DataError, Split, TaskKind, TaskSpec};
 
 /// The 15 columns of one Adult line, as they are in the file.
@@ -271,8 +273,9 @@ impl AdultSchema {
             }
             for task in tasks {
                 let label = match task.name.as_str() {
-                    "income" => record.income_over_50k(),
-                    _ => record.never_married(),
+                    INCOME => record.income_over_50k(),
+                    NEVER_MARRIED => record.never_married(),
+                    other => return Err(DataError::UnknownTask(other.to_string())),
                 };
                 labels.push(if label { 1.0 } else { 0.0 });
             }
@@ -289,18 +292,19 @@ impl AdultSchema {
     }
 }
 
+/// The Adult tasks' names, as the vocabulary gives them: income > 50K, and never-married.
+const INCOME: &str = DataKind::Adult.task_names()[0];
+const NEVER_MARRIED: &str = DataKind::Adult.task_names()[1];
+
 /// The two Adult tasks: task 1 is income > 50K, task 2 is never-married.
 pub fn adult_tasks() -> Vec<TaskSpec> {
-    vec![
-        TaskSpec {
-            name: "income".into(),
+    DataKind::Adult
+        .task_names()
+        .map(|name| TaskSpec {
+            name: name.into(),
             kind: TaskKind::Binary,
-        },
-        TaskSpec {
-            name: "never_married".into(),
-            kind: TaskKind::Binary,
-        },
-    ]
+        })
+        .to_vec()
 }
 
 #[cfg(test)]
@@ -335,6 +339,27 @@ mod tests {
         assert!(err.to_string().contains("age"), "{err}");
         let bad_label = "39, Private, 1, HS-grad, 9, Divorced, Sales, Unmarried, White, Male, 0, 0, 40, Cuba, maybe";
         assert!(AdultRecord::parse(bad_label, 3).is_err());
+    }
+
+    #[test]
+    fn schema_refuses_a_task_it_has_no_label_for() {
+        let line = "39, Private, 1, HS-grad, 9, Divorced, Sales, Unmarried, White, Male, 0, 0, 40, Cuba, >50K";
+        let train = vec![AdultRecord::parse(line, 1).expect("valid")];
+        let schema = AdultSchema::fit(&train);
+        let task = TaskSpec {
+            name: "divorced".into(),
+            kind: TaskKind::Binary,
+        };
+        let err = schema.encode(&train, &[0], &[task]).unwrap_err();
+        assert!(err.to_string().contains("divorced"), "{err}");
+        let labels = schema
+            .encode(&train, &[0], &adult_tasks())
+            .expect("known tasks");
+        assert_eq!(
+            labels.labels,
+            vec![1.0, 0.0],
+            "income > 50K, not never married"
+        );
     }
 
     #[test]

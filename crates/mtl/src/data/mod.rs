@@ -28,6 +28,10 @@ pub enum DataError {
     Decompress(String),
     #[error("the data file is empty")]
     Empty,
+    #[error("Adult has no label for a task named {0:?}")]
+    UnknownTask(String),
+    #[error("data sets trained side by side must have one shape: {0}")]
+    Mismatch(String),
 }
 
 pub use mtl_vocab::TaskKind;
@@ -93,61 +97,114 @@ impl Split {
 
     /// Uploads the split to `device` once.
     pub fn to_device(&self, device: &Device) -> DeviceSplit {
-        let categorical: Vec<i64> = self.categorical.iter().map(|&c| c as i64).collect();
-        DeviceSplit {
-            len: self.len,
-            categorical: Tensor::from_data(
-                TensorData::new(categorical, [self.len, self.n_categorical]),
-                device,
-            ),
-            numeric: Tensor::from_data(
-                TensorData::new(self.numeric.clone(), [self.len, self.n_numeric]),
-                device,
-            ),
-            labels: Tensor::from_data(
-                TensorData::new(self.labels.clone(), [self.len, self.n_tasks]),
-                device,
-            ),
-        }
+        DeviceSplit::stack(&[self], device).expect("one split always stacks")
     }
 }
 
-/// One batch of model inputs and labels.
+/// One batch of model inputs and labels: each replica's rows.
 #[derive(Debug, Clone)]
 pub struct Batch {
-    /// `[batch, fields]` embedding-row indices.
-    pub categorical: Tensor<2, Int>,
-    /// `[batch, numeric]`
-    pub numeric: Tensor<2>,
-    /// `[batch, tasks]`
-    pub labels: Tensor<2>,
+    /// `[R, batch, fields]` embedding-row indices.
+    pub categorical: Tensor<3, Int>,
+    /// `[R, batch, numeric]`
+    pub numeric: Tensor<3>,
+    /// `[R, batch, tasks]`
+    pub labels: Tensor<3>,
 }
 
-/// A split resident on a device. Batches are slices or gathers of it, never re-uploads.
+/// One or more splits of one shape, resident on a device one after the other (replicas that
+/// train on data of their own each read theirs). Batches are gathers of it, never re-uploads.
 #[derive(Debug, Clone)]
 pub struct DeviceSplit {
+    /// Rows per data set.
     pub len: usize,
+    /// Data sets stacked.
+    pub datasets: usize,
+    /// `[datasets · len, fields]`
     pub categorical: Tensor<2, Int>,
+    /// `[datasets · len, numeric]`
     pub numeric: Tensor<2>,
+    /// `[datasets · len, tasks]`
     pub labels: Tensor<2>,
 }
 
 impl DeviceSplit {
-    /// Rows `start..end`, in order (evaluation).
-    pub fn range(&self, start: usize, end: usize) -> Batch {
-        Batch {
-            categorical: self.categorical.clone().slice(start..end),
-            numeric: self.numeric.clone().slice(start..end),
-            labels: self.labels.clone().slice(start..end),
+    /// Uploads `splits` once, one after the other. They must have the same rows and columns.
+    pub fn stack(splits: &[&Split], device: &Device) -> Result<Self, DataError> {
+        let first = splits.first().ok_or(DataError::Empty)?;
+        if let Some(other) = splits.iter().find(|s| {
+            (s.len, s.n_categorical, s.n_numeric, s.n_tasks)
+                != (
+                    first.len,
+                    first.n_categorical,
+                    first.n_numeric,
+                    first.n_tasks,
+                )
+        }) {
+            return Err(DataError::Mismatch(format!(
+                "{} rows of {} + {} inputs and {} tasks against {} rows of {} + {} and {}",
+                other.len,
+                other.n_categorical,
+                other.n_numeric,
+                other.n_tasks,
+                first.len,
+                first.n_categorical,
+                first.n_numeric,
+                first.n_tasks
+            )));
         }
+        let rows = first.len * splits.len();
+        let categorical: Vec<i64> = splits
+            .iter()
+            .flat_map(|s| s.categorical.iter().map(|&c| c as i64))
+            .collect();
+        let numeric: Vec<f32> = splits.iter().flat_map(|s| s.numeric.clone()).collect();
+        let labels: Vec<f32> = splits.iter().flat_map(|s| s.labels.clone()).collect();
+        Ok(Self {
+            len: first.len,
+            datasets: splits.len(),
+            categorical: Tensor::from_data(
+                TensorData::new(categorical, [rows, first.n_categorical]),
+                device,
+            ),
+            numeric: Tensor::from_data(TensorData::new(numeric, [rows, first.n_numeric]), device),
+            labels: Tensor::from_data(TensorData::new(labels, [rows, first.n_tasks]), device),
+        })
     }
 
-    /// The rows named by `indices` (a slice of an epoch's permutation, already on the device).
-    pub fn gather(&self, indices: Tensor<1, Int>) -> Batch {
+    /// Rows `start..end` of each replica's data set, in order (evaluation); `data[r]` is the
+    /// data set replica r reads.
+    pub fn range(&self, data: &[usize], start: usize, end: usize) -> Batch {
+        let device = self.numeric.device();
+        let rows = Tensor::<1, Int>::arange(start as i64..end as i64, &device).unsqueeze_dim(0);
+        let first: Vec<i64> = data.iter().map(|&d| (d * self.len) as i64).collect();
+        let first = Tensor::<2, Int>::from_data(TensorData::new(first, [data.len(), 1]), &device);
+        self.gather(rows + first)
+    }
+
+    /// The rows named by `indices`, `[R, batch]` rows of the stacked data sets (each replica's
+    /// already offset to its data set's first row), as each replica's batch.
+    pub fn gather(&self, indices: Tensor<2, Int>) -> Batch {
+        let [replicas, batch] = indices.dims();
+        let flat = indices.reshape([replicas * batch]);
+        let pick = |t: Tensor<2>| -> Tensor<3> {
+            let width = t.dims()[1];
+            t.select(0, flat.clone()).reshape([replicas, batch, width])
+        };
+        let width = self.categorical.dims()[1];
+        // Without categorical fields (numeric inputs only) there is nothing to gather.
+        let categorical = if width == 0 {
+            Tensor::zeros([replicas, batch, 0], &self.categorical.device())
+        } else {
+            self.categorical
+                .clone()
+                .select(0, flat.clone())
+                .reshape([replicas, batch, width])
+        };
         Batch {
-            categorical: self.categorical.clone().select(0, indices.clone()),
-            numeric: self.numeric.clone().select(0, indices.clone()),
-            labels: self.labels.clone().select(0, indices),
+            categorical,
+            numeric: pick(self.numeric.clone()),
+            labels: pick(self.labels.clone()),
         }
     }
 }

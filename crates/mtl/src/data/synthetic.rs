@@ -6,6 +6,8 @@
 //! logs cannot: every impression's counterfactual conversion and true pCVR. Both are seeded,
 //! take no files, and produce the trainer's in-memory form ([`Dataset`]).
 
+use mtl_vocab::DataKind;
+
 use super::rng::SplitMix64;
 use super::{InputSpec, Split, TaskKind, TaskSpec};
 
@@ -195,7 +197,8 @@ pub fn correlated(config: &CorrelatedConfig) -> Result<(Dataset, CorrelatedTruth
             vocab_sizes: Vec::new(),
             n_numeric: c.d,
         },
-        tasks: ["y1", "y2"]
+        tasks: DataKind::Correlated
+            .task_names()
             .map(|name| TaskSpec {
                 name: name.into(),
                 kind: TaskKind::Regression,
@@ -228,6 +231,13 @@ pub struct FunnelConfig {
     pub ctr: f64,
     /// The conversion rate among clicks it aims at.
     pub cvr: f64,
+    /// The weight of a hidden factor of each impression (u ~ N(0, 1), a mood, an intent the
+    /// logs do not record) that adds `confound · u` to both the click and the conversion
+    /// logits. 0, the default, leaves it out: conversion then depends only on what the models
+    /// see. Above 0 the clicked impressions convert more than their item and context say, and
+    /// a model trained on them alone overestimates the conversion rate of the rest: ESMM's
+    /// sample selection bias.
+    pub confound: f64,
     pub train_rows: usize,
     pub valid_rows: usize,
     pub test_rows: usize,
@@ -243,6 +253,7 @@ impl Default for FunnelConfig {
             context: 4,
             ctr: 0.15,
             cvr: 0.30,
+            confound: 0.0,
             train_rows: 16_000,
             valid_rows: 2_000,
             test_rows: 2_000,
@@ -250,6 +261,9 @@ impl Default for FunnelConfig {
         }
     }
 }
+
+/// The largest hidden factor weight the funnel takes.
+pub const MAX_CONFOUND: f64 = 3.0;
 
 /// What a synthetic funnel knows and real logs do not: for every impression, clicked or not,
 /// whether it would have converted after a click, and its true pCVR.
@@ -300,8 +314,10 @@ fn calibrate(logits: &[f64], weights: &[f64], target: f64) -> f64 {
 
 /// Impressions → clicks → conversions. Each item has a quality q ~ N(0, 1) that raises both its
 /// click and its conversion logits; the context (x ~ N(0, I)) enters them through two different
-/// random directions, so the clicked impressions are a biased sample for conversion.
-/// pCTR = σ(a + q + v_ctrᵀx), pCVR = σ(b + q + v_cvrᵀx); `a` and `b` are set so that the click
+/// random directions, so the clicked impressions are a shifted sample for conversion.
+/// pCTR = σ(a + q + v_ctrᵀx + k·u), pCVR = σ(b + q + v_cvrᵀx + k·u), where u ~ N(0, 1) is a
+/// hidden factor of each impression that no model sees and k is `confound` (0 by default: no
+/// u is drawn and the data are as before it existed); `a` and `b` are set so that the click
 /// rate and the conversion rate among clicks are the targets in expectation.
 /// click ~ Bernoulli(pCTR); every impression draws its counterfactual conversion
 /// ~ Bernoulli(pCVR); the logged conversion is click × that. Tasks: `ctr` (click) and `ctcvr`
@@ -313,6 +329,12 @@ pub fn funnel(config: &FunnelConfig) -> Result<Dataset, String> {
     }
     if !(0.0 < c.ctr && c.ctr < 1.0 && 0.0 < c.cvr && c.cvr < 1.0) {
         return Err("the click and conversion rates must be in (0, 1)".into());
+    }
+    if !(c.confound.is_finite() && (0.0..=MAX_CONFOUND).contains(&c.confound)) {
+        return Err(format!(
+            "confound must be between 0 and {MAX_CONFOUND}, got {}",
+            c.confound
+        ));
     }
     let mut normal = Normal::new(c.seed ^ 0xF0_77E1_0000_0002);
     let quality: Vec<f64> = (0..c.items).map(|_| normal.next()).collect();
@@ -330,8 +352,13 @@ pub fn funnel(config: &FunnelConfig) -> Result<Dataset, String> {
     for _ in 0..rows {
         let item = normal.rng.below(c.items);
         let x: Vec<f64> = (0..c.context).map(|_| normal.next()).collect();
-        ctr_logit.push(quality[item] + dot(&v_ctr, &x));
-        cvr_logit.push(quality[item] + dot(&v_cvr, &x));
+        let hidden = if c.confound > 0.0 {
+            c.confound * normal.next()
+        } else {
+            0.0
+        };
+        ctr_logit.push(quality[item] + dot(&v_ctr, &x) + hidden);
+        cvr_logit.push(quality[item] + dot(&v_cvr, &x) + hidden);
         items.push(item as u32);
         context.extend(x.into_iter().map(|v| v as f32));
     }
@@ -367,7 +394,8 @@ pub fn funnel(config: &FunnelConfig) -> Result<Dataset, String> {
             vocab_sizes: vec![c.items],
             n_numeric: c.context,
         },
-        tasks: ["ctr", "ctcvr"]
+        tasks: DataKind::Funnel
+            .task_names()
             .map(|name| TaskSpec {
                 name: name.into(),
                 kind: TaskKind::Binary,
@@ -434,6 +462,42 @@ mod tests {
         }
         assert_eq!((a.train.n_categorical, a.input.vocab_sizes.len()), (0, 0));
         assert_eq!(a.test.len, 100);
+    }
+
+    /// The labels are the paper's formula of x and w, nothing else: with the noise off, each
+    /// standardised label is w·x + Σ_j sin(j·w·x + j − 1) over j = 1..m, standardised on the
+    /// training split. A wrong α, β or sine sum fails here.
+    #[test]
+    fn correlated_labels_follow_the_papers_formula() {
+        let config = CorrelatedConfig {
+            noise: 0.0,
+            ..small(0.7, 5)
+        };
+        let (data, truth) = correlated(&config).unwrap();
+        let d = config.d;
+        let raw = |x: &[f32], w: &[f64]| {
+            let z: f64 = x.iter().zip(w).map(|(x, w)| *x as f64 * w).sum();
+            z + (1..=config.m)
+                .map(|j| (j as f64 * z + (j - 1) as f64).sin())
+                .sum::<f64>()
+        };
+        for (t, w) in truth.w.iter().enumerate() {
+            let train: Vec<f64> = data.train.numeric.chunks(d).map(|x| raw(x, w)).collect();
+            let mean = train.iter().sum::<f64>() / train.len() as f64;
+            let sd =
+                (train.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / train.len() as f64).sqrt();
+            for split in [&data.train, &data.test] {
+                let labels = split.task_labels(t);
+                for (x, &y) in split.numeric.chunks(d).zip(&labels) {
+                    let expected = (raw(x, w) - mean) / sd;
+                    // x is stored as f32, so the recomputation is good to about 1e-5.
+                    assert!(
+                        (expected - y as f64).abs() < 1e-4,
+                        "task {t}: {y} against {expected}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
@@ -506,6 +570,49 @@ mod tests {
             mean(&clicked),
             mean(&truth.train.p)
         );
+    }
+
+    /// The hidden factor raises both the click and the conversion: the clicked impressions'
+    /// true pCVR runs further above the average the more it weighs, which no input explains.
+    #[test]
+    fn funnel_confound_widens_the_clicked_rows_lead_in_conversion() {
+        let lead = |confound: f64| {
+            let data = funnel(&FunnelConfig {
+                confound,
+                ..FunnelConfig::default()
+            })
+            .unwrap();
+            let truth = data.cvr_truth.clone().unwrap();
+            let clicks = data.train.task_labels(0);
+            let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+            let clicked: Vec<f32> = (0..data.train.len)
+                .filter(|&r| clicks[r] > 0.5)
+                .map(|r| truth.train.p[r])
+                .collect();
+            mean(&clicked) - mean(&truth.train.p)
+        };
+        let (none, some) = (lead(0.0), lead(1.5));
+        assert!(
+            some > none + 0.03,
+            "lead {none} without, {some} with the factor"
+        );
+        assert_eq!(
+            funnel(&FunnelConfig::default()).unwrap(),
+            funnel(&FunnelConfig {
+                confound: 0.0,
+                ..FunnelConfig::default()
+            })
+            .unwrap()
+        );
+        for bad in [-0.1, f64::NAN, MAX_CONFOUND + 0.1] {
+            assert!(
+                funnel(&FunnelConfig {
+                    confound: bad,
+                    ..FunnelConfig::default()
+                })
+                .is_err()
+            );
+        }
     }
 
     #[test]

@@ -23,20 +23,20 @@ impl SingleTask {
         for _ in 0..tasks {
             let input = InputLayer::new(
                 &spec.vocab_sizes,
-                config.embedding_dim,
+                config.settings.embedding_dim,
                 spec.n_numeric,
                 device,
             );
             let bottom = Dnn::new(
                 input.output_dim(),
-                &config.bottom_units,
-                config.dropout,
+                &config.settings.bottom_units,
+                config.settings.dropout,
                 device,
             );
             heads.push(TaskHead::new(
                 bottom.output_dim,
-                &config.tower_units,
-                config.dropout,
+                &config.settings.tower_units,
+                config.settings.dropout,
                 device,
             ));
             inputs.push(input);
@@ -83,22 +83,22 @@ impl SharedBottom {
     pub fn new(config: &ModelConfig, spec: &InputSpec, tasks: usize, device: &Device) -> Self {
         let input = InputLayer::new(
             &spec.vocab_sizes,
-            config.embedding_dim,
+            config.settings.embedding_dim,
             spec.n_numeric,
             device,
         );
         let bottom = Dnn::new(
             input.output_dim(),
-            &config.bottom_units,
-            config.dropout,
+            &config.settings.bottom_units,
+            config.settings.dropout,
             device,
         );
         let heads = (0..tasks)
             .map(|_| {
                 TaskHead::new(
                     bottom.output_dim,
-                    &config.tower_units,
-                    config.dropout,
+                    &config.settings.tower_units,
+                    config.settings.dropout,
                     device,
                 )
             })

@@ -23,34 +23,68 @@ fn parts(
     let input = || {
         InputLayer::new(
             &spec.vocab_sizes,
-            config.embedding_dim,
+            config.settings.embedding_dim,
             spec.n_numeric,
             device,
         )
     };
     let shared = input();
     let width = shared.output_dim();
-    let tower = || TaskHead::new(width, &config.tower_units, config.dropout, device);
+    let tower = || {
+        TaskHead::new(
+            width,
+            &config.settings.tower_units,
+            config.settings.dropout,
+            device,
+        )
+    };
     (
         shared,
-        (!config.shared_embedding).then(input),
+        (!config.settings.shared_embedding).then(input),
         tower(),
         tower(),
     )
 }
 
-/// Task 0 is CTR (a logit); task 1 is CTCVR = pCTR × pCVR, trained as the product (ESMM) or,
-/// `on_clicks`, scored as the product but trained as CVR on the clicked rows (the naive model).
-fn funnel_output(ctr_logit: Tensor<2>, cvr_logit: Tensor<2>, on_clicks: bool) -> ModelOutput {
+/// How a funnel model trains its CVR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CvrLoss {
+    /// ESMM: only through pCTCVR = pCTR × pCVR, over every impression.
+    Product,
+    /// The naive model: on the clicked impressions.
+    Clicked,
+    /// The IPW model: on the clicked impressions, each weighted by 1 / pCTR.
+    Weighted,
+}
+
+impl CvrLoss {
+    fn of(kind: ModelKind) -> Self {
+        match kind {
+            ModelKind::NaiveCvr => CvrLoss::Clicked,
+            ModelKind::IpwCvr => CvrLoss::Weighted,
+            _ => CvrLoss::Product,
+        }
+    }
+}
+
+/// Task 0 is CTR (a logit); task 1 is CTCVR = pCTR × pCVR, trained as the product (ESMM) or
+/// scored as the product but trained as CVR on the clicked rows (the naive and IPW models).
+fn funnel_output(ctr_logit: Tensor<3>, cvr_logit: Tensor<3>, loss: CvrLoss) -> ModelOutput {
     let p_cvr = sigmoid(cvr_logit.clone());
-    let p_ctcvr = sigmoid(ctr_logit.clone()) * p_cvr.clone();
-    let ctcvr = if on_clicks {
-        Prediction::Conditional {
+    let p_ctr = sigmoid(ctr_logit.clone());
+    let p_ctcvr = p_ctr.clone() * p_cvr.clone();
+    let ctcvr = match loss {
+        CvrLoss::Product => Prediction::Probability(p_ctcvr),
+        CvrLoss::Clicked => Prediction::Conditional {
             probability: p_ctcvr,
             logit: cvr_logit,
-        }
-    } else {
-        Prediction::Probability(p_ctcvr)
+            propensity: None,
+        },
+        CvrLoss::Weighted => Prediction::Conditional {
+            probability: p_ctcvr,
+            logit: cvr_logit,
+            propensity: Some(p_ctr),
+        },
     };
     let mut out = ModelOutput::without_gates(vec![Prediction::Logit(ctr_logit), ctcvr]);
     out.cvr = Some(p_cvr);
@@ -65,7 +99,7 @@ fn tower_logits(
     cvr_input: Option<&InputLayer>,
     ctr: &TaskHead,
     cvr: &TaskHead,
-) -> (Tensor<2>, Tensor<2>) {
+) -> (Tensor<3>, Tensor<3>) {
     let read = |layer: &InputLayer| layer.forward(x.categorical.clone(), x.numeric.clone());
     let h = read(input);
     let cvr_h = cvr_input.map_or_else(|| h.clone(), read);
@@ -82,14 +116,16 @@ fn penalty(input: &InputLayer, cvr_input: Option<&InputLayer>) -> Option<Tensor<
     }
 }
 
-/// ESMM, or (`cvr_on_clicks`) the naive CVR model: the same towers and inputs, apart only in how
-/// CTCVR is trained.
+/// ESMM, the naive CVR model or the IPW CVR model ([`CvrLoss`]): the same towers and inputs,
+/// apart only in how the CVR is trained.
 ///
 /// The naive CVR model trains a CTR tower on every impression and a CVR tower on the clicked
 /// impressions only, as CVR models were trained before ESMM (the ESMM paper's "DNN" baseline
 /// with a CTR model beside it; by default they share nothing, not even the embeddings). Its
 /// CTCVR (pCTR × pCVR) is reported but never trained on: the CVR tower's loss is its
-/// cross-entropy on the rows whose click label is 1 ([`Prediction::Conditional`]).
+/// cross-entropy on the rows whose click label is 1 ([`Prediction::Conditional`]). The IPW
+/// model weights each of those rows by 1 / pCTR (its own CTR tower's, clipped, not trained
+/// through the weight): an inverse-propensity estimate of the loss over every impression.
 #[derive(Module, Debug)]
 pub struct Esmm {
     /// The CTR tower's input, and the CVR tower's too when they share (ESMM's design).
@@ -98,9 +134,9 @@ pub struct Esmm {
     pub cvr_input: Option<InputLayer>,
     pub ctr: TaskHead,
     pub cvr: TaskHead,
-    /// The naive CVR model: CVR trained on the clicked rows, CTCVR only scored.
+    /// How the CVR is trained: ESMM's product, or on the clicked rows (weighted or not).
     #[module(skip)]
-    pub cvr_on_clicks: bool,
+    pub cvr_loss: CvrLoss,
 }
 
 impl Esmm {
@@ -111,7 +147,7 @@ impl Esmm {
             cvr_input,
             ctr,
             cvr,
-            cvr_on_clicks: config.kind == ModelKind::NaiveCvr,
+            cvr_loss: CvrLoss::of(config.kind),
         }
     }
 
@@ -125,7 +161,7 @@ impl Esmm {
             &self.ctr,
             &self.cvr,
         );
-        funnel_output(ctr_logit, cvr_logit, self.cvr_on_clicks)
+        funnel_output(ctr_logit, cvr_logit, self.cvr_loss)
     }
 
     pub fn embedding_penalty(&self) -> Option<Tensor<1>> {

@@ -7,6 +7,7 @@ mod esmm;
 pub mod layers;
 mod moe;
 mod ple;
+mod replicas;
 
 use burn::config::Config;
 use burn::module::Module;
@@ -21,38 +22,18 @@ pub use mtl_vocab::{ExpertRef, GateInfo, GateLayout, ModelKind, ModelSettings, O
 
 use crate::data::{Batch, InputSpec};
 
-/// Every size of every model, as Burn's config (model files carry it). Fields a model does not
-/// use are ignored by it. The values, their meaning and the tutorial's defaults are
-/// [`ModelSettings`]'s: [`ModelConfig::tutorial`] and [`ModelConfig::from_settings`] build one.
-#[derive(Config, Debug, PartialEq)]
+/// A model: its kind and its settings (every size and regularisation setting; a model ignores
+/// those it does not use, [`ModelKind::uses`]). Model files carry it as JSON, the settings'
+/// fields flat beside `kind`. [`ModelConfig::tutorial`] and [`ModelConfig::from_settings`] build
+/// one.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModelConfig {
     pub kind: ModelKind,
-    #[config(default = "ModelSettings::default().embedding_dim")]
-    pub embedding_dim: usize,
-    #[config(default = "ModelSettings::default().bottom_units")]
-    pub bottom_units: Vec<usize>,
-    #[config(default = "ModelSettings::default().expert_units")]
-    pub expert_units: Vec<usize>,
-    #[config(default = "ModelSettings::default().tower_units")]
-    pub tower_units: Vec<usize>,
-    #[config(default = "ModelSettings::default().experts")]
-    pub experts: usize,
-    #[config(default = "ModelSettings::default().specific_experts")]
-    pub specific_experts: usize,
-    #[config(default = "ModelSettings::default().shared_experts")]
-    pub shared_experts: usize,
-    #[config(default = "ModelSettings::default().levels")]
-    pub levels: usize,
-    #[config(default = "ModelSettings::default().gate_units")]
-    pub gate_units: Vec<usize>,
-    #[config(default = "ModelSettings::default().dropout")]
-    pub dropout: f64,
-    #[config(default = "ModelSettings::default().l2_embedding")]
-    pub l2_embedding: f64,
-    /// Model files from before it existed were ESMM's, which shares.
-    #[config(default = true)]
-    pub shared_embedding: bool,
+    #[serde(flatten)]
+    pub settings: ModelSettings,
 }
+
+impl Config for ModelConfig {}
 
 /// Upper bounds on a model: the vocabulary's, which the page's tighter bounds sit inside.
 pub use mtl_vocab::limits;
@@ -81,44 +62,23 @@ impl ModelConfig {
 
     /// The model of `kind` with `settings`. CGC gets one level, whatever `settings` asks.
     pub fn from_settings(kind: ModelKind, s: &ModelSettings) -> Self {
-        Self {
-            kind,
-            embedding_dim: s.embedding_dim,
-            bottom_units: s.bottom_units.clone(),
-            expert_units: s.expert_units.clone(),
-            tower_units: s.tower_units.clone(),
-            experts: s.experts,
-            specific_experts: s.specific_experts,
-            shared_experts: s.shared_experts,
-            levels: if kind == ModelKind::Cgc { 1 } else { s.levels },
-            gate_units: s.gate_units.clone(),
-            dropout: s.dropout,
-            l2_embedding: s.l2_embedding,
-            shared_embedding: s.shared_embedding,
+        let mut settings = s.clone();
+        if kind == ModelKind::Cgc {
+            settings.levels = 1;
         }
+        Self { kind, settings }
     }
 
-    /// The settings this config was made of.
-    pub fn settings(&self) -> ModelSettings {
-        ModelSettings {
-            embedding_dim: self.embedding_dim,
-            bottom_units: self.bottom_units.clone(),
-            expert_units: self.expert_units.clone(),
-            tower_units: self.tower_units.clone(),
-            experts: self.experts,
-            specific_experts: self.specific_experts,
-            shared_experts: self.shared_experts,
-            levels: self.levels,
-            gate_units: self.gate_units.clone(),
-            dropout: self.dropout,
-            l2_embedding: self.l2_embedding,
-            shared_embedding: self.shared_embedding,
-        }
+    /// The same model with its settings changed by `change`.
+    pub fn with(mut self, change: impl FnOnce(&mut ModelSettings)) -> Self {
+        change(&mut self.settings);
+        self
     }
 
     /// Refuses sizes that cannot be built or would not fit a browser tab.
     pub fn validate(&self) -> Result<(), ConfigError> {
         use limits::*;
+        let settings = &self.settings;
         let range = |field, value: usize, min: usize, max: usize| {
             if value < min || value > max {
                 Err(ConfigError::OutOfRange {
@@ -140,38 +100,48 @@ impl ModelConfig {
                 .iter()
                 .try_for_each(|&u| range(field, u, 1, MAX_UNITS))
         };
-        range("embedding_dim", self.embedding_dim, 1, MAX_EMBEDDING_DIM)?;
-        layers("tower_units", &self.tower_units, false)?;
-        layers("gate_units", &self.gate_units, false)?;
-        if !(0.0..0.95).contains(&self.dropout) {
+        range(
+            "embedding_dim",
+            settings.embedding_dim,
+            1,
+            MAX_EMBEDDING_DIM,
+        )?;
+        layers("tower_units", &settings.tower_units, false)?;
+        layers("gate_units", &settings.gate_units, false)?;
+        if !(0.0..0.95).contains(&settings.dropout) {
             return Err(ConfigError::OutOfRange {
                 field: "dropout",
-                value: self.dropout,
+                value: settings.dropout,
                 min: 0.0,
                 max: 0.95,
             });
         }
-        if !(0.0..=1.0).contains(&self.l2_embedding) {
+        if !(0.0..=1.0).contains(&settings.l2_embedding) {
             return Err(ConfigError::OutOfRange {
                 field: "l2_embedding",
-                value: self.l2_embedding,
+                value: settings.l2_embedding,
                 min: 0.0,
                 max: 1.0,
             });
         }
         match self.kind {
             ModelKind::SingleTask | ModelKind::SharedBottom => {
-                layers("bottom_units", &self.bottom_units, true)?
+                layers("bottom_units", &settings.bottom_units, true)?
             }
             ModelKind::Mmoe | ModelKind::Omoe => {
-                layers("expert_units", &self.expert_units, true)?;
-                range("experts", self.experts, 1, MAX_EXPERTS)?;
+                layers("expert_units", &settings.expert_units, true)?;
+                range("experts", settings.experts, 1, MAX_EXPERTS)?;
             }
             ModelKind::Cgc | ModelKind::Ple => {
-                layers("expert_units", &self.expert_units, true)?;
-                range("specific_experts", self.specific_experts, 0, MAX_EXPERTS)?;
-                range("shared_experts", self.shared_experts, 0, MAX_EXPERTS)?;
-                if self.specific_experts + self.shared_experts == 0 {
+                layers("expert_units", &settings.expert_units, true)?;
+                range(
+                    "specific_experts",
+                    settings.specific_experts,
+                    0,
+                    MAX_EXPERTS,
+                )?;
+                range("shared_experts", settings.shared_experts, 0, MAX_EXPERTS)?;
+                if settings.specific_experts + settings.shared_experts == 0 {
                     return Err(ConfigError::NoExperts);
                 }
                 let levels_max = if self.kind == ModelKind::Cgc {
@@ -179,19 +149,20 @@ impl ModelConfig {
                 } else {
                     MAX_LEVELS
                 };
-                range("levels", self.levels, 1, levels_max)?;
+                range("levels", settings.levels, 1, levels_max)?;
             }
-            ModelKind::Esmm | ModelKind::NaiveCvr => {}
+            ModelKind::Esmm | ModelKind::NaiveCvr | ModelKind::IpwCvr => {}
         }
         Ok(())
     }
 
     /// The gates this configuration has, in the order [`ModelOutput::gates`] returns them.
     pub fn gate_layout(&self, tasks: usize) -> GateLayout {
-        GateLayout::new(self.kind, &self.settings(), tasks)
+        GateLayout::new(self.kind, &self.settings, tasks)
     }
 
-    /// Builds the model on `device`. The device's seed decides the initial weights.
+    /// Builds one replica of the model on `device`. The device's seed decides the initial
+    /// weights (drawn lazily, at first use); [`ModelConfig::init_replicas`] seeds them.
     pub fn init(
         &self,
         spec: &InputSpec,
@@ -211,17 +182,18 @@ impl ModelConfig {
             ModelKind::Cgc | ModelKind::Ple => MtlModel::Ple(Ple::new(self, spec, tasks, device)),
             ModelKind::Esmm => MtlModel::Esmm(Esmm::new(self, spec, device)),
             ModelKind::NaiveCvr => MtlModel::NaiveCvr(Esmm::new(self, spec, device)),
+            ModelKind::IpwCvr => MtlModel::IpwCvr(Esmm::new(self, spec, device)),
         })
     }
 }
 
-/// Model inputs for one batch.
+/// Model inputs for one batch: each replica's rows.
 #[derive(Debug, Clone)]
 pub struct ModelInput {
-    /// `[batch, fields]`
-    pub categorical: Tensor<2, Int>,
-    /// `[batch, numeric]`
-    pub numeric: Tensor<2>,
+    /// `[R, batch, fields]`
+    pub categorical: Tensor<3, Int>,
+    /// `[R, batch, numeric]`
+    pub numeric: Tensor<3>,
 }
 
 impl From<&Batch> for ModelInput {
@@ -239,23 +211,25 @@ impl From<&Batch> for ModelInput {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Prediction {
-    /// `[batch, 1]`
-    Logit(Tensor<2>),
-    /// `[batch, 1]`
-    Probability(Tensor<2>),
-    /// The naive CVR model's second task: scored as `probability` (pCTR × pCVR, `[batch, 1]`)
-    /// but trained as `logit` (the CVR tower's, `[batch, 1]`) on the rows whose first task's
+    /// `[R, batch, 1]`
+    Logit(Tensor<3>),
+    /// `[R, batch, 1]`
+    Probability(Tensor<3>),
+    /// The naive CVR model's second task: scored as `probability` (pCTR × pCVR, `[R, batch, 1]`)
+    /// but trained as `logit` (the CVR tower's, `[R, batch, 1]`) on the rows whose first task's
     /// label is 1 (the clicked impressions), against this task's label (click and conversion,
-    /// which on those rows is the conversion).
+    /// which on those rows is the conversion). With a `propensity` (pCTR, `[R, batch, 1]`),
+    /// each clicked row's loss is weighted by its inverse: the IPW CVR model.
     Conditional {
-        probability: Tensor<2>,
-        logit: Tensor<2>,
+        probability: Tensor<3>,
+        logit: Tensor<3>,
+        propensity: Option<Tensor<3>>,
     },
 }
 
 impl Prediction {
-    /// `[batch, 1]` probabilities (for regression tasks, use the raw logit instead).
-    pub fn probability(&self) -> Tensor<2> {
+    /// `[R, batch, 1]` probabilities (for regression tasks, use the raw logit instead).
+    pub fn probability(&self) -> Tensor<3> {
         match self {
             Prediction::Logit(x) => burn::tensor::activation::sigmoid(x.clone()),
             Prediction::Probability(p) | Prediction::Conditional { probability: p, .. } => {
@@ -265,7 +239,7 @@ impl Prediction {
     }
 
     /// The raw output: the logit or the probability.
-    pub fn raw(&self) -> Tensor<2> {
+    pub fn raw(&self) -> Tensor<3> {
         match self {
             Prediction::Logit(x)
             | Prediction::Probability(x)
@@ -279,11 +253,12 @@ impl Prediction {
 pub struct ModelOutput {
     /// One per task.
     pub tasks: Vec<Prediction>,
-    /// `[batch, experts]` per gate, in [`ModelConfig::gate_layout`] order. Empty without gates.
-    pub gates: Vec<Tensor<2>>,
-    /// The CVR head of ESMM and of the naive CVR model, `[batch, 1]` probabilities: predicted
-    /// and scored (ESMM's is never in the loss).
-    pub cvr: Option<Tensor<2>>,
+    /// `[R, batch, experts]` per gate, in [`ModelConfig::gate_layout`] order. Empty without
+    /// gates.
+    pub gates: Vec<Tensor<3>>,
+    /// The CVR head of ESMM and of the naive CVR model, `[R, batch, 1]` probabilities:
+    /// predicted and scored (ESMM's is never in the loss).
+    pub cvr: Option<Tensor<3>>,
 }
 
 impl ModelOutput {
@@ -296,7 +271,9 @@ impl ModelOutput {
     }
 }
 
-/// Any of the playground's models.
+/// Any of the playground's models, as R replicas side by side ([`MtlModel::replicas`]): every
+/// parameter has a leading `[R, …]`, and each replica is a model of its own, trained on its own
+/// rows, with exactly the gradient and the Adam update it would get alone.
 // One model lives at a time and is built once, so the size gap between variants costs nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
@@ -308,6 +285,8 @@ pub enum MtlModel {
     Esmm(Esmm),
     /// The naive CVR model: ESMM's parts, CVR trained on the clicked rows.
     NaiveCvr(Esmm),
+    /// The naive model with each clicked row's CVR loss weighted by 1 / pCTR.
+    IpwCvr(Esmm),
 }
 
 impl MtlModel {
@@ -317,11 +296,12 @@ impl MtlModel {
             MtlModel::SharedBottom(m) => m.forward(x),
             MtlModel::Moe(m) => m.forward(x),
             MtlModel::Ple(m) => m.forward(x),
-            MtlModel::Esmm(m) | MtlModel::NaiveCvr(m) => m.forward(x),
+            MtlModel::Esmm(m) | MtlModel::NaiveCvr(m) | MtlModel::IpwCvr(m) => m.forward(x),
         }
     }
 
-    /// The sum of squared embedding weights, which the L2 penalty scales.
+    /// The sum of squared embedding weights over every replica (the sum of each one's own
+    /// penalty), which the L2 penalty scales.
     /// `None` for a model without embeddings (numeric inputs only).
     pub fn embedding_penalty(&self) -> Option<Tensor<1>> {
         match self {
@@ -329,7 +309,9 @@ impl MtlModel {
             MtlModel::SharedBottom(m) => m.input.squared_norm(),
             MtlModel::Moe(m) => m.input.squared_norm(),
             MtlModel::Ple(m) => m.input.squared_norm(),
-            MtlModel::Esmm(m) | MtlModel::NaiveCvr(m) => m.embedding_penalty(),
+            MtlModel::Esmm(m) | MtlModel::NaiveCvr(m) | MtlModel::IpwCvr(m) => {
+                m.embedding_penalty()
+            }
         }
     }
 }

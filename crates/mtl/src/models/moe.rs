@@ -27,16 +27,16 @@ impl Moe {
     ) -> Self {
         let input = InputLayer::new(
             &spec.vocab_sizes,
-            config.embedding_dim,
+            config.settings.embedding_dim,
             spec.n_numeric,
             device,
         );
         let width = input.output_dim();
         let experts = ExpertBank::new(
-            config.experts,
+            config.settings.experts,
             width,
-            &config.expert_units,
-            config.dropout,
+            &config.settings.expert_units,
+            config.settings.dropout,
             device,
         );
         let n_gates = if one_gate { 1 } else { tasks };
@@ -44,9 +44,9 @@ impl Moe {
             .map(|_| {
                 Gate::new(
                     width,
-                    &config.gate_units,
-                    config.experts,
-                    config.dropout,
+                    &config.settings.gate_units,
+                    config.settings.experts,
+                    config.settings.dropout,
                     device,
                 )
             })
@@ -55,8 +55,8 @@ impl Moe {
             .map(|_| {
                 TaskHead::new(
                     experts.output_dim,
-                    &config.tower_units,
-                    config.dropout,
+                    &config.settings.tower_units,
+                    config.settings.dropout,
                     device,
                 )
             })

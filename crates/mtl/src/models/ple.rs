@@ -24,11 +24,28 @@ pub struct ExtractionLevel {
 
 impl ExtractionLevel {
     fn new(config: &ModelConfig, d_in: usize, tasks: usize, last: bool, device: &Device) -> Self {
-        let (s, h) = (config.specific_experts, config.shared_experts);
+        let (s, h) = (
+            config.settings.specific_experts,
+            config.settings.shared_experts,
+        );
         let total = tasks * s + h;
-        let gate = |n| Gate::new(d_in, &config.gate_units, n, config.dropout, device);
+        let gate = |n| {
+            Gate::new(
+                d_in,
+                &config.settings.gate_units,
+                n,
+                config.settings.dropout,
+                device,
+            )
+        };
         Self {
-            experts: ExpertBank::new(total, d_in, &config.expert_units, config.dropout, device),
+            experts: ExpertBank::new(
+                total,
+                d_in,
+                &config.settings.expert_units,
+                config.settings.dropout,
+                device,
+            ),
             task_gates: (0..tasks).map(|_| gate(s + h)).collect(),
             shared_gate: (!last).then(|| gate(total)),
             specific: s,
@@ -40,47 +57,47 @@ impl ExtractionLevel {
     /// weights (task gates, then the shared gate).
     ///
     /// # Shapes
-    /// - task_inputs: per task `[batch, in]`, shared_input: `[batch, in]`
-    /// - outputs: `[batch, out]` each; gate weights `[batch, experts in that gate]`
+    /// - task_inputs: per task `[R, batch, in]`, shared_input: `[R, batch, in]`
+    /// - outputs: `[R, batch, out]` each; gate weights `[R, batch, experts in that gate]`
     fn forward(
         &self,
-        task_inputs: &[Tensor<2>],
-        shared_input: &Tensor<2>,
+        task_inputs: &[Tensor<3>],
+        shared_input: &Tensor<3>,
         same_input: bool,
-    ) -> (Vec<Tensor<2>>, Option<Tensor<2>>, Vec<Tensor<2>>) {
+    ) -> (Vec<Tensor<3>>, Option<Tensor<3>>, Vec<Tensor<3>>) {
         let tasks = task_inputs.len();
         let (s, h) = (self.specific, self.shared);
         let experts = if same_input {
             self.experts.forward_shared(shared_input.clone())
         } else {
-            let [batch, d_in] = shared_input.dims();
-            let mut blocks: Vec<Tensor<3>> = Vec::with_capacity(tasks + 1);
+            let [replicas, batch, d_in] = shared_input.dims();
+            let block = |x: &Tensor<3>, n: usize| {
+                x.clone()
+                    .unsqueeze_dim::<4>(1)
+                    .expand([replicas, n, batch, d_in])
+            };
+            let mut blocks: Vec<Tensor<4>> = Vec::with_capacity(tasks + 1);
             for x in task_inputs.iter().filter(|_| s > 0) {
-                blocks.push(x.clone().unsqueeze::<3>().expand([s, batch, d_in]));
+                blocks.push(block(x, s));
             }
             if h > 0 {
-                blocks.push(
-                    shared_input
-                        .clone()
-                        .unsqueeze::<3>()
-                        .expand([h, batch, d_in]),
-                );
+                blocks.push(block(shared_input, h));
             }
-            self.experts.forward(Tensor::cat(blocks, 0))
-        }; // [tasks * s + h, batch, out]
+            self.experts.forward(Tensor::cat(blocks, 1))
+        }; // [R, tasks * s + h, batch, out]
 
         let mut outputs = Vec::with_capacity(tasks);
         let mut gates = Vec::with_capacity(tasks + 1);
         for (t, (gate, x)) in self.task_gates.iter().zip(task_inputs).enumerate() {
             let mut own = Vec::with_capacity(2);
             if s > 0 {
-                own.push(experts.clone().slice(t * s..(t + 1) * s));
+                own.push(experts.clone().narrow(1, t * s, s));
             }
             if h > 0 {
-                own.push(experts.clone().slice(tasks * s..tasks * s + h));
+                own.push(experts.clone().narrow(1, tasks * s, h));
             }
             let weights = gate.forward(x.clone());
-            outputs.push(mix(Tensor::cat(own, 0), weights.clone()));
+            outputs.push(mix(Tensor::cat(own, 1), weights.clone()));
             gates.push(weights);
         }
         let shared_out = self.shared_gate.as_ref().map(|gate| {
@@ -103,19 +120,32 @@ impl Ple {
     pub fn new(config: &ModelConfig, spec: &InputSpec, tasks: usize, device: &Device) -> Self {
         let input = InputLayer::new(
             &spec.vocab_sizes,
-            config.embedding_dim,
+            config.settings.embedding_dim,
             spec.n_numeric,
             device,
         );
         let mut width = input.output_dim();
-        let mut levels = Vec::with_capacity(config.levels);
-        for k in 0..config.levels {
-            let level = ExtractionLevel::new(config, width, tasks, k + 1 == config.levels, device);
+        let mut levels = Vec::with_capacity(config.settings.levels);
+        for k in 0..config.settings.levels {
+            let level = ExtractionLevel::new(
+                config,
+                width,
+                tasks,
+                k + 1 == config.settings.levels,
+                device,
+            );
             width = level.experts.output_dim;
             levels.push(level);
         }
         let heads = (0..tasks)
-            .map(|_| TaskHead::new(width, &config.tower_units, config.dropout, device))
+            .map(|_| {
+                TaskHead::new(
+                    width,
+                    &config.settings.tower_units,
+                    config.settings.dropout,
+                    device,
+                )
+            })
             .collect();
         Self {
             input,

@@ -13,7 +13,7 @@ fn batch(device: &Device) -> ModelInput {
     let data = AdultData::embedded(DataOptions::default()).expect("embedded data");
     let rows: Vec<usize> = (0..32).collect();
     let split = data.train.subset(&rows).to_device(device);
-    ModelInput::from(&split.range(0, 32))
+    ModelInput::from(&split.range(&[0], 0, 32))
 }
 
 /// Parameters of a dense layer `d_in -> d_out`.
@@ -102,8 +102,8 @@ fn models_match_parameter_counts_derived_by_hand() {
     );
 }
 
-/// The values of a `[batch, 1]` output, for exact comparisons.
-fn values(t: Tensor<2>) -> Vec<f32> {
+/// The values of a `[1, batch, 1]` output, for exact comparisons.
+fn values(t: Tensor<3>) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().expect("f32 values")
 }
 
@@ -117,17 +117,17 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 /// `w + 1` on experts `from..to` of a bank's every layer, the others as they were.
 fn shift_experts(bank: &mut layers::ExpertBank, from: usize, to: usize) {
     for w in bank.weights.iter_mut() {
-        let v = w.val();
-        let n = v.dims()[0];
+        let v = w.val(); // [1, experts, in, out]
+        let n = v.dims()[1];
         let mut parts = Vec::new();
         if from > 0 {
-            parts.push(v.clone().slice(0..from));
+            parts.push(v.clone().narrow(1, 0, from));
         }
-        parts.push(v.clone().slice(from..to) + 1.0);
+        parts.push(v.clone().narrow(1, from, to - from) + 1.0);
         if to < n {
-            parts.push(v.slice(to..n));
+            parts.push(v.narrow(1, to, n - to));
         }
-        *w = burn::module::Param::from_tensor(Tensor::cat(parts, 0));
+        *w = burn::module::Param::from_tensor(Tensor::cat(parts, 1));
     }
 }
 
@@ -136,16 +136,22 @@ fn shift_experts(bank: &mut layers::ExpertBank, from: usize, to: usize) {
 /// t's gate is softmax(x W_t) over its own experts then the shared ones; the tower reads the
 /// weighted sum.
 fn cgc_by_hand(ple: &Ple, x: &ModelInput, tasks: usize) -> Vec<Vec<f32>> {
-    let input = ple.input.forward(x.categorical.clone(), x.numeric.clone());
+    let input: Tensor<2> = ple
+        .input
+        .forward(x.categorical.clone(), x.numeric.clone())
+        .squeeze_dim(0);
     let rows = input.dims()[0];
     let level = &ple.levels[0];
     let (s, h) = (level.specific, level.shared);
+    // Expert e's `[in, out]` (or `[1, out]`) slice of a `[1, experts, in, out]` parameter.
+    let slice = |p: &burn::module::Param<Tensor<4>>, e: usize| -> Tensor<2> {
+        let [_, _, d_in, d_out] = p.dims();
+        p.val().narrow(1, e, 1).reshape([d_in, d_out])
+    };
     let expert = |e: usize| {
         let mut y = input.clone();
         for (w, b) in level.experts.weights.iter().zip(&level.experts.biases) {
-            let w: Tensor<2> = w.val().slice(e..e + 1).squeeze_dim(0);
-            let b: Tensor<2> = b.val().slice(e..e + 1).squeeze_dim(0);
-            y = burn::tensor::activation::relu(y.matmul(w) + b);
+            y = burn::tensor::activation::relu(y.matmul(slice(w, e)) + slice(b, e));
         }
         y // [batch, out]
     };
@@ -156,15 +162,13 @@ fn cgc_by_hand(ple: &Ple, x: &ModelInput, tasks: usize) -> Vec<Vec<f32>> {
                 .collect();
             let gate = &level.task_gates[t];
             assert!(gate.hidden.is_none(), "the paper's gate is one Dense");
-            let weights = burn::tensor::activation::softmax(
-                input.clone().matmul(gate.logits.weight.val()),
-                1,
-            ); // [batch, own experts]
+            let kernel: Tensor<2> = gate.logits.weight.val().squeeze_dim(0);
+            let weights = burn::tensor::activation::softmax(input.clone().matmul(kernel), 1); // [batch, own experts]
             let mut mixed = expert(own[0]) * weights.clone().slice([0..rows, 0..1]);
             for (j, &e) in own.iter().enumerate().skip(1) {
                 mixed = mixed + expert(e) * weights.clone().slice([0..rows, j..j + 1]);
             }
-            values(ple.heads[t].forward(mixed))
+            values(ple.heads[t].forward(mixed.unsqueeze_dim(0)))
         })
         .collect()
 }
@@ -174,10 +178,11 @@ fn ple_with_one_level_equals_a_cgc_written_out_by_hand() {
     let device = Device::flex();
     let x = batch(&device);
     let spec = adult_spec();
-    let config = ModelConfig::tutorial(ModelKind::Ple)
-        .with_levels(1)
-        .with_specific_experts(3)
-        .with_shared_experts(2);
+    let config = ModelConfig::tutorial(ModelKind::Ple).with(|s| {
+        s.levels = 1;
+        s.specific_experts = 3;
+        s.shared_experts = 2;
+    });
     let MtlModel::Ple(ple) = config.init(&spec, 2, &device).expect("valid") else {
         panic!("PLE builds a Ple");
     };
@@ -189,8 +194,10 @@ fn ple_with_one_level_equals_a_cgc_written_out_by_hand() {
     }
     // The CGC kind is the same model: one level, no shared gate.
     let cgc = ModelConfig::tutorial(ModelKind::Cgc)
-        .with_specific_experts(3)
-        .with_shared_experts(2)
+        .with(|s| {
+            s.specific_experts = 3;
+            s.shared_experts = 2;
+        })
         .init(&spec, 2, &device)
         .expect("valid");
     assert_eq!(cgc.num_params(), ple.num_params());
@@ -232,11 +239,12 @@ fn ple_task_experts_stay_private_without_shared_experts() {
     let s = 2;
     // Perturbs task 0's specific experts at every level and reports how far each task moved.
     let moved = |shared: usize| -> [f32; 2] {
-        let config = ModelConfig::tutorial(ModelKind::Ple)
-            .with_levels(3)
-            .with_specific_experts(s)
-            .with_shared_experts(shared)
-            .with_expert_units(vec![8]);
+        let config = ModelConfig::tutorial(ModelKind::Ple).with(|c| {
+            c.levels = 3;
+            c.specific_experts = s;
+            c.shared_experts = shared;
+            c.expert_units = vec![8];
+        });
         let MtlModel::Ple(mut ple) = config.init(&spec, 2, &device).expect("valid") else {
             panic!("PLE builds a Ple");
         };
@@ -286,21 +294,21 @@ fn gate_outputs_follow_the_layout() {
     let device = Device::flex();
     let x = batch(&device);
     for kind in ModelKind::ALL {
-        let config =
-            ModelConfig::tutorial(kind).with_levels(if kind == ModelKind::Ple { 3 } else { 1 });
+        let config = ModelConfig::tutorial(kind)
+            .with(|s| s.levels = if kind == ModelKind::Ple { 3 } else { 1 });
         let model = config.init(&adult_spec(), 2, &device).unwrap();
         let out = model.forward(&x);
         let layout = config.gate_layout(2);
         assert_eq!(out.gates.len(), layout.len(), "{kind}");
         for (g, info) in out.gates.iter().zip(&layout.gates) {
-            assert_eq!(g.dims(), [32, info.experts.len()], "{kind}");
+            assert_eq!(g.dims(), [1, 32, info.experts.len()], "{kind}");
         }
         assert_eq!(kind.has_gates(), !layout.is_empty());
     }
     // PLE, 3 levels: 2 task gates per level, plus a shared gate on the first two levels.
     assert_eq!(
         ModelConfig::tutorial(ModelKind::Ple)
-            .with_levels(3)
+            .with(|s| s.levels = 3)
             .gate_layout(2)
             .len(),
         8
@@ -311,31 +319,47 @@ fn gate_outputs_follow_the_layout() {
 fn config_validation_refuses_nonsense() {
     let ok = ModelConfig::tutorial(ModelKind::Ple);
     assert!(ok.validate().is_ok());
-    assert!(ok.clone().with_levels(0).validate().is_err());
-    assert!(ok.clone().with_levels(9).validate().is_err());
+    assert!(ok.clone().with(|s| s.levels = 0).validate().is_err());
+    assert!(ok.clone().with(|s| s.levels = 9).validate().is_err());
     assert!(
         ok.clone()
-            .with_specific_experts(0)
-            .with_shared_experts(0)
+            .with(|s| {
+                s.specific_experts = 0;
+                s.shared_experts = 0;
+            })
             .validate()
             .is_err()
     );
-    assert!(ok.clone().with_expert_units(vec![]).validate().is_err());
-    assert!(ok.clone().with_expert_units(vec![0]).validate().is_err());
-    assert!(ok.clone().with_dropout(1.5).validate().is_err());
+    assert!(
+        ok.clone()
+            .with(|s| s.expert_units = vec![])
+            .validate()
+            .is_err()
+    );
+    assert!(
+        ok.clone()
+            .with(|s| s.expert_units = vec![0])
+            .validate()
+            .is_err()
+    );
+    assert!(ok.clone().with(|s| s.dropout = 1.5).validate().is_err());
     assert!(
         ModelConfig::tutorial(ModelKind::Mmoe)
-            .with_experts(0)
+            .with(|s| s.experts = 0)
             .validate()
             .is_err()
     );
     assert!(
         ModelConfig::tutorial(ModelKind::Cgc)
-            .with_levels(2)
+            .with(|s| s.levels = 2)
             .validate()
             .is_err()
     );
-    let message = ok.with_embedding_dim(0).validate().unwrap_err().to_string();
+    let message = ok
+        .with(|s| s.embedding_dim = 0)
+        .validate()
+        .unwrap_err()
+        .to_string();
     assert!(message.contains("embedding_dim"), "{message}");
 }
 

@@ -14,8 +14,8 @@ use super::trainer::Trainer;
 /// a few percent of training time (`mtl bench` prints the share per model).
 pub const GRADIENT_COSINE_EVERY: u64 = 25;
 
-/// Sums, over the parameters with a gradient from both tasks, the dot product of the two
-/// gradients and each one's squared norm.
+/// Sums, per replica, over the parameters with a gradient from both tasks, the dot product of
+/// the two gradients and each one's squared norm (`[R]` each).
 struct SharedDot<'a> {
     a: &'a GradientsParams,
     b: &'a GradientsParams,
@@ -34,16 +34,25 @@ fn add(acc: &mut Option<Tensor<1>>, value: Tensor<1>) {
 impl ModuleVisitor for SharedDot<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         if let (Some(x), Some(y)) = (self.a.get::<D>(param.id), self.b.get::<D>(param.id)) {
-            add(&mut self.dot, (x.clone() * y.clone()).sum());
-            add(&mut self.norm_a, x.square().sum());
-            add(&mut self.norm_b, y.square().sum());
+            let replicas = x.dims()[0];
+            // [R, …] to [R]: each replica's own sum.
+            let per_replica = |t: Tensor<D>| -> Tensor<1> {
+                t.reshape([replicas as i32, -1])
+                    .sum_dim(1)
+                    .reshape([replicas])
+            };
+            add(&mut self.dot, per_replica(x.clone() * y.clone()));
+            add(&mut self.norm_a, per_replica(x.square()));
+            add(&mut self.norm_b, per_replica(y.square()));
         }
     }
 }
 
 impl Trainer {
-    /// The cosine of the two tasks' loss gradients over the parameters both reach, on the
-    /// batch the next step will train on (nothing is trained), still on the device as `[1]`.
+    /// The cosine of the two tasks' loss gradients over the parameters both reach, per replica,
+    /// on the batch the next step will train on (nothing is trained), still on the device as
+    /// `[R]`. The replicas' gradients are apart (the losses are summed over replicas), so each
+    /// replica's cosine is its own.
     /// Each task's loss is its own term of the objective, unweighted and without the L2
     /// penalty. `None` without two tasks or without a parameter both reach (single-task, the
     /// naive CVR model with a table per tower). It costs two forward and two backward passes.
@@ -54,7 +63,7 @@ impl Trainer {
         }
         let batch = self.next_batch();
         let grads = |t: usize| {
-            GradientsParams::from_grads(self.task_loss_on(&batch, t).backward(), self.model())
+            GradientsParams::from_grads(self.task_loss_on(&batch, t).sum().backward(), self.model())
         };
         let (a, b) = (grads(0), grads(1));
         let mut shared = SharedDot {
@@ -78,7 +87,7 @@ mod tests {
 
     use crate::data::{CorrelatedConfig, correlated};
     use crate::models::{ModelConfig, ModelKind, ModelSettings};
-    use crate::train::{TrainConfig, Trainer};
+    use crate::train::{Replicas, TrainConfig, Trainer};
     use mtl_vocab::DataKind;
 
     fn trainer(kind: ModelKind, p: f64, seed: u64) -> Trainer {
@@ -95,11 +104,11 @@ mod tests {
             ModelConfig::from_settings(kind, &ModelSettings::for_data(kind, DataKind::Correlated)),
             TrainConfig::new()
                 .with_learning_rate(3e-3)
-                .with_batch_size(128)
-                .with_seed(seed),
+                .with_batch_size(128),
             &data.input,
             data.tasks.clone(),
-            &data.train,
+            &[&data.train],
+            Replicas::one(seed),
             &Device::flex(),
         )
         .expect("valid trainer")

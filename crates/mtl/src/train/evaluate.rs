@@ -5,59 +5,91 @@
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::error::TrainError;
 use super::metrics;
 use super::readback::{Readback, f32_values, transaction};
-use super::trainer::{TrainError, Trainer};
+use super::trainer::{Trainer, per_replica};
 use crate::data::{CvrTruth, DeviceSplit, Split, TaskKind, TaskSpec};
 use crate::models::{GateInfo, ModelInput, ModelKind};
 
-/// A split on the evaluation device, with its labels kept on the host for the metrics.
+/// One or more splits of one shape on the evaluation device (a trainer's replicas each score
+/// the one their training data came with), with their labels kept on the host for the metrics.
 #[derive(Debug, Clone)]
 pub struct EvalSet {
     pub data: DeviceSplit,
-    /// Per task.
-    pub labels: Vec<Vec<f32>>,
-    /// The funnel's counterfactual conversions and true pCVR for these rows, if the data has
-    /// them: a CVR head is then scored over every impression too ([`EvalReport::cvr_all`]).
-    pub cvr_truth: Option<CvrTruth>,
+    /// Per data set, per task.
+    pub labels: Vec<Vec<Vec<f32>>>,
+    /// Per data set: the funnel's counterfactual conversions and true pCVR for these rows, if
+    /// the data has them: a CVR head is then scored over every impression too
+    /// ([`EvalReport::cvr_all`]).
+    pub cvr_truth: Vec<Option<CvrTruth>>,
 }
 
 impl EvalSet {
     /// Uploads `split` to `device` (the trainer's [`Trainer::eval_device`]).
     pub fn new(split: &Split, device: &Device) -> Self {
-        Self {
-            data: split.to_device(device),
-            labels: (0..split.n_tasks).map(|t| split.task_labels(t)).collect(),
-            cvr_truth: None,
-        }
+        Self::stack(&[split], device).expect("one split always stacks")
     }
 
-    /// The set with the funnel's truth for its rows (`None` leaves it without).
-    pub fn with_cvr_truth(self, truth: Option<&CvrTruth>) -> Self {
+    /// Uploads `splits` (data set d is `splits[d]`, as the trainer's) to `device`. They must
+    /// have one shape.
+    pub fn stack(splits: &[&Split], device: &Device) -> Result<Self, TrainError> {
+        Ok(Self {
+            data: DeviceSplit::stack(splits, device)?,
+            labels: splits
+                .iter()
+                .map(|split| (0..split.n_tasks).map(|t| split.task_labels(t)).collect())
+                .collect(),
+            cvr_truth: vec![None; splits.len()],
+        })
+    }
+
+    /// The set with the funnel's truth for each data set's rows (`None` leaves one without).
+    pub fn with_cvr_truth(self, truth: Vec<Option<CvrTruth>>) -> Self {
         Self {
-            cvr_truth: truth.cloned(),
+            cvr_truth: truth,
             ..self
         }
     }
 }
 
-/// Rows per forward pass during evaluation.
-const EVAL_CHUNK: usize = 4096;
+/// Replica-rows per forward pass during evaluation: fewer rows per pass with more replicas,
+/// so the memory a pass takes does not grow with them.
+const EVAL_ROWS: usize = 4096;
+/// Rows per forward pass, at least.
+const MIN_EVAL_CHUNK: usize = 256;
 
 impl Trainer {
-    /// Runs the model without autodiff over a whole split; the scores come with the read.
-    pub fn evaluate_pending(&self, set: &EvalSet) -> Readback<EvalReport> {
+    /// Runs every replica without autodiff over its data set's split; the scores, one report per
+    /// replica, come with the read.
+    pub fn evaluate_pending(&self, set: &EvalSet) -> Readback<Vec<EvalReport>> {
+        let data = self.replicas().data.clone();
+        if data.iter().any(|&d| d >= set.data.datasets) {
+            return Readback::failed(TrainError::InvalidSetting(format!(
+                "the evaluation set has {} data sets; the replicas need {}",
+                set.data.datasets,
+                data.iter().max().map_or(0, |d| d + 1)
+            )));
+        }
         let model = self.model().valid();
+        let replicas = data.len();
         let n = set.data.len;
-        let mut preds: Vec<Vec<Tensor<2>>> = vec![Vec::new(); self.tasks().len()];
+        let chunk = (EVAL_ROWS / replicas).max(MIN_EVAL_CHUNK);
+        let mut preds: Vec<Vec<Tensor<3>>> = vec![Vec::new(); self.tasks().len()];
         let mut cvr = Vec::new();
-        let mut gate_sums: Vec<Option<Tensor<1>>> = vec![None; self.gate_layout().len()];
-        // Per gate, the sum over rows of each row's entropy (a one-element tensor).
-        let mut entropy_sums: Vec<Option<Tensor<1>>> = vec![None; self.gate_layout().len()];
+        let mut gate_sums: Vec<Option<Tensor<3>>> = vec![None; self.gate_layout().len()];
+        // Per gate and replica, the sum over rows of each row's entropy.
+        let mut entropy_sums: Vec<Option<Tensor<3>>> = vec![None; self.gate_layout().len()];
+        let add = |acc: &mut Option<Tensor<3>>, value: Tensor<3>| {
+            *acc = Some(match acc.take() {
+                Some(sum) => sum + value,
+                None => value,
+            });
+        };
         let mut start = 0;
         while start < n {
-            let end = (start + EVAL_CHUNK).min(n);
-            let batch = set.data.range(start, end);
+            let end = (start + chunk).min(n);
+            let batch = set.data.range(&data, start, end);
             let out = model.forward(&ModelInput::from(&batch));
             for (t, task) in self.tasks().iter().enumerate() {
                 preds[t].push(match task.kind {
@@ -73,30 +105,32 @@ impl Trainer {
                 .zip(entropy_sums.iter_mut())
                 .zip(out.gates)
             {
-                let h = (g.clone() * g.clone().clamp_min(1e-12).log()).sum().neg();
-                *entropy = Some(match entropy.take() {
-                    Some(acc) => acc + h,
-                    None => h,
-                });
-                let s = g.sum_dim(0).squeeze_dim::<1>(0);
-                *sum = Some(match sum.take() {
-                    Some(acc) => acc + s,
-                    None => s,
-                });
+                // [R, rows, experts] -> [R, 1, 1] and [R, 1, experts]
+                let h = (g.clone() * g.clone().clamp_min(1e-12).log())
+                    .sum_dim(2)
+                    .sum_dim(1)
+                    .neg();
+                add(entropy, h);
+                add(sum, g.sum_dim(1));
             }
             start = end;
         }
-        let flatten = |parts: Vec<Tensor<2>>| Tensor::cat(parts, 0).reshape([n]);
+        let flatten = |parts: Vec<Tensor<3>>| Tensor::cat(parts, 1).reshape([replicas * n]);
         let eval = Evaluation {
             predictions: preds.into_iter().map(flatten).collect(),
             cvr: (!cvr.is_empty()).then(|| flatten(cvr)),
             gate_means: gate_sums
                 .into_iter()
                 .flatten()
-                .map(|s| s / n.max(1) as f32)
+                .map(|s| (s / n.max(1) as f32).reshape([-1]))
                 .collect(),
-            gate_entropy: entropy_sums.into_iter().flatten().collect(),
+            gate_entropy: entropy_sums
+                .into_iter()
+                .flatten()
+                .map(|h| h.reshape([replicas]))
+                .collect(),
             rows: n,
+            data,
             labels: set.labels.clone(),
             cvr_truth: set.cvr_truth.clone(),
             tasks: self.tasks().to_vec(),
@@ -113,21 +147,23 @@ impl Trainer {
         Readback::new(tx, move |data| eval.finish(data))
     }
 
-    /// Evaluates a split, blocking (natively).
-    pub fn evaluate(&self, set: &EvalSet) -> Result<EvalReport, TrainError> {
+    /// Evaluates a split, blocking (natively): one report per replica.
+    pub fn evaluate(&self, set: &EvalSet) -> Result<Vec<EvalReport>, TrainError> {
         self.evaluate_pending(set).read()
     }
 }
 
-/// An evaluation still on the device.
+/// An evaluation still on the device: every tensor flattened, replica after replica.
 struct Evaluation {
     predictions: Vec<Tensor<1>>,
     cvr: Option<Tensor<1>>,
     gate_means: Vec<Tensor<1>>,
     gate_entropy: Vec<Tensor<1>>,
     rows: usize,
-    labels: Vec<Vec<f32>>,
-    cvr_truth: Option<CvrTruth>,
+    /// Each replica's data set.
+    data: Vec<usize>,
+    labels: Vec<Vec<Vec<f32>>>,
+    cvr_truth: Vec<Option<CvrTruth>>,
     tasks: Vec<TaskSpec>,
     gates: Vec<GateInfo>,
     kind: ModelKind,
@@ -200,62 +236,100 @@ impl EvalReport {
     }
 }
 
+/// One replica's numbers of an evaluation, read back.
+struct ReplicaValues {
+    predictions: Vec<Vec<f32>>,
+    cvr: Option<Vec<f32>>,
+    gate_means: Vec<Vec<f32>>,
+    gate_entropy: Vec<f32>,
+}
+
 impl Evaluation {
-    fn finish(self, data: Vec<TensorData>) -> Result<EvalReport, TrainError> {
+    fn finish(self, data: Vec<TensorData>) -> Result<Vec<EvalReport>, TrainError> {
+        let replicas = self.data.len();
         let mut values = f32_values(data)?.into_iter();
         let mut next = || {
             values
                 .next()
+                .map(|v| per_replica(v, replicas))
                 .ok_or_else(|| TrainError::Read("missing tensor".into()))
         };
-        let mut tasks = Vec::with_capacity(self.tasks.len());
-        let mut predictions = Vec::with_capacity(self.tasks.len());
-        for (task, labels) in self.tasks.iter().zip(&self.labels) {
-            let p = next()?;
-            tasks.push(score(&task.name, task.kind, &p, labels));
-            predictions.push(p);
-        }
-        let mut cvr_predictions = None;
-        let mut cvr_all = None;
+        let predictions: Vec<Vec<Vec<f32>>> = (0..self.tasks.len())
+            .map(|_| next())
+            .collect::<Result<_, _>>()?;
         let cvr = match self.cvr {
-            Some(_) => {
-                let p = next()?;
-                if let Some(truth) = &self.cvr_truth {
-                    let mut all = score("cvr_all", TaskKind::Binary, &p, &truth.label);
-                    all.mse_true = Some(metrics::mse(&p, &truth.p));
-                    cvr_all = Some(all);
-                }
-                cvr_predictions = Some(p.clone());
-                let clicked: Vec<usize> =
-                    (0..p.len()).filter(|&i| self.labels[0][i] > 0.5).collect();
-                let p: Vec<f32> = clicked.iter().map(|&i| p[i]).collect();
-                let y: Vec<f32> = clicked.iter().map(|&i| self.labels[1][i]).collect();
-                Some(score("cvr", TaskKind::Binary, &p, &y))
-            }
+            Some(_) => Some(next()?),
             None => None,
         };
-        let mut means = Vec::with_capacity(self.gates.len());
-        for _ in &self.gates {
-            means.push(next()?);
-        }
-        let mut gates = Vec::with_capacity(self.gates.len());
-        for (info, mean) in self.gates.into_iter().zip(means) {
-            let entropy = next()?.first().copied().unwrap_or(f32::NAN);
-            let max = (info.experts.len().max(2) as f32).ln();
-            gates.push(GateSummary {
-                gate: info,
-                mean,
-                row_entropy: entropy / self.rows.max(1) as f32 / max,
-            });
-        }
+        let gate_means: Vec<Vec<Vec<f32>>> = (0..self.gates.len())
+            .map(|_| next())
+            .collect::<Result<_, _>>()?;
+        let gate_entropy: Vec<Vec<Vec<f32>>> = (0..self.gates.len())
+            .map(|_| next())
+            .collect::<Result<_, _>>()?;
+        (0..replicas)
+            .map(|r| {
+                self.report(
+                    r,
+                    ReplicaValues {
+                        predictions: predictions.iter().map(|p| p[r].clone()).collect(),
+                        cvr: cvr.as_ref().map(|c| c[r].clone()),
+                        gate_means: gate_means.iter().map(|g| g[r].clone()).collect(),
+                        gate_entropy: gate_entropy
+                            .iter()
+                            .map(|h| h[r].first().copied().unwrap_or(f32::NAN))
+                            .collect(),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// Replica `r`'s report, against its data set's labels.
+    fn report(&self, r: usize, v: ReplicaValues) -> Result<EvalReport, TrainError> {
+        let d = self.data[r];
+        let labels = &self.labels[d];
+        let tasks = self
+            .tasks
+            .iter()
+            .zip(labels)
+            .zip(&v.predictions)
+            .map(|((task, labels), p)| score(&task.name, task.kind, p, labels))
+            .collect();
+        let mut cvr_all = None;
+        let cvr = v.cvr.as_ref().map(|p| {
+            if let Some(truth) = &self.cvr_truth[d] {
+                let mut all = score("cvr_all", TaskKind::Binary, p, &truth.label);
+                all.mse_true = Some(metrics::mse(p, &truth.p));
+                cvr_all = Some(all);
+            }
+            let clicked: Vec<usize> = (0..p.len()).filter(|&i| labels[0][i] > 0.5).collect();
+            let p: Vec<f32> = clicked.iter().map(|&i| p[i]).collect();
+            let y: Vec<f32> = clicked.iter().map(|&i| labels[1][i]).collect();
+            score("cvr", TaskKind::Binary, &p, &y)
+        });
+        let gates: Vec<GateSummary> = self
+            .gates
+            .iter()
+            .zip(v.gate_means)
+            .zip(v.gate_entropy)
+            .map(|((info, mean), entropy)| {
+                let max = (info.experts.len().max(2) as f32).ln();
+                GateSummary {
+                    gate: info.clone(),
+                    mean,
+                    row_entropy: entropy / self.rows.max(1) as f32 / max,
+                }
+            })
+            .collect();
         debug_assert!(self.kind.has_gates() || gates.is_empty());
         Ok(EvalReport {
             tasks,
             cvr,
             gates,
-            predictions,
+            predictions: v.predictions,
             cvr_all,
-            cvr_predictions,
+            cvr_predictions: v.cvr,
         })
     }
 }

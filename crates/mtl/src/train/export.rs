@@ -14,13 +14,14 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor, TensorData, Transaction};
 use burn_pack::{Reader, Writer};
 
+use super::error::TrainError;
 use super::readback::Readback;
-use super::trainer::TrainError;
 use crate::data::{InputSpec, TaskSpec};
 use crate::models::{ModelConfig, MtlModel};
 
-/// The file's format name, checked on load.
-pub const FORMAT: &str = "mtl-playground model v1";
+/// The file's format name, checked on load. Version 2 gave every parameter its leading replica
+/// dimension (a file holds one replica: `[1, …]`).
+pub const FORMAT: &str = "mtl-playground model v2";
 /// The usual extension of a burnpack file.
 pub const EXTENSION: &str = "bpk";
 
@@ -50,11 +51,16 @@ impl ModelFile {
             meta.get(key)
                 .ok_or_else(|| bad_file(format!("it has no `{key}` entry")))
         };
-        if field(KEY_FORMAT)? != FORMAT {
-            return Err(bad_file(format!(
-                "its format is `{}`, not `{FORMAT}`",
-                field(KEY_FORMAT)?
-            )));
+        match field(KEY_FORMAT)?.as_str() {
+            FORMAT => {}
+            "mtl-playground model v1" => {
+                return Err(bad_file(
+                    "it was written by an earlier version of the playground, whose weights have \
+                     another shape; train the model again and download it anew"
+                        .into(),
+                ));
+            }
+            other => return Err(bad_file(format!("its format is `{other}`, not `{FORMAT}`"))),
         }
         let json_error = |key: &str, e: serde_json::Error| bad_file(format!("bad `{key}`: {e}"));
         let file = ModelFile {

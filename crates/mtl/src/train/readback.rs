@@ -3,9 +3,11 @@
 //! result. Natively [`Readback::read`] blocks; in a browser, where a blocking read of a WebGPU
 //! tensor panics, [`Readback::read_async`] awaits.
 
+use std::borrow::Borrow;
+
 use burn::tensor::{Tensor, TensorData, Transaction};
 
-use super::trainer::TrainError;
+use super::error::TrainError;
 
 /// Tensors on their way back from the device, and what to make of them once read.
 #[must_use = "nothing is read until `read` or `read_async`"]
@@ -24,6 +26,15 @@ impl<T, E: From<TrainError>> Readback<T, E> {
             transaction,
             finish: Box::new(finish),
         }
+    }
+
+    /// A read that fails with `error` without reading anything.
+    pub fn failed(error: TrainError) -> Self
+    where
+        T: 'static,
+        E: 'static,
+    {
+        Self::new(Transaction::default(), move |_| Err(E::from(error)))
     }
 
     /// The same read, its result turned into another by `f`.
@@ -59,11 +70,11 @@ impl<T, E: From<TrainError>> Readback<T, E> {
     }
 }
 
-/// One transaction of these rank-1 tensors, in order.
-pub fn transaction<'a>(tensors: impl IntoIterator<Item = &'a Tensor<1>>) -> Transaction {
-    tensors
-        .into_iter()
-        .fold(Transaction::default(), |tx, t| tx.register(t.clone()))
+/// One transaction of these rank-1 tensors (owned or borrowed), in order.
+pub fn transaction<T: Borrow<Tensor<1>>>(tensors: impl IntoIterator<Item = T>) -> Transaction {
+    tensors.into_iter().fold(Transaction::default(), |tx, t| {
+        tx.register(t.borrow().clone())
+    })
 }
 
 /// Tensors read back, as `f32` vectors in the order they were registered.

@@ -1,6 +1,6 @@
 use super::*;
 use crate::data::{AdultData, DataOptions, Split};
-use crate::models::{ModelConfig, ModelKind};
+use crate::models::{ModelConfig, ModelKind, MtlModel};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor};
@@ -14,15 +14,25 @@ fn small_data() -> AdultData {
 }
 
 fn trainer(kind: ModelKind, data: &AdultData, config: TrainConfig) -> Trainer {
+    seeded(kind, data, config, 1)
+}
+
+fn seeded(kind: ModelKind, data: &AdultData, config: TrainConfig, seed: u64) -> Trainer {
     Trainer::new(
         ModelConfig::tutorial(kind),
         config,
         &data.input_spec(),
         data.tasks.clone(),
-        &data.train,
+        &[&data.train],
+        Replicas::one(seed),
         &Device::flex(),
     )
     .expect("valid trainer")
+}
+
+/// The report of a trainer of one replica.
+fn eval(t: &Trainer, set: &EvalSet) -> EvalReport {
+    t.evaluate(set).expect("scores").remove(0)
 }
 
 /// Collects, for every float parameter, whether its gradient has a non-zero entry.
@@ -85,9 +95,13 @@ fn trainer_step_gives_every_parameter_a_gradient() {
 fn trainer_is_bit_reproducible_for_a_seed() {
     let data = small_data();
     let run = |seed| {
-        let mut t = trainer(ModelKind::Mmoe, &data, TrainConfig::new().with_seed(seed));
+        let mut t = seeded(ModelKind::Mmoe, &data, TrainConfig::new(), seed);
         (0..5)
-            .map(|_| t.step().readback().read().unwrap().losses)
+            .map(|_| {
+                t.step().readback().read().unwrap().replicas[0]
+                    .losses
+                    .clone()
+            })
             .collect::<Vec<_>>()
     };
     assert_eq!(run(3), run(3));
@@ -103,7 +117,7 @@ fn trainer_learns_and_evaluates() {
         TrainConfig::new().with_learning_rate(3e-3),
     );
     let valid = EvalSet::new(&data.valid, &t.eval_device());
-    let before = t.evaluate(&valid).unwrap();
+    let before = eval(&t, &valid);
     let mut epoch_done = 0;
     for _ in 0..3 * t.steps_per_epoch() {
         if t.step().readback().read().unwrap().epoch_done {
@@ -112,7 +126,7 @@ fn trainer_learns_and_evaluates() {
     }
     assert_eq!(epoch_done, 3);
     assert_eq!(t.epoch(), 3);
-    let after = t.evaluate(&valid).unwrap();
+    let after = eval(&t, &valid);
     assert!(after.weighted_loss(&[1.0, 1.0]) < before.weighted_loss(&[1.0, 1.0]));
     assert!(
         after.task("never_married").unwrap().auc.unwrap() > 0.85,
@@ -125,19 +139,19 @@ fn trainer_reports_gate_means_that_sum_to_one() {
     let data = small_data();
     let mut t = trainer(ModelKind::Ple, &data, TrainConfig::new());
     let report = t.step().readback().read().unwrap();
-    assert_eq!(report.gates.len(), 5);
-    for g in &report.gates {
+    assert_eq!(report.replicas[0].gates.len(), 5);
+    for g in &report.replicas[0].gates {
         assert!((g.iter().sum::<f32>() - 1.0).abs() < 1e-4);
     }
     let valid = EvalSet::new(&data.valid, &t.eval_device());
-    let eval = t.evaluate(&valid).unwrap();
-    assert_eq!(eval.gates.len(), 5);
+    let report = eval(&t, &valid);
+    assert_eq!(report.gates.len(), 5);
     // Level 0: task 0, task 1, then the shared gate over all 20 experts; level 1: two task gates.
-    assert_eq!(eval.gates[2].gate.task, None);
-    assert_eq!(eval.gates[2].mean.len(), 20);
-    assert_eq!(eval.gates[4].gate.level, 1);
-    assert_eq!(eval.gates[4].mean.len(), 12);
-    for g in &eval.gates {
+    assert_eq!(report.gates[2].gate.task, None);
+    assert_eq!(report.gates[2].mean.len(), 20);
+    assert_eq!(report.gates[4].gate.level, 1);
+    assert_eq!(report.gates[4].mean.len(), 12);
+    for g in &report.gates {
         assert!(
             g.row_entropy > 0.0 && g.row_entropy <= 1.0 + 1e-4,
             "{}",
@@ -151,15 +165,14 @@ fn trained_gates_route_rows_more_sharply_than_fresh_ones() {
     // The per-row entropy, not the mean weights, tells a gate that routes rows apart from one
     // that weighs every expert alike for every row.
     let data = small_data();
-    let mut t = trainer(
+    let mut t = seeded(
         ModelKind::Mmoe,
         &data,
-        TrainConfig::new().with_learning_rate(0.01).with_seed(2),
+        TrainConfig::new().with_learning_rate(0.01),
+        2,
     );
     let valid = EvalSet::new(&data.valid, &t.eval_device());
-    let fresh: Vec<f32> = t
-        .evaluate(&valid)
-        .unwrap()
+    let fresh: Vec<f32> = eval(&t, &valid)
         .gates
         .iter()
         .map(|g| g.row_entropy)
@@ -167,9 +180,7 @@ fn trained_gates_route_rows_more_sharply_than_fresh_ones() {
     for _ in 0..300 {
         t.step().readback().read().unwrap();
     }
-    let trained: Vec<f32> = t
-        .evaluate(&valid)
-        .unwrap()
+    let trained: Vec<f32> = eval(&t, &valid)
         .gates
         .iter()
         .map(|g| g.row_entropy)
@@ -189,10 +200,8 @@ fn trained_gates_route_rows_more_sharply_than_fresh_ones() {
 fn trainer_esmm_reports_cvr_on_clicked_rows() {
     let data = small_data();
     let t = trainer(ModelKind::Esmm, &data, TrainConfig::new());
-    let eval = t
-        .evaluate(&EvalSet::new(&data.valid, &t.eval_device()))
-        .unwrap();
-    let cvr = eval.cvr.expect("ESMM reports CVR");
+    let report = eval(&t, &EvalSet::new(&data.valid, &t.eval_device()));
+    let cvr = report.cvr.expect("ESMM reports CVR");
     let clicked = data
         .valid
         .task_labels(0)
@@ -229,7 +238,8 @@ fn trainer_refuses_invalid_settings() {
             c,
             &data.input_spec(),
             data.tasks.clone(),
-            &data.train,
+            &[&data.train],
+            Replicas::one(1),
             &Device::flex(),
         )
     };
@@ -245,53 +255,79 @@ fn trainer_refuses_invalid_settings() {
 }
 
 #[test]
-fn early_stopping_restores_the_best_weights_not_the_last() {
+fn selection_restores_each_replicas_best_weights_not_the_last() {
     let data = small_data();
-    let mut t = trainer(ModelKind::Mmoe, &data, TrainConfig::new().with_seed(3));
-    let batch = data.valid.to_device(&Device::flex()).range(0, 64);
+    let mut t = Trainer::new(
+        ModelConfig::tutorial(ModelKind::Mmoe),
+        TrainConfig::new(),
+        &data.input_spec(),
+        data.tasks.clone(),
+        &[&data.train],
+        Replicas::seeds(&[3, 4]),
+        &Device::flex(),
+    )
+    .expect("valid trainer");
+    let batch = data.valid.to_device(&Device::flex()).range(&[0, 0], 0, 64);
     let input = crate::models::ModelInput::from(&batch);
-    let predict = |m: &MtlModel| -> Vec<f32> {
-        m.valid().forward(&input).tasks[0]
+    // Each replica's predictions, [R][rows].
+    let predict = |m: &MtlModel| -> Vec<Vec<f32>> {
+        let p: Vec<f32> = m.valid().forward(&input).tasks[0]
             .probability()
             .into_data()
             .try_to_vec()
-            .expect("f32")
+            .expect("f32");
+        per_replica(p, 2)
     };
-    // Validation losses with a clear best in the middle (epoch 2); the weights move every epoch.
-    let losses = [0.60, 0.40, 0.45, 0.50, 0.55];
-    let mut stop = EarlyStopping::new(3);
-    let mut verdicts = Vec::new();
+    // Validation losses with a clear best in the middle: at point 2 for replica 0, at point 4
+    // for replica 1; 5 steps an "epoch", patience 2.
+    let losses = [
+        [0.60, 0.70],
+        [0.40, 0.60],
+        [0.45, 0.50],
+        [0.50, 0.30],
+        [0.55, 0.35],
+    ];
+    let mut selection = ReplicaSelection::new(2, 2, 5);
+    let mut best: Option<MtlModel> = None;
     let mut predictions = Vec::new();
-    for (i, &loss) in losses.iter().enumerate() {
+    let mut stopped = Vec::new();
+    for (i, point) in losses.iter().enumerate() {
         for _ in 0..5 {
             t.step().readback().read().expect("finite step");
         }
         predictions.push(predict(t.model()));
-        verdicts.push(stop.observe(i + 1, loss, t.model()));
+        let verdict = selection.observe(5 * (i as u64 + 1), point);
+        best = Some(match best.take() {
+            None => t.model().clone(),
+            Some(kept) => kept.with_replicas_from(t.model(), &verdict.improved),
+        });
+        stopped.extend(verdict.stopped);
     }
-    use Verdict::*;
-    assert_eq!(verdicts, [Improved, Improved, Continue, Continue, Stop]);
-    assert_eq!(stop.best_epoch(), 2);
-    assert_eq!(stop.best_loss(), 0.40);
-    let best = stop.take_best().expect("the best weights");
-    assert_ne!(predictions[1], predictions[4], "training moved the weights");
     assert_eq!(
-        predict(&best),
-        predictions[1],
-        "epoch 2's weights, not the last"
+        stopped,
+        vec![0],
+        "replica 0 waited 2 epochs for better; replica 1 did not"
     );
-    assert!(stop.take_best().is_none(), "handed back once");
+    assert_eq!(selection.best(0), Some((10, 0.40)));
+    assert_eq!(selection.best(1), Some((20, 0.30)));
+    let kept = predict(&best.expect("kept weights"));
+    assert_ne!(
+        predictions[1][0], predictions[4][0],
+        "training moved the weights"
+    );
+    assert_eq!(kept[0], predictions[1][0], "replica 0: point 2's weights");
+    assert_eq!(kept[1], predictions[3][1], "replica 1: point 4's weights");
 }
 
 #[test]
 fn model_file_loads_back_to_the_same_predictions() {
     let data = small_data();
     for kind in [ModelKind::Ple, ModelKind::Esmm, ModelKind::NaiveCvr] {
-        let mut t = trainer(kind, &data, TrainConfig::new().with_seed(5));
+        let mut t = seeded(kind, &data, TrainConfig::new(), 5);
         for _ in 0..3 {
             t.step().readback().read().expect("finite step");
         }
-        let bytes = t.export_pending().read().expect("exports");
+        let bytes = t.export_pending(0).read().expect("exports");
         assert_eq!(
             &bytes[..4],
             b"NRUB",
@@ -305,7 +341,7 @@ fn model_file_loads_back_to_the_same_predictions() {
         assert_eq!(file.input, data.input_spec());
         assert_eq!(model.num_params(), t.num_params());
 
-        let batch = data.valid.to_device(&Device::flex()).range(0, 64);
+        let batch = data.valid.to_device(&Device::flex()).range(&[0], 0, 64);
         let input = crate::models::ModelInput::from(&batch);
         let before = t.model().valid().forward(&input);
         let after = model.forward(&input);
@@ -332,7 +368,7 @@ fn model_file_loads_back_to_the_same_predictions() {
 fn model_file_refuses_what_it_cannot_use() {
     let data = small_data();
     let t = trainer(ModelKind::Mmoe, &data, TrainConfig::new());
-    let bytes = t.export_pending().read().expect("exports");
+    let bytes = t.export_pending(0).read().expect("exports");
     let refuse = |bytes: Vec<u8>| match ModelFile::load(bytes, &Device::flex()) {
         Err(TrainError::ModelFile(why)) => why,
         Err(other) => panic!("wrong error: {other}"),
@@ -377,7 +413,8 @@ fn trainer_trains_every_model_on_correlated_regression_tasks() {
             config,
             &data.input,
             data.tasks.clone(),
-            &data.train,
+            &[&data.train],
+            Replicas::one(1),
             &Device::flex(),
         )
         .expect("valid trainer");
@@ -388,11 +425,11 @@ fn trainer_trains_every_model_on_correlated_regression_tasks() {
         let dead = dead_parameters(&t);
         assert!(dead.is_empty(), "{kind}: no gradient for {dead:?}");
         let test = EvalSet::new(&data.test, &t.eval_device());
-        let before = t.evaluate(&test).expect("scores");
+        let before = eval(&t, &test);
         for _ in 0..300 {
             t.step();
         }
-        let after = t.evaluate(&test).expect("scores");
+        let after = eval(&t, &test);
         for (b, a) in before.tasks.iter().zip(&after.tasks) {
             assert!(
                 a.loss < 0.6 * b.loss && a.loss < 0.6,
@@ -438,7 +475,8 @@ fn funnel_trainer_with(
         TrainConfig::new().with_learning_rate(3e-3),
         &data.input,
         data.tasks.clone(),
-        train,
+        &[train],
+        Replicas::one(1),
         &Device::flex(),
     )
     .expect("valid trainer")
@@ -454,12 +492,12 @@ fn trainer_trains_every_model_on_the_funnel() {
         let dead = dead_parameters(&t);
         assert!(dead.is_empty(), "{kind}: no gradient for {dead:?}");
         let test = EvalSet::new(&data.test, &t.eval_device())
-            .with_cvr_truth(data.cvr_truth.as_ref().map(|t| &t.test));
-        let before = t.evaluate(&test).expect("scores");
+            .with_cvr_truth(vec![data.cvr_truth.as_ref().map(|t| t.test.clone())]);
+        let before = eval(&t, &test);
         for _ in 0..120 {
             t.step();
         }
-        let after = t.evaluate(&test).expect("scores");
+        let after = eval(&t, &test);
         for (b, a) in before.tasks.iter().zip(&after.tasks) {
             assert!(
                 a.loss < b.loss,
