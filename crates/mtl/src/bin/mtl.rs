@@ -105,6 +105,10 @@ struct BenchArgs {
     /// Seconds of timed training per model and replica count, after a warm-up.
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
+    /// Time exactly this many steps instead of `--seconds` (for instruction counts under a
+    /// profiler, which depend on the work and not on the machine's load).
+    #[arg(long)]
+    steps: Option<usize>,
     /// Steps between read-backs, as the browser worker does.
     #[arg(long, default_value_t = 16)]
     read_every: usize,
@@ -472,9 +476,13 @@ fn time_steps(trainer: &mut Trainer, args: &BenchArgs) -> Result<Timing, String>
     run(2 * chunk)?;
     let start = Instant::now();
     let (mut samples, mut steps) = (0usize, 0usize);
-    while start.elapsed().as_secs_f64() < args.seconds {
-        samples += run(chunk)?;
-        steps += chunk;
+    while match args.steps {
+        Some(n) => steps < n,
+        None => start.elapsed().as_secs_f64() < args.seconds,
+    } {
+        let n = args.steps.map_or(chunk, |n| chunk.min(n - steps));
+        samples += run(n)?;
+        steps += n;
     }
     Ok(Timing {
         steps,
