@@ -7,8 +7,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use leptos::prelude::*;
-use mtl_playground::dashboard::RunState;
-use mtl_playground::experiment::{Experiment, ModelKind, ModelSettings};
+use mtl_playground::page::dashboard::RunState;
+use mtl_playground::protocol::experiment::{Experiment, ModelKind, ModelSettings};
 use mtl_playground::protocol::{Event, GateLayout, ModelInfo, Progress, Proxy, StopReason};
 use mtl_playground::ui::{
     ArchitectureDiagram, Controls, GateHeatmap, MetricsTable, Playground, RunBar,

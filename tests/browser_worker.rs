@@ -16,14 +16,14 @@ use mtl::burn::tensor::{Device, Tensor};
 use mtl::data::Dataset;
 use mtl::models::ModelInput;
 use mtl::train::loss::task_loss;
-use mtl_playground::device::AdapterProbe;
-use mtl_playground::experiment::{Experiment, ModelKind};
+use mtl_playground::page::device::AdapterProbe;
+use mtl_playground::protocol::experiment::{Experiment, ModelKind};
 use mtl_playground::protocol::{
     Backend, Command, Event, Progress, StopReason, TaskScore, TestReport,
 };
-use mtl_playground::runner::Training;
 use mtl_playground::web::{from_js, now, probe_webgpu, sleep, to_js};
-use mtl_playground::worker::{DataSource, Driver};
+use mtl_playground::worker::driver::{DataSource, Driver};
+use mtl_playground::worker::runner::Training;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
@@ -350,7 +350,7 @@ async fn webgpu_smoke_test_on_the_software_adapter() {
     );
 
     // One real training step of a tiny model through the runner, on WebGPU.
-    let data = mtl_playground::runner::load_data(TRAIN_GZ, TEST_GZ, true).expect("data");
+    let data = mtl_playground::worker::runner::load_data(TRAIN_GZ, TEST_GZ, true).expect("data");
     let mut e = Experiment::tutorial(ModelKind::Mmoe);
     e.arch.experts = 2;
     e.arch.expert_units = vec![8];
@@ -455,7 +455,7 @@ async fn outputs_and_gradients(bytes: Vec<u8>, device: &Device, data: &Dataset) 
 /// (f32, with sums taken in another order on each side).
 #[wasm_bindgen_test]
 async fn webgpu_and_cpu_agree_on_outputs_and_gradients() {
-    let data = mtl_playground::runner::load_data(TRAIN_GZ, TEST_GZ, true).expect("data");
+    let data = mtl_playground::worker::runner::load_data(TRAIN_GZ, TEST_GZ, true).expect("data");
     let mut e = Experiment::tutorial(ModelKind::Mmoe);
     e.arch.experts = 3;
     e.arch.expert_units = vec![8];

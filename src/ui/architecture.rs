@@ -1,10 +1,10 @@
-//! The architecture diagram: [`crate::diagram::layout`] places it; this draws it, with each
+//! The architecture diagram: [`crate::page::diagram::layout`] places it; this draws it, with each
 //! expert → gate edge as thick and as opaque as the live gate weight.
 
 use leptos::prelude::*;
 
 use super::Playground;
-use crate::diagram::{NODE_H, NodeKind, layout};
+use crate::page::diagram::{NODE_H, NodeKind, layout};
 use wasm_bindgen::JsCast;
 
 fn fill(kind: NodeKind) -> &'static str {

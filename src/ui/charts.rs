@@ -5,12 +5,12 @@ use leptos::prelude::*;
 use mtl_vocab::GateLayout;
 
 use super::Playground;
-use crate::dashboard::{LOSS_SMOOTHING_STEPS, upto};
-use crate::experiment::ModelKind;
-use crate::plot::{
+use crate::page::dashboard::{LOSS_SMOOTHING_STEPS, upto};
+use crate::page::plot::{
     LinearScale, against_even, diverging, expert_style, extent, format_tick, nice_ticks,
     series_colour, series_dash, y_range,
 };
+use crate::protocol::experiment::ModelKind;
 
 const W: f64 = 560.0;
 const H: f64 = 250.0;

@@ -6,9 +6,9 @@
 use leptos::prelude::*;
 
 use super::Playground;
-use crate::experiment::{DataKind, DeviceChoice, ModelKind};
-use crate::fields::{FIELDS, Field, Group, Value};
-use crate::sweep::MAX_SEEDS;
+use crate::page::sweep::MAX_SEEDS;
+use crate::protocol::experiment::{DataKind, DeviceChoice, ModelKind};
+use crate::protocol::fields::{FIELDS, Field, Group, Value};
 
 /// Parses the control's text into its field; on an error, says so and puts the old value back.
 /// What was refused or clamped is also said under the control itself, where the eye is.
@@ -206,7 +206,7 @@ fn choice_options(field: &'static Field) -> impl IntoView {
 }
 
 fn field(key: &str) -> &'static Field {
-    crate::fields::field(key).unwrap_or(&FIELDS[0])
+    crate::protocol::fields::field(key).unwrap_or(&FIELDS[0])
 }
 
 #[component]

@@ -11,14 +11,14 @@ mod teach;
 
 use leptos::prelude::*;
 
-use crate::dashboard::Dashboard;
-use crate::device::{AdapterProbe, plan};
-use crate::experiment::{DataKind, DeviceChoice, Experiment, ModelKind};
-use crate::history::{History, RunRecord};
-use crate::keys::Shortcut;
+use crate::page::dashboard::Dashboard;
+use crate::page::device::{AdapterProbe, plan};
+use crate::page::history::{History, RunRecord};
+use crate::page::keys::Shortcut;
+use crate::page::race::Race;
+use crate::page::sweep::SeedSweep;
+use crate::protocol::experiment::{DataKind, DeviceChoice, Experiment, ModelKind};
 use crate::protocol::{Backend, Command, Event, StopReason};
-use crate::race::Race;
-use crate::sweep::SeedSweep;
 use crate::web::{WorkerClient, probe_webgpu};
 use wasm_bindgen::JsCast;
 
@@ -194,7 +194,7 @@ impl Playground {
                 self.worker_backend.set_value(None);
                 self.dashboard.update(|d| {
                     d.error = Some(format!("{message}. Reset to start a new worker."));
-                    d.state = crate::dashboard::RunState::Stopped;
+                    d.state = crate::page::dashboard::RunState::Stopped;
                 });
             }
         }
@@ -289,7 +289,10 @@ impl Playground {
 
     /// Applies an edited experiment: clamps it, reports what changed (and returns it), and
     /// rebuilds the model only when the architecture, the data or the seed changed.
-    pub fn update(self, edit: impl FnOnce(&mut Experiment)) -> Vec<crate::experiment::Notice> {
+    pub fn update(
+        self,
+        edit: impl FnOnce(&mut Experiment),
+    ) -> Vec<crate::protocol::experiment::Notice> {
         let before = self.experiment.get_untracked();
         let mut next = before.clone();
         edit(&mut next);
@@ -349,7 +352,7 @@ impl Playground {
     /// over several seeds starts its seed sweep, which builds each seed's model. Its card under
     /// the run bar then says what to watch, and what the run came to.
     pub fn start_lesson_step(self, l: usize, s: usize) {
-        let lessons = crate::lessons::lessons();
+        let lessons = crate::page::lessons::lessons();
         let Some(step) = lessons.get(l).and_then(|x| x.steps.get(s)) else {
             return;
         };
@@ -454,7 +457,7 @@ impl Playground {
         if self.sweep.with_untracked(Option::is_none)
             || !self
                 .dashboard
-                .with_untracked(|d| d.state == crate::dashboard::RunState::Finished)
+                .with_untracked(|d| d.state == crate::page::dashboard::RunState::Finished)
         {
             return;
         }
@@ -543,7 +546,7 @@ impl Playground {
         let json = self.dashboard.with_untracked(|d| {
             serde_json::json!({
                 "experiment": self.experiment.get_untracked(),
-                "query": self.experiment.with_untracked(crate::experiment::to_query),
+                "query": self.experiment.with_untracked(crate::protocol::experiment::to_query),
                 "backend": self.backend.get_untracked().map(|b| b.label()),
                 "params": d.info.as_ref().map(|i| i.params),
                 "step": d.step,
@@ -643,7 +646,7 @@ impl Playground {
                     return Ok(());
                 };
                 worker.send(&Command::Build {
-                    session: crate::race::LANE_SESSION,
+                    session: crate::page::race::LANE_SESSION,
                     experiment,
                 })?;
                 worker.send(&Command::Play)
@@ -728,7 +731,8 @@ impl Playground {
 #[component]
 pub fn App() -> impl IntoView {
     // The URL holds the whole experiment; whatever it holds is checked and reported.
-    let (experiment, notices) = crate::experiment::from_query(&crate::web::location_search());
+    let (experiment, notices) =
+        crate::protocol::experiment::from_query(&crate::web::location_search());
     let playground = Playground::new(experiment);
     for n in notices {
         playground.notify(format!("Link: {n}"));
@@ -736,11 +740,13 @@ pub fn App() -> impl IntoView {
     provide_context(playground);
     teach::restore_history(playground);
     Effect::new(move |_| {
-        let query = playground.experiment.with(crate::experiment::to_query);
+        let query = playground
+            .experiment
+            .with(crate::protocol::experiment::to_query);
         crate::web::replace_query(&query);
     });
     playground.start();
-    // Keyboard shortcuts, anywhere but in a field (crate::keys says which key does what).
+    // Keyboard shortcuts, anywhere but in a field (crate::page::keys says which key does what).
     let _keys = window_event_listener(leptos::ev::keydown, move |ev| {
         let target: Option<web_sys::Element> = ev.target().and_then(|t| t.dyn_into().ok());
         let tag = target.as_ref().map(|t| t.tag_name()).unwrap_or_default();
@@ -748,7 +754,7 @@ pub fn App() -> impl IntoView {
             .as_ref()
             .is_some_and(|t| t.get_attribute("contenteditable").is_some());
         let modifiers = ev.ctrl_key() || ev.meta_key() || ev.alt_key();
-        let Some(action) = crate::keys::shortcut(&ev.key(), &tag, editable, modifiers) else {
+        let Some(action) = crate::page::keys::shortcut(&ev.key(), &tag, editable, modifiers) else {
             return;
         };
         ev.prevent_default();
@@ -756,7 +762,8 @@ pub fn App() -> impl IntoView {
         let trainable = d.info.is_some()
             && !matches!(
                 d.state,
-                crate::dashboard::RunState::Finished | crate::dashboard::RunState::Loading
+                crate::page::dashboard::RunState::Finished
+                    | crate::page::dashboard::RunState::Loading
             );
         match action {
             Shortcut::PlayPause if trainable || d.is_running() => playground.toggle(),

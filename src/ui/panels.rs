@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 use super::Playground;
-use crate::dashboard::RunState;
-use crate::experiment::DataKind;
+use crate::page::dashboard::RunState;
+use crate::protocol::experiment::DataKind;
 
 /// A number with `digits` decimals, or a dash where there is none.
 pub(super) fn fmt_opt(v: Option<f64>, digits: usize) -> String {
@@ -87,7 +87,7 @@ pub fn RunBar() -> impl IntoView {
                 <button type="button" data-testid="replay-play" title="Play the recorded curves and gates back from step 0"
                     on:click=move |_| p.play_back()>"▶ Replay"</button>
             </Show>
-            <p class="hint keys" data-testid="shortcuts">{format!("Keys: {}.", crate::keys::legend())}</p>
+            <p class="hint keys" data-testid="shortcuts">{format!("Keys: {}.", crate::page::keys::legend())}</p>
             <p class="status" data-testid="run-status" role="status">
                 {move || p.dashboard.with(|d| d.status.clone())}
             </p>

@@ -1,15 +1,15 @@
 //! The teaching panels: what the current model adds, the guided lessons, the run history with
 //! its comparison and exports, and the "Show code" panel. The content lives in
-//! [`crate::lessons`] and [`crate::history`]; these components show it.
+//! [`crate::page::lessons`] and [`crate::page::history`]; these components show it.
 
 use leptos::prelude::*;
 
 use super::Playground;
 use super::charts::{LineChart, Series};
 use super::panels::fmt_opt;
-use crate::experiment::to_query;
-use crate::history::History;
-use crate::lessons::{deepctr_code, lessons, note};
+use crate::page::history::History;
+use crate::page::lessons::{deepctr_code, lessons, note};
+use crate::protocol::experiment::to_query;
 use crate::web::download;
 
 #[component]
@@ -130,7 +130,7 @@ pub fn LessonCard() -> impl IntoView {
         p.history.with(|h| {
             lessons()
                 .get(l)
-                .and_then(|lesson| crate::guide::step_result(lesson, s, h))
+                .and_then(|lesson| crate::page::guide::step_result(lesson, s, h))
         })
     };
     view! {
@@ -209,7 +209,7 @@ pub fn RunsPanel() -> impl IntoView {
             let pick = |id: &String| h.runs.iter().find(|r| r.id == *id);
             match chosen.as_slice() {
                 [a, b] => pick(a).zip(pick(b)).map(|(a, b)| {
-                    let rows: Vec<String> = crate::history::difference(a, b)
+                    let rows: Vec<String> = crate::page::history::difference(a, b)
                         .into_iter()
                         .map(|d| {
                             let signed =
@@ -346,7 +346,7 @@ pub fn RunsPanel() -> impl IntoView {
                 <span class="confirm" role="status" data-testid="import-status">{move || imported.get()}</span>
                 <button type="button" data-testid="race-runs"
                     title="Train the ticked runs' setups again, side by side (two or three, on one data set)"
-                    disabled=move || !(2..=crate::race::MAX_LANES).contains(&selected.with(Vec::len))
+                    disabled=move || !(2..=crate::page::race::MAX_LANES).contains(&selected.with(Vec::len))
                     on:click=move |_| {
                         let chosen = selected.get_untracked();
                         let setups = p.history.with_untracked(|h| {
@@ -375,7 +375,7 @@ pub fn RunsPanel() -> impl IntoView {
 #[component]
 fn SeedSpreadTable() -> impl IntoView {
     let p = expect_context::<Playground>();
-    let spreads = Memo::new(move |_| p.history.with(|h| crate::sweep::spread(&h.runs)));
+    let spreads = Memo::new(move |_| p.history.with(|h| crate::page::sweep::spread(&h.runs)));
     // The latest sweep's validation loss per task: the mean over its seeds, ± 1 sd shaded.
     let bands = Signal::derive(move || {
         spreads.with(|all| {
@@ -471,7 +471,7 @@ pub fn CodePanel() -> impl IntoView {
 
 /// Loads the saved history (reporting, not failing, on junk) and keeps it saved.
 pub fn restore_history(p: Playground) {
-    let (history, problem) = crate::web::local_storage_get(crate::history::STORAGE_KEY)
+    let (history, problem) = crate::web::local_storage_get(crate::page::history::STORAGE_KEY)
         .map(|text| History::from_json(&text))
         .unwrap_or_default();
     if let Some(problem) = problem {
@@ -482,6 +482,6 @@ pub fn restore_history(p: Playground) {
         let json = p
             .history
             .with(|h| serde_json::to_string(h).unwrap_or_default());
-        crate::web::local_storage_set(crate::history::STORAGE_KEY, &json);
+        crate::web::local_storage_set(crate::page::history::STORAGE_KEY, &json);
     });
 }

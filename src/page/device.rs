@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::experiment::DeviceChoice;
 use crate::protocol::Backend;
+use crate::protocol::experiment::DeviceChoice;
 
 /// What the browser said when asked for a WebGPU adapter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

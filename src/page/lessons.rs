@@ -1,7 +1,7 @@
 //! What the page teaches: a short explanation per model, the guided experiments, and the
 //! equivalent DeepCTR call for any setup. Plain text and data, tested natively.
 
-use crate::experiment::{DataKind, Experiment, ModelKind, format_units};
+use crate::protocol::experiment::{DataKind, Experiment, ModelKind, format_units};
 
 /// What a model adds over the one before it, and where it comes from.
 pub struct ModelNote {
@@ -118,7 +118,7 @@ pub struct Lesson {
 impl Lesson {
     /// The setups its race trains side by side: the steps that read the same data as the first
     /// (the same data set, p, c, noise and relationship field), at most
-    /// [`crate::race::MAX_LANES`]. Fewer than two: the lesson has no race.
+    /// [`crate::page::race::MAX_LANES`]. Fewer than two: the lesson has no race.
     pub fn race_setups(&self) -> Vec<Experiment> {
         let setups: Vec<Experiment> = self.steps.iter().map(|s| (s.setup)()).collect();
         let Some(first) = setups.first().cloned() else {
@@ -137,7 +137,7 @@ impl Lesson {
         };
         let mut picked: Vec<Experiment> = Vec::new();
         for e in setups.into_iter().filter(same_data) {
-            if !picked.contains(&e) && picked.len() < crate::race::MAX_LANES {
+            if !picked.contains(&e) && picked.len() < crate::page::race::MAX_LANES {
                 picked.push(e);
             }
         }
@@ -874,7 +874,7 @@ mod tests {
         for l in lessons() {
             let setups = l.race_setups();
             assert!(
-                setups.is_empty() || crate::race::Race::new(l.id.into(), setups).is_ok(),
+                setups.is_empty() || crate::page::race::Race::new(l.id.into(), setups).is_ok(),
                 "{}",
                 l.id
             );

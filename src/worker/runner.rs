@@ -11,9 +11,9 @@ use mtl::train::{
     Trainer, check_finite, f32_values, transaction,
 };
 
-use crate::experiment::{DataKind, Experiment};
+use crate::protocol::experiment::{DataKind, Experiment};
 use crate::protocol::{EvalPoint, ModelInfo, Progress, Proxy, StopReason, TaskScore, TestReport};
-use crate::schedule::{Action, ChunkOutcome, Schedule, SessionState, Validated};
+use crate::worker::schedule::{Action, ChunkOutcome, Schedule, SessionState, Validated};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -338,7 +338,7 @@ impl Training {
             let next = match action {
                 Action::Train(steps) => {
                     let chunk = self.train_chunk(steps).read()?;
-                    schedule.after_chunk(ChunkOutcome::Trained(crate::schedule::Chunk {
+                    schedule.after_chunk(ChunkOutcome::Trained(crate::worker::schedule::Chunk {
                         steps: chunk.steps,
                         // Timing only sizes chunks, and chunks are cut at validation points.
                         elapsed_ms: chunk.steps as f64,
@@ -546,15 +546,15 @@ pub fn test_report(step: u64, report: &EvalReport) -> TestReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::ModelKind;
+    use crate::protocol::experiment::ModelKind;
     use std::sync::OnceLock;
 
     fn data() -> &'static Dataset {
         static DATA: OnceLock<Dataset> = OnceLock::new();
         DATA.get_or_init(|| {
             load_data(
-                include_bytes!("../assets/adult.data.gz"),
-                include_bytes!("../assets/adult.test.gz"),
+                include_bytes!("../../assets/adult.data.gz"),
+                include_bytes!("../../assets/adult.test.gz"),
                 true,
             )
             .expect("the shipped Adult data loads")
@@ -617,8 +617,8 @@ mod tests {
         );
         assert!((proxy.auc - 0.91).abs() < 0.02, "{proxy:?}");
         let without = load_data(
-            include_bytes!("../assets/adult.data.gz"),
-            include_bytes!("../assets/adult.test.gz"),
+            include_bytes!("../../assets/adult.data.gz"),
+            include_bytes!("../../assets/adult.test.gz"),
             false,
         )
         .expect("data");
@@ -749,8 +749,8 @@ mod tests {
         e.arch.levels = 2;
         e.relationship = false;
         let d = load_data(
-            include_bytes!("../assets/adult.data.gz"),
-            include_bytes!("../assets/adult.test.gz"),
+            include_bytes!("../../assets/adult.data.gz"),
+            include_bytes!("../../assets/adult.test.gz"),
             false,
         )
         .expect("data");
@@ -815,8 +815,8 @@ mod tests {
             data()
         } else {
             owned = load_data(
-                include_bytes!("../assets/adult.data.gz"),
-                include_bytes!("../assets/adult.test.gz"),
+                include_bytes!("../../assets/adult.data.gz"),
+                include_bytes!("../../assets/adult.test.gz"),
                 false,
             )
             .expect("data");
@@ -838,7 +838,7 @@ mod tests {
     /// texts state no outcome (`lesson_texts_state_no_outcome`); the learner's run does.
     #[test]
     fn lesson_claims_hold() {
-        use crate::lessons::{Check, lessons};
+        use crate::page::lessons::{Check, lessons};
         let mut failures = Vec::new();
         let mut cache: Vec<(Experiment, Vec<f64>)> = Vec::new();
         for lesson in lessons() {

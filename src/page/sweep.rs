@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use crate::fields::SEED_MAX;
-use crate::history::RunRecord;
+use crate::page::history::RunRecord;
+use crate::protocol::fields::SEED_MAX;
 
 /// The most seeds one sweep trains.
 pub const MAX_SEEDS: usize = 10;
@@ -205,8 +205,8 @@ pub fn spread(runs: &[RunRecord]) -> Vec<Spread> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::{Experiment, ModelKind};
     use crate::protocol::TaskScore;
+    use crate::protocol::experiment::{Experiment, ModelKind};
 
     #[test]
     fn sweep_walks_its_seeds_once() {

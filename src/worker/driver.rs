@@ -18,11 +18,11 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::experiment::{DataKind, Experiment};
+use crate::protocol::experiment::{DataKind, Experiment};
 use crate::protocol::{Backend, Command, Event};
-use crate::runner::{RunError, Training, load_data, synthetic_data};
-use crate::schedule::{Action, Chunk, ChunkOutcome, Schedule, SessionState};
 use crate::web::{fetch_bytes, now, sleep, to_js};
+use crate::worker::runner::{RunError, Training, load_data, synthetic_data};
+use crate::worker::schedule::{Action, Chunk, ChunkOutcome, Schedule, SessionState};
 
 /// Where the Adult files come from.
 pub enum DataSource {
@@ -349,7 +349,7 @@ impl Driver {
         Ok(data)
     }
 
-    async fn build(&self, session: u32, experiment: crate::experiment::Experiment) {
+    async fn build(&self, session: u32, experiment: crate::protocol::experiment::Experiment) {
         self.schedule.borrow_mut().on_build();
         // Free the old model's buffers before allocating the new one.
         self.training.borrow_mut().take();

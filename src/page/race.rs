@@ -3,9 +3,9 @@
 //! feeds each lane's events here; each lane keeps a [`Dashboard`] of its own and the timing of
 //! its reports, from which its throughput follows.
 
-use crate::dashboard::{Dashboard, RunState};
-use crate::experiment::Experiment;
+use crate::page::dashboard::{Dashboard, RunState};
 use crate::protocol::Event;
+use crate::protocol::experiment::Experiment;
 
 /// The most setups one race trains at once (one worker each).
 pub const MAX_LANES: usize = 3;
@@ -180,7 +180,7 @@ impl Race {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::{DataKind, ModelKind};
+    use crate::protocol::experiment::{DataKind, ModelKind};
     use crate::protocol::{Progress, StopReason, TaskScore, TestReport};
 
     fn progress(step: u64) -> Event {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::plot::{Smoother, push_bounded};
+use crate::page::plot::{Smoother, push_bounded};
 use crate::protocol::{Event, ModelInfo, StopReason, TestReport};
 
 /// Points kept per curve; older ones are thinned, never dropped wholesale.
@@ -318,7 +318,7 @@ impl Dashboard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::{ModelKind, ModelSettings};
+    use crate::protocol::experiment::{ModelKind, ModelSettings};
     use crate::protocol::{EvalPoint, GateLayout, Progress, TaskScore};
 
     fn info() -> ModelInfo {

@@ -4,9 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::dashboard::{Curve, Dashboard};
-use crate::experiment::Experiment;
+use crate::page::dashboard::{Curve, Dashboard};
 use crate::protocol::TaskScore;
+use crate::protocol::experiment::Experiment;
 
 /// Runs kept; the oldest go first.
 pub const MAX_RUNS: usize = 50;
@@ -25,7 +25,7 @@ pub struct RunRecord {
     /// The run's number in this history, shown as "#N": one more than any before it.
     #[serde(default)]
     pub number: u32,
-    /// The seed sweep the run belongs to ([`crate::sweep::SeedSweep::group`]), if any.
+    /// The seed sweep the run belongs to ([`crate::page::sweep::SeedSweep::group`]), if any.
     #[serde(default)]
     pub group: Option<String>,
     /// The page's session number when it ran (it restarts at 1 on every visit).
@@ -352,7 +352,7 @@ pub fn csv_field(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::ModelKind;
+    use crate::protocol::experiment::ModelKind;
 
     fn run(session: u32, auc: f64) -> RunRecord {
         RunRecord {
@@ -549,7 +549,7 @@ mod tests {
         let mut other_data = run(4, 0.70);
         other_data.experiment = other_data
             .experiment
-            .with_data(crate::experiment::DataKind::Funnel);
+            .with_data(crate::protocol::experiment::DataKind::Funnel);
         h.record(other_data);
         let order: Vec<u32> = h.ranked().iter().map(|r| r.session).collect();
         assert_eq!(

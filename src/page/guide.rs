@@ -3,10 +3,10 @@
 //! trains several), and against the lesson's previous step, the difference per task and how
 //! their parameter counts compare.
 
-use crate::experiment::Experiment;
-use crate::history::{History, RunRecord};
-use crate::lessons::Lesson;
-use crate::sweep::mean_sd;
+use crate::page::history::{History, RunRecord};
+use crate::page::lessons::Lesson;
+use crate::page::sweep::mean_sd;
+use crate::protocol::experiment::Experiment;
 
 /// The latest run of each of the step's seeds (its setup's seed on), whatever the device; `None`
 /// until every seed has one.
@@ -149,9 +149,9 @@ pub fn step_result(lesson: &Lesson, step: usize, history: &History) -> Option<St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::DeviceChoice;
-    use crate::lessons::lessons;
+    use crate::page::lessons::lessons;
     use crate::protocol::TaskScore;
+    use crate::protocol::experiment::DeviceChoice;
 
     fn record(e: &Experiment, number: u32, params: usize, aucs: [f64; 2]) -> RunRecord {
         let score = |name: &str, auc: f64| TaskScore {

@@ -1,6 +1,6 @@
 //! The experiment's settings as one table, as TF Playground's `state.ts` declares its state:
 //! each setting once, with its URL key, its control's id, label and help, its bounds and which
-//! models use it. The URL ([`crate::experiment::to_query`], [`crate::experiment::from_query`]),
+//! models use it. The URL ([`crate::protocol::experiment::to_query`], [`crate::protocol::experiment::from_query`]),
 //! [`Experiment::sanitize`] and the controls all read [`FIELDS`]; the runner builds the core's
 //! config from [`Experiment::arch`], which is the core's own [`mtl_vocab::ModelSettings`], so
 //! every knob the core has reaches the page.
@@ -9,7 +9,7 @@
 
 use mtl_vocab::{DataKind, Knob, ModelKind};
 
-use crate::experiment::{DeviceChoice, Experiment, format_units, parse_units};
+use crate::protocol::experiment::{DeviceChoice, Experiment, format_units, parse_units};
 
 /// The control group a field is shown in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use std::fmt;
 pub use mtl_vocab::{DataKind, Knob, ModelKind, ModelSettings};
 use serde::{Deserialize, Serialize};
 
-use crate::fields::{FIELDS, MAX_LAYERS, MAX_UNITS, Value, shorten};
+use crate::protocol::fields::{FIELDS, MAX_LAYERS, MAX_UNITS, Value, shorten};
 
 fn default_p() -> f64 {
     0.5
@@ -62,7 +62,7 @@ impl DeviceChoice {
     }
 }
 
-/// The whole experiment. [`crate::fields::FIELDS`] lists its settings with their bounds;
+/// The whole experiment. [`crate::protocol::fields::FIELDS`] lists its settings with their bounds;
 /// [`Experiment::sanitize`] enforces them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Experiment {
@@ -472,7 +472,7 @@ pub fn from_query(query: &str) -> (Experiment, Vec<Notice>) {
     };
     let mut e = Experiment::tutorial_on(model, data);
     for (key, raw) in pairs.iter().filter(|(k, _)| k != "model" && k != "data") {
-        match crate::fields::field(key) {
+        match crate::protocol::fields::field(key) {
             Some(f) => {
                 if let Err(why) = f.parse(&mut e, raw) {
                     notices.push(Notice::new(
@@ -563,7 +563,7 @@ mod tests {
         assert_eq!(e.arch.expert_units, vec![512, 1, 2, 3]);
         assert_eq!((e.arch.dropout, e.learning_rate), (0.9, 1e-3));
         assert_eq!(e.loss_weights, [1.0, 1.0]);
-        assert_eq!(e.seed, crate::fields::SEED_MAX);
+        assert_eq!(e.seed, crate::protocol::fields::SEED_MAX);
         let fields: Vec<&str> = notices.iter().map(|n| n.field.as_str()).collect();
         for f in [
             "experts",

@@ -1,12 +1,17 @@
-//! The messages between the page and the training worker. Both sides share these types; they
-//! cross `postMessage` through serde-wasm-bindgen, internally tagged by `type`. Every event
-//! carries the session it belongs to, so the page drops what a worker sent before a reset.
+//! What crosses the worker boundary. This file: the messages between the page and the
+//! training worker. Both sides share these types; they cross `postMessage` through
+//! serde-wasm-bindgen, internally tagged by `type`. Every event carries the session it belongs
+//! to, so the page drops what a worker sent before a reset. Beside it, the experiment a
+//! [`Command::Build`] carries (`experiment`) and its field table (`fields`).
+
+pub mod experiment;
+pub mod fields;
 
 use serde::{Deserialize, Serialize};
 
 pub use mtl_vocab::{ExpertRef, GateInfo, GateLayout, Owner};
 
-use crate::experiment::Experiment;
+use crate::protocol::experiment::Experiment;
 
 /// Page → worker.
 // A handful of commands a second at most; boxing the experiment would buy nothing.
