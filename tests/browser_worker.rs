@@ -16,10 +16,9 @@ use mtl::burn::tensor::{Device, Tensor};
 use mtl::data::Dataset;
 use mtl::models::ModelInput;
 use mtl::train::loss::task_loss;
-use mtl_playground::page::device::AdapterProbe;
 use mtl_playground::protocol::experiment::{Experiment, ModelKind};
 use mtl_playground::protocol::{
-    Backend, Command, Event, Progress, StopReason, TaskScore, TestReport,
+    AdapterProbe, Backend, Command, Event, Progress, StopReason, TaskScore, TestReport,
 };
 use mtl_playground::web::{from_js, now, probe_webgpu, sleep, to_js};
 use mtl_playground::worker::driver::{DataSource, Driver};

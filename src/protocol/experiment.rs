@@ -1,29 +1,29 @@
 //! The experiment a learner sets up: the model, its sizes, the training settings, the data
 //! options, the device and the seed. It is plain data (no Burn, no web crate), so the page, the
-//! worker and the URL all share it, and its checks run natively.
+//! worker and the URL all share it, and its checks run natively. Its defaults are the
+//! vocabulary's ([`DataKind::training`], [`mtl_vocab::data`]); the operations that read the field
+//! table (`sanitize`, `needs_rebuild`, the URL) live beside the table, in [`crate::protocol::fields`].
 
 use std::fmt;
 
+use mtl_vocab::data::{CORRELATED_C, CORRELATED_NOISE, CORRELATED_START_P};
 pub use mtl_vocab::{DataKind, Knob, ModelKind, ModelSettings};
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::fields::{FIELDS, MAX_LAYERS, MAX_UNITS, Value, shorten};
-
-fn default_p() -> f64 {
-    0.5
-}
-
-/// The correlated tasks' weight norm and label noise: the MMoE paper's setting as our check ran
-/// it (c = 2, noise std 0.01).
 /// Early stopping's patience unless the learner sets one: the CLI's (`mtl train --patience`).
 pub const DEFAULT_PATIENCE: usize = 3;
 
+// Saved runs from before the correlated tasks existed read the page's starting point for them.
+fn default_p() -> f64 {
+    CORRELATED_START_P
+}
+
 fn default_c() -> f64 {
-    2.0
+    CORRELATED_C
 }
 
 fn default_noise() -> f64 {
-    0.01
+    CORRELATED_NOISE
 }
 
 /// Where training runs.
@@ -63,7 +63,7 @@ impl DeviceChoice {
 }
 
 /// The whole experiment. [`crate::protocol::fields::FIELDS`] lists its settings with their bounds;
-/// [`Experiment::sanitize`] enforces them.
+/// `Experiment::sanitize`, beside it, enforces them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Experiment {
     pub model: ModelKind,
@@ -113,31 +113,25 @@ impl Experiment {
         Self::tutorial_on(model, DataKind::Adult)
     }
 
-    /// The setup `model` starts with on `data`. Adult: the seed tutorial's (Adam 1e-3, batches
-    /// of 256, 5 epochs). The correlated tasks bring their own, those of `mtl experiment
-    /// correlation` (Adam 3e-3, batches of 128; 20 epochs of its 8,000 rows are about its 1,500
-    /// steps), so the page shows what the README measured. The funnel: the tutorial's Adam 1e-3
-    /// and batches of 256 for 10 epochs of its 16,000 impressions (`mtl experiment funnel`'s 625
-    /// steps).
+    /// The setup `model` starts with on `data`: the data set's own training
+    /// ([`DataKind::training`]: the seed tutorial's on Adult, `mtl experiment correlation`'s on
+    /// the correlated tasks, `mtl experiment funnel`'s on the funnel), so the page shows what the
+    /// README measured.
     pub fn tutorial_on(model: ModelKind, data: DataKind) -> Self {
-        let (learning_rate, batch_size, epochs) = match data {
-            DataKind::Adult => (1e-3, 256, 5),
-            DataKind::Correlated => (3e-3, 128, 20),
-            DataKind::Funnel => (1e-3, 256, 10),
-        };
+        let training = data.training();
         Self {
             model,
             arch: ModelSettings::for_data(model, data),
-            learning_rate,
-            batch_size,
+            learning_rate: training.learning_rate,
+            batch_size: training.batch_size,
             loss_weights: [1.0, 1.0],
             relationship: true,
             data,
-            p: default_p(),
-            c: default_c(),
-            noise: default_noise(),
+            p: CORRELATED_START_P,
+            c: CORRELATED_C,
+            noise: CORRELATED_NOISE,
             seed: 1,
-            epochs,
+            epochs: training.epochs,
             patience: DEFAULT_PATIENCE,
             device: DeviceChoice::Auto,
         }
@@ -210,84 +204,6 @@ impl Experiment {
         }
     }
 
-    /// Whether going from `self` to `next` needs a new model (anything but the live settings,
-    /// such as the learning rate and the loss weights, which the worker applies in place).
-    pub fn needs_rebuild(&self, next: &Experiment) -> bool {
-        let mut next = next.clone();
-        for f in FIELDS.iter().filter(|f| f.live) {
-            f.copy(self, &mut next);
-        }
-        *self != next
-    }
-
-    /// Clamps every field into its bound and says what it changed, in words for the page.
-    pub fn sanitize(&mut self) -> Vec<Notice> {
-        let mut notices = Vec::new();
-        let tutorial = Experiment::tutorial(self.model);
-        for f in FIELDS {
-            let name = f.name();
-            match f.value {
-                Value::Count { min, max, get, set } => {
-                    let v = get(self);
-                    if v < min || v > max {
-                        let c = v.clamp(min, max);
-                        notices.push(Notice::new(
-                            name,
-                            format!("must be between {min} and {max}; {v} became {c}"),
-                        ));
-                        set(self, c);
-                    }
-                }
-                Value::Real {
-                    min, max, get, set, ..
-                } => {
-                    let v = get(self);
-                    if !v.is_finite() {
-                        let d = get(&tutorial);
-                        notices.push(Notice::new(name, format!("is not a number; reset to {d}")));
-                        set(self, d);
-                    } else if v < min || v > max {
-                        let c = v.clamp(min, max);
-                        notices.push(Notice::new(
-                            name,
-                            format!("must be in [{min}, {max}]; {v} became {c}"),
-                        ));
-                        set(self, c);
-                    }
-                }
-                Value::Units {
-                    may_be_empty,
-                    get,
-                    set,
-                } => {
-                    let mut units = get(self).to_vec();
-                    clamp_units(&mut units, may_be_empty, &name, &mut notices);
-                    set(self, units);
-                }
-                Value::Flag { .. } | Value::Choice { .. } => {}
-            }
-        }
-        if !self.data.offers(self.model) {
-            notices.push(Notice::new(
-                "model",
-                format!(
-                    "{} does not train on {}; switched to MMoE",
-                    self.model.label(),
-                    self.data.label()
-                ),
-            ));
-            *self = self.with_model(ModelKind::Mmoe);
-        }
-        if self.loss_weights.iter().all(|&w| w == 0.0) {
-            notices.push(Notice::new(
-                "loss weights",
-                "cannot all be 0 (nothing would train); both reset to 1",
-            ));
-            self.loss_weights = [1.0, 1.0];
-        }
-        notices
-    }
-
     /// A one-line summary for tables and the run history.
     pub fn summary(&self) -> String {
         let a = &self.arch;
@@ -332,7 +248,7 @@ impl Experiment {
             DataKind::Adult => {}
             DataKind::Correlated => {
                 extra += &format!(" · correlated tasks, p = {}", self.p);
-                if (self.c, self.noise) != (default_c(), default_noise()) {
+                if (self.c, self.noise) != (CORRELATED_C, CORRELATED_NOISE) {
                     extra += &format!(", c = {}, noise {}", self.c, self.noise);
                 }
             }
@@ -375,30 +291,6 @@ impl fmt::Display for Notice {
     }
 }
 
-/// Keeps a list of layer sizes within [`MAX_LAYERS`] layers of 1 to [`MAX_UNITS`] units.
-fn clamp_units(units: &mut Vec<usize>, may_be_empty: bool, field: &str, notices: &mut Vec<Notice>) {
-    if units.is_empty() && !may_be_empty {
-        notices.push(Notice::new(field, "cannot be empty; set to 16"));
-        units.push(16);
-    }
-    if units.len() > MAX_LAYERS {
-        notices.push(Notice::new(
-            field,
-            format!("at most {MAX_LAYERS} layers; extra layers dropped"),
-        ));
-        units.truncate(MAX_LAYERS);
-    }
-    if units.iter().any(|u| !(1..=MAX_UNITS).contains(u)) {
-        notices.push(Notice::new(
-            field,
-            format!("each layer needs 1 to {MAX_UNITS} units; clamped"),
-        ));
-        for u in units.iter_mut() {
-            *u = (*u).clamp(1, MAX_UNITS);
-        }
-    }
-}
-
 /// `[64, 32]` as `"64,32"`, the form the page and the URL use.
 pub fn format_units(units: &[usize]) -> String {
     units
@@ -406,86 +298,6 @@ pub fn format_units(units: &[usize]) -> String {
         .map(|u| u.to_string())
         .collect::<Vec<_>>()
         .join(",")
-}
-
-/// Parses `"64, 32"` into `[64, 32]`, refusing anything that is not a list of positive integers.
-pub fn parse_units(text: &str) -> Result<Vec<usize>, String> {
-    let parts: Vec<&str> = text
-        .split([',', ' ', ';'])
-        .filter(|p| !p.is_empty())
-        .collect();
-    if parts.is_empty() {
-        return Err("give at least one layer size, such as 64,32".into());
-    }
-    parts
-        .iter()
-        .map(|p| {
-            p.parse::<usize>()
-                .ok()
-                .filter(|&u| u > 0)
-                .ok_or_else(|| format!("'{}' is not a positive whole number of units", shorten(p)))
-        })
-        .collect()
-}
-
-/// The experiment as a URL query (without the `?`): every field of [`FIELDS`], in its order, so
-/// a link reproduces the setup. [`from_query`] reads it back.
-pub fn to_query(e: &Experiment) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for f in FIELDS {
-        query.append_pair(f.key, &f.text(e));
-    }
-    query.finish()
-}
-
-/// Reads an experiment from a URL query (with or without the `?`). It never fails: unknown keys,
-/// malformed values and out-of-range numbers are reported as notices and replaced by the
-/// tutorial's defaults or clamped. Echoed values are shortened and stay plain text.
-pub fn from_query(query: &str) -> (Experiment, Vec<Notice>) {
-    let mut notices = Vec::new();
-    let pairs: Vec<(String, String)> =
-        form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
-            .into_owned()
-            .collect();
-    // The data set and the model first: they decide the defaults of the fields the query
-    // leaves out, wherever they stand in it.
-    let data = match pairs.iter().rev().find(|(k, _)| k == "data") {
-        None => DataKind::Adult,
-        Some((_, slug)) => DataKind::from_slug(slug).unwrap_or_else(|| {
-            notices.push(Notice::new(
-                "data",
-                format!("'{}' is not a data set; using Adult", shorten(slug)),
-            ));
-            DataKind::Adult
-        }),
-    };
-    let model = pairs.iter().rev().find(|(k, _)| k == "model");
-    let model = match model {
-        None => ModelKind::Mmoe,
-        Some((_, slug)) => ModelKind::from_slug(slug).unwrap_or_else(|| {
-            notices.push(Notice::new(
-                "model",
-                format!("'{}' is not a model; using MMoE", shorten(slug)),
-            ));
-            ModelKind::Mmoe
-        }),
-    };
-    let mut e = Experiment::tutorial_on(model, data);
-    for (key, raw) in pairs.iter().filter(|(k, _)| k != "model" && k != "data") {
-        match crate::protocol::fields::field(key) {
-            Some(f) => {
-                if let Err(why) = f.parse(&mut e, raw) {
-                    notices.push(Notice::new(
-                        key.as_str(),
-                        format!("{why}; kept the default"),
-                    ));
-                }
-            }
-            None => notices.push(Notice::new(shorten(key), "is not a setting; ignored")),
-        }
-    }
-    notices.extend(e.sanitize());
-    (e, notices)
 }
 
 #[cfg(test)]
@@ -543,211 +355,5 @@ mod tests {
             (p.arch.expert_units.clone(), p.arch.dropout),
             (vec![64, 64], 0.2)
         );
-    }
-
-    #[test]
-    fn sanitize_clamps_and_reports_each_field() {
-        let mut e = Experiment::default();
-        e.arch.experts = 0;
-        e.arch.levels = 9;
-        e.arch.tower_units = vec![];
-        e.arch.expert_units = vec![5000, 1, 2, 3, 4, 5];
-        e.arch.dropout = 0.99;
-        e.learning_rate = f64::NAN;
-        e.batch_size = 1;
-        e.loss_weights = [0.0, 0.0];
-        e.seed = u64::MAX;
-        let notices = e.sanitize();
-        assert_eq!((e.arch.experts, e.arch.levels, e.batch_size), (1, 4, 16));
-        assert_eq!(e.arch.tower_units, vec![16]);
-        assert_eq!(e.arch.expert_units, vec![512, 1, 2, 3]);
-        assert_eq!((e.arch.dropout, e.learning_rate), (0.9, 1e-3));
-        assert_eq!(e.loss_weights, [1.0, 1.0]);
-        assert_eq!(e.seed, crate::protocol::fields::SEED_MAX);
-        let fields: Vec<&str> = notices.iter().map(|n| n.field.as_str()).collect();
-        for f in [
-            "experts",
-            "levels",
-            "tower layers",
-            "expert layers",
-            "dropout",
-            "learning rate",
-            "batch size",
-            "loss weights",
-            "seed",
-        ] {
-            assert!(fields.contains(&f), "no notice for {f}: {fields:?}");
-        }
-        // A valid experiment is left alone, an empty gate DNN included.
-        for (data, model) in offered() {
-            let mut ok = Experiment::tutorial_on(model, data);
-            assert!(ok.sanitize().is_empty(), "{model} on {data:?}");
-            assert_eq!(ok, Experiment::tutorial_on(model, data));
-        }
-        // A model the data set does not offer is switched, and said so.
-        let mut naive = Experiment::tutorial_on(ModelKind::NaiveCvr, DataKind::Funnel);
-        naive.data = DataKind::Adult;
-        let notices = naive.sanitize();
-        assert_eq!(naive.model, ModelKind::Mmoe);
-        assert!(notices[0].message.contains("Naive CVR"), "{notices:?}");
-    }
-
-    /// Every data set with every model it offers.
-    fn offered() -> Vec<(DataKind, ModelKind)> {
-        DataKind::ALL
-            .into_iter()
-            .flat_map(|d| ModelKind::ALL.into_iter().map(move |m| (d, m)))
-            .filter(|(d, m)| d.offers(*m))
-            .collect()
-    }
-
-    #[test]
-    fn parse_units_accepts_lists_and_refuses_junk() {
-        assert_eq!(parse_units("64,32"), Ok(vec![64, 32]));
-        assert_eq!(parse_units(" 64 , 32 "), Ok(vec![64, 32]));
-        assert!(parse_units("").is_err());
-        assert!(parse_units("64,-1").is_err());
-        assert!(parse_units("0").is_err());
-        assert!(parse_units("<b>").is_err());
-        assert_eq!(format_units(&[64, 32]), "64,32");
-    }
-
-    #[test]
-    fn needs_rebuild_ignores_live_settings() {
-        let e = Experiment::default();
-        let mut live = e.clone();
-        live.learning_rate = 0.01;
-        live.loss_weights = [2.0, 0.5];
-        live.epochs = 50;
-        assert!(!e.needs_rebuild(&live));
-        for change in [
-            |e: &mut Experiment| e.arch.experts = 8,
-            |e: &mut Experiment| e.arch.dropout = 0.1,
-            |e: &mut Experiment| e.seed = 2,
-            |e: &mut Experiment| e.batch_size = 512,
-        ] {
-            let mut arch = live.clone();
-            change(&mut arch);
-            assert!(e.needs_rebuild(&arch), "{arch:?}");
-        }
-    }
-
-    #[test]
-    fn query_round_trips_every_model() {
-        for (data, model) in offered() {
-            let mut e = Experiment::tutorial_on(model, data);
-            e.seed = 42;
-            e.learning_rate = 0.003;
-            e.loss_weights = [0.5, 2.0];
-            e.relationship = false;
-            e.device = DeviceChoice::Cpu;
-            e.arch.tower_units = vec![32, 16, 8];
-            e.arch.gate_units = vec![8];
-            e.arch.dropout = 0.1;
-            e.arch.l2_embedding = 0.0;
-            let (back, notices) = from_query(&to_query(&e));
-            assert_eq!(back, e, "{model}");
-            assert!(notices.is_empty(), "{notices:?}");
-        }
-        let (e, notices) = from_query("");
-        assert_eq!((e, notices.len()), (Experiment::default(), 0));
-        // An empty gate DNN survives the trip.
-        let e = Experiment::default();
-        assert!(to_query(&e).contains("gate_units=&"));
-        assert_eq!(from_query(&to_query(&e)).0, e);
-        // The model is read first, whatever its place: the fields before it are kept.
-        let (e, _) = from_query("experts=9&model=omoe");
-        assert_eq!((e.model, e.arch.experts), (ModelKind::Omoe, 9));
-        // The CLI's spelling works in a link too.
-        assert_eq!(
-            from_query("model=shared-bottom").0.model,
-            ModelKind::SharedBottom
-        );
-    }
-
-    #[test]
-    fn experiment_data_set_brings_its_setup_and_round_trips() {
-        let mut e = Experiment::tutorial(ModelKind::Esmm);
-        e.seed = 9;
-        let c = e.with_data(DataKind::Correlated);
-        // ESMM needs a funnel: the correlated tasks get MMoE, with their own sizes and training.
-        assert_eq!(
-            (c.model, c.seed, c.data),
-            (ModelKind::Mmoe, 9, DataKind::Correlated)
-        );
-        assert_eq!(
-            (c.arch.expert_units.clone(), c.learning_rate, c.batch_size),
-            (vec![12, 4], 3e-3, 128)
-        );
-        assert_eq!(c.task_names(), ["y1", "y2"]);
-        assert_eq!(
-            c.with_model(ModelKind::SharedBottom).arch.bottom_units,
-            vec![48, 4]
-        );
-        let mut q = c.with_model(ModelKind::Ple);
-        q.p = -0.3;
-        q.c = 3.0;
-        q.noise = 0.2;
-        q.arch.levels = 3;
-        let (back, notices) = from_query(&to_query(&q));
-        assert_eq!(back, q);
-        assert!(notices.is_empty(), "{notices:?}");
-        // The data set is read first wherever it stands, and p is clamped.
-        let (e, notices) = from_query("p=3&model=cgc&data=correlated");
-        assert_eq!(
-            (e.data, e.model, e.p),
-            (DataKind::Correlated, ModelKind::Cgc, 1.0)
-        );
-        assert!(notices.iter().any(|n| n.field.contains("correlation")));
-        let (e, notices) = from_query("data=correlated&model=esmm");
-        assert_eq!(e.model, ModelKind::Mmoe);
-        assert!(notices.iter().any(|n| n.message.contains("does not train")));
-        assert_eq!(from_query("data=nope").0.data, DataKind::Adult);
-        // The summary repeats only what differs from the data set's own setup.
-        let summary = c.summary();
-        assert!(summary.contains("correlated tasks, p = 0.5"), "{summary}");
-        assert!(
-            !summary.contains("emb") && !summary.contains("L2"),
-            "{summary}"
-        );
-        assert!(q.summary().contains("c = 3, noise 0.2"), "{}", q.summary());
-    }
-
-    #[test]
-    fn query_reports_malformed_and_hostile_values() {
-        let (e, notices) = from_query(
-            "?model=ple&levels=99&experts=abc&lr=-5&tower_units=%3Cscript%3Ealert(1)%3C/script%3E&evil=%3Cimg%20src=x%3E&seed=1e999&relationship=maybe&device=quantum&batch=&dropout=2",
-        );
-        assert_eq!(e.model, ModelKind::Ple);
-        assert_eq!(e.arch.levels, 4);
-        assert_eq!(e.arch.experts, 4);
-        assert_eq!(e.learning_rate, 1e-5);
-        assert_eq!(e.arch.tower_units, vec![16, 16]);
-        assert_eq!(e.arch.dropout, 0.9);
-        assert_eq!(e.seed, 1);
-        assert!(e.relationship);
-        assert_eq!(e.device, DeviceChoice::Auto);
-        let text: Vec<String> = notices.iter().map(|n| n.to_string()).collect();
-        for needle in [
-            "levels",
-            "experts",
-            "learning rate",
-            "tower_units",
-            "is not a setting",
-            "seed",
-            "relationship",
-            "device",
-            "batch",
-            "dropout",
-        ] {
-            assert!(
-                text.iter().any(|t| t.contains(needle)),
-                "no notice about {needle}: {text:?}"
-            );
-        }
-        let (_, notices) = from_query(&format!("model={}", "x".repeat(5000)));
-        assert!(notices[0].message.len() < 100, "echoes are shortened");
-        let (e, _) = from_query("model=%ZZ&%=1&&=&a");
-        assert_eq!(e.model, ModelKind::Mmoe);
     }
 }

@@ -129,6 +129,23 @@ impl Backend {
     }
 }
 
+/// What the browser said when asked for a WebGPU adapter. The browser glue asks (the page, and
+/// the worker's browser tests), and the page's device plan reads it; it sits beside [`Backend`]
+/// so that the glue, which both sides link, needs nothing of the page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdapterProbe {
+    /// Not asked yet.
+    Pending,
+    /// `navigator.gpu` does not exist (no WebGPU in this browser, or not a secure context).
+    NoApi,
+    /// `requestAdapter()` gave nothing, or threw.
+    NoAdapter(String),
+    /// A software fallback such as SwiftShader: WebGPU works, but slower than the CPU device.
+    Fallback(String),
+    /// A real GPU.
+    Hardware(String),
+}
+
 /// What the page needs to know about a freshly built model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelInfo {

@@ -12,13 +12,13 @@ mod teach;
 use leptos::prelude::*;
 
 use crate::page::dashboard::Dashboard;
-use crate::page::device::{AdapterProbe, plan};
+use crate::page::device::plan;
 use crate::page::history::{History, RunRecord};
 use crate::page::keys::Shortcut;
 use crate::page::race::Race;
 use crate::page::sweep::SeedSweep;
 use crate::protocol::experiment::{DataKind, DeviceChoice, Experiment, ModelKind};
-use crate::protocol::{Backend, Command, Event, StopReason};
+use crate::protocol::{AdapterProbe, Backend, Command, Event, StopReason};
 use crate::web::{WorkerClient, probe_webgpu};
 use wasm_bindgen::JsCast;
 
@@ -546,7 +546,7 @@ impl Playground {
         let json = self.dashboard.with_untracked(|d| {
             serde_json::json!({
                 "experiment": self.experiment.get_untracked(),
-                "query": self.experiment.with_untracked(crate::protocol::experiment::to_query),
+                "query": self.experiment.with_untracked(crate::protocol::fields::to_query),
                 "backend": self.backend.get_untracked().map(|b| b.label()),
                 "params": d.info.as_ref().map(|i| i.params),
                 "step": d.step,
@@ -731,8 +731,7 @@ impl Playground {
 #[component]
 pub fn App() -> impl IntoView {
     // The URL holds the whole experiment; whatever it holds is checked and reported.
-    let (experiment, notices) =
-        crate::protocol::experiment::from_query(&crate::web::location_search());
+    let (experiment, notices) = crate::protocol::fields::from_query(&crate::web::location_search());
     let playground = Playground::new(experiment);
     for n in notices {
         playground.notify(format!("Link: {n}"));
@@ -742,7 +741,7 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| {
         let query = playground
             .experiment
-            .with(crate::protocol::experiment::to_query);
+            .with(crate::protocol::fields::to_query);
         crate::web::replace_query(&query);
     });
     playground.start();

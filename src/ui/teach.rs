@@ -9,7 +9,7 @@ use super::charts::{LineChart, Series};
 use super::panels::fmt_opt;
 use crate::page::history::History;
 use crate::page::lessons::{deepctr_code, lessons, note};
-use crate::protocol::experiment::to_query;
+use crate::protocol::fields::to_query;
 use crate::web::download;
 
 #[component]
