@@ -116,25 +116,15 @@ pub struct Lesson {
 }
 
 impl Lesson {
-    /// The setups its race trains side by side: the steps that read the same data as the first
-    /// (the same data set, p, c, noise and relationship field), at most
-    /// [`crate::page::race::MAX_LANES`]. Fewer than two: the lesson has no race.
+    /// The setups its race trains side by side: the steps that read the same rows as the first
+    /// ([`Experiment::data_key`]) at its seed, so that the race trains them as the steps do, at
+    /// most [`crate::page::race::MAX_LANES`]. Fewer than two: the lesson has no race.
     pub fn race_setups(&self) -> Vec<Experiment> {
         let setups: Vec<Experiment> = self.steps.iter().map(|s| (s.setup)()).collect();
         let Some(first) = setups.first().cloned() else {
             return Vec::new();
         };
-        let same_data = |e: &Experiment| {
-            (e.data, e.p, e.c, e.noise, e.relationship, e.seed)
-                == (
-                    first.data,
-                    first.p,
-                    first.c,
-                    first.noise,
-                    first.relationship,
-                    first.seed,
-                )
-        };
+        let same_data = |e: &Experiment| (e.data_key(), e.seed) == (first.data_key(), first.seed);
         let mut picked: Vec<Experiment> = Vec::new();
         for e in setups.into_iter().filter(same_data) {
             if !picked.contains(&e) && picked.len() < crate::page::race::MAX_LANES {

@@ -204,6 +204,22 @@ impl Experiment {
         }
     }
 
+    /// Which rows this setup trains on: see [`DataKey`].
+    pub fn data_key(&self) -> DataKey {
+        match self.data {
+            DataKind::Adult => DataKey::Adult {
+                relationship: self.relationship,
+            },
+            DataKind::Correlated => DataKey::Correlated {
+                p: self.p,
+                c: self.c,
+                noise: self.noise,
+                seed: self.seed,
+            },
+            DataKind::Funnel => DataKey::Funnel { seed: self.seed },
+        }
+    }
+
     /// A one-line summary for tables and the run history.
     pub fn summary(&self) -> String {
         let a = &self.arch;
@@ -266,6 +282,52 @@ impl Experiment {
             self.batch_size,
             self.seed,
         )
+    }
+}
+
+/// Which rows a setup trains on: two setups with equal keys read the same rows, in the same
+/// splits. Adult's rows are its files' (with or without the relationship field); the synthetic
+/// data sets are drawn from the seed, the correlated tasks with their p, c and noise too. The
+/// worker keeps data sets by it, a lesson races only the steps that share it, and a race refuses
+/// setups that do not.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DataKey {
+    Adult {
+        relationship: bool,
+    },
+    Correlated {
+        p: f64,
+        c: f64,
+        noise: f64,
+        seed: u64,
+    },
+    Funnel {
+        seed: u64,
+    },
+}
+
+impl DataKey {
+    pub fn data(self) -> DataKind {
+        match self {
+            DataKey::Adult { .. } => DataKind::Adult,
+            DataKey::Correlated { .. } => DataKind::Correlated,
+            DataKey::Funnel { .. } => DataKind::Funnel,
+        }
+    }
+
+    /// The rows in words, the seed aside (a message states it where it matters): "UCI Adult
+    /// without the relationship field", "the correlated tasks at p = 1, c = 2, noise 0.01".
+    pub fn describe(self) -> String {
+        match self {
+            DataKey::Adult { relationship: true } => "UCI Adult".into(),
+            DataKey::Adult {
+                relationship: false,
+            } => "UCI Adult without the relationship field".into(),
+            DataKey::Correlated { p, c, noise, .. } => {
+                format!("the correlated tasks at p = {p}, c = {c}, noise {noise}")
+            }
+            DataKey::Funnel { .. } => "the funnel".into(),
+        }
     }
 }
 
@@ -355,5 +417,50 @@ mod tests {
             (p.arch.expert_units.clone(), p.arch.dropout),
             (vec![64, 64], 0.2)
         );
+    }
+
+    #[test]
+    fn data_key_changes_with_the_rows_and_only_with_them() {
+        let adult = Experiment::default();
+        let mut other = adult.with_model(ModelKind::Ple);
+        other.seed = 9;
+        other.learning_rate = 0.01;
+        other.p = 0.0;
+        assert_eq!(
+            adult.data_key(),
+            other.data_key(),
+            "Adult's rows are its files': not the model's, the seed's or p's"
+        );
+        let mut leak = adult.clone();
+        leak.relationship = false;
+        assert_ne!(adult.data_key(), leak.data_key());
+        assert_eq!(
+            leak.data_key().describe(),
+            "UCI Adult without the relationship field"
+        );
+        let drawn = adult.with_data(DataKind::Correlated);
+        let changes: [fn(&mut Experiment); 4] = [
+            |e| e.p = 0.0,
+            |e| e.c = 3.0,
+            |e| e.noise = 0.2,
+            |e| e.seed = 2,
+        ];
+        for change in changes {
+            let mut e = drawn.clone();
+            change(&mut e);
+            assert_ne!(e.data_key(), drawn.data_key(), "{e:?}");
+        }
+        let mut same = drawn.with_model(ModelKind::SharedBottom);
+        same.relationship = false;
+        assert_eq!(same.data_key(), drawn.data_key(), "relationship is Adult's");
+        assert_eq!(
+            drawn.data_key().describe(),
+            "the correlated tasks at p = 0.5, c = 2, noise 0.01"
+        );
+        let funnel = adult.with_data(DataKind::Funnel);
+        let mut reseeded = funnel.clone();
+        reseeded.seed = 5;
+        assert_ne!(funnel.data_key(), reseeded.data_key());
+        assert_eq!(funnel.data_key().data(), DataKind::Funnel);
     }
 }

@@ -587,15 +587,14 @@ impl Playground {
     /// Races `setups` side by side, each in a CPU worker of its own: the current run pauses
     /// (it would take a core), a race already on is stopped, and each lane builds and plays as
     /// soon as its worker is ready (a message sent before then could be lost while the
-    /// worker's wasm loads). Their runs go into the history, grouped, as each ends; the workers are terminated
-    /// when the last one does.
-    pub fn start_race(self, setups: Vec<Experiment>) {
-        self.stop_race();
+    /// worker's wasm loads). Their runs go into the history, grouped, as each ends; the workers
+    /// are terminated when the last one does. Setups on different rows are refused
+    /// ([`Race::new`] says why): the error is the sentence the notices show, for the control
+    /// that asked to say beside it.
+    pub fn start_race(self, setups: Vec<Experiment>) -> Result<(), String> {
         let id = format!("race-{:.0}", crate::web::now_epoch_ms());
-        let race = match Race::new(id.clone(), setups) {
-            Ok(race) => race,
-            Err(e) => return self.notify(format!("No race: {e}.")),
-        };
+        let race = Race::new(id.clone(), setups).map_err(|e| self.no_race(e))?;
+        self.stop_race();
         if self.dashboard.with_untracked(|d| d.is_running()) {
             self.toggle();
         }
@@ -607,14 +606,18 @@ impl Playground {
                 move |event| self.on_lane_event(&race_id, lane, event),
                 move |message| self.on_lane_failure(&fail_id, lane, message),
             );
-            let client = match spawned {
-                Ok(client) => client,
-                Err(e) => return self.notify(format!("No race: {e}.")),
-            };
-            workers.push(client);
+            workers.push(spawned.map_err(|e| self.no_race(e))?);
         }
         self.race_workers.set_value(workers);
         self.race.set(Some(race));
+        Ok(())
+    }
+
+    /// Says in the notices why there is no race, and returns the sentence.
+    fn no_race(self, why: String) -> String {
+        let said = format!("No race: {why}.");
+        self.notify(said.clone());
+        said
     }
 
     /// Stops the race on screen, if one is training: its workers are terminated; the lanes

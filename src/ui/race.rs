@@ -48,7 +48,9 @@ pub fn RacePanel() -> impl IntoView {
         if let Some(m) = ModelKind::from_slug(&chosen()) {
             setups.push(e.with_model(m));
         }
-        p.start_race(setups);
+        // One setup and another model of it read the same rows; any other refusal (a worker
+        // that cannot start) is in the notices.
+        let _ = p.start_race(setups);
     };
     let racing = move || p.race.with(|r| r.as_ref().is_some_and(|r| !r.is_over()));
     // Rebuilt per race, not per report: the lanes' contents read the race by index.

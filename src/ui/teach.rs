@@ -65,7 +65,9 @@ pub fn LessonsPanel() -> impl IntoView {
                                         title="Train this lesson's setups at the same time, side by side (in the Race panel)"
                                         on:click=move |_| {
                                             if let Some(lesson) = lessons().get(l) {
-                                                p.start_race(lesson.race_setups());
+                                                // Its setups read the same rows; any other
+                                                // refusal is in the notices.
+                                                let _ = p.start_race(lesson.race_setups());
                                             }
                                         }>
                                         "Race them"
@@ -170,6 +172,8 @@ pub fn RunsPanel() -> impl IntoView {
     let selected = RwSignal::new(Vec::<String>::new());
     // The last import's outcome, said beside its control.
     let imported = RwSignal::new(String::new());
+    // Why the ticked runs were not raced, beside the button.
+    let raced = RwSignal::new(String::new());
     let runs = move || {
         p.history
             .with(|h| h.ranked().into_iter().cloned().collect::<Vec<_>>())
@@ -345,7 +349,7 @@ pub fn RunsPanel() -> impl IntoView {
                 </label>
                 <span class="confirm" role="status" data-testid="import-status">{move || imported.get()}</span>
                 <button type="button" data-testid="race-runs"
-                    title="Train the ticked runs' setups again, side by side (two or three, on one data set)"
+                    title="Train the ticked runs' setups again, side by side (two or three, trained on the same data)"
                     disabled=move || !(2..=crate::page::race::MAX_LANES).contains(&selected.with(Vec::len))
                     on:click=move |_| {
                         let chosen = selected.get_untracked();
@@ -356,8 +360,9 @@ pub fn RunsPanel() -> impl IntoView {
                                 .map(|r| r.experiment.clone())
                                 .collect()
                         });
-                        p.start_race(setups);
+                        raced.set(p.start_race(setups).err().unwrap_or_default());
                     }>"Race the ticked runs"</button>
+                <span class="confirm" role="status" data-testid="race-runs-status">{move || raced.get()}</span>
                 <button type="button" data-testid="clear-runs" on:click=move |_| { selected.set(Vec::new()); p.clear_history(); }>"Clear history"</button>
             </div>
             <Show when=move || selected.with(|s| !s.is_empty())>

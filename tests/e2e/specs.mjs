@@ -68,6 +68,16 @@ export class PlaygroundPage {
       { timeout: 60_000 },
     );
   }
+  /** Plays the run to its end (its epoch budget or early stopping) and waits for its one test
+   * score. */
+  async trainToEnd(timeout = 120_000) {
+    await this.play();
+    await this.page.waitForFunction(
+      () => /Test scores at step/.test(document.querySelector('[data-testid=metrics-table]')?.parentElement?.textContent || ''),
+      null,
+      { timeout },
+    );
+  }
   /** Pauses, unless the run has meanwhile ended on its own (its epoch budget; the toggle is then
    * a disabled Play). The check and the click run in one turn of the page's event loop, so the
    * run cannot end between them. */
@@ -896,6 +906,35 @@ export const specs = [
       await p.id('race-stop').click();
       await Promise.all(raceWorkers.splice(0));
       assert(page.workers().length === mainWorkers, 'no race worker left behind');
+    },
+  },
+  {
+    name: 'race the ticked runs: runs trained on different data are not raced, and the page says why',
+    slug: 'race-data',
+    async run({ page, base, shots }) {
+      // Two runs on the correlated tasks, one at p = 1 and one at p = 0: the same data set, but
+      // not the same rows. A race ranks its lanes by validation loss, which compares nothing
+      // across different rows, so the page refuses it and says which setting differs.
+      const p = new PlaygroundPage(page, base);
+      await p.open('?data=correlated&model=mmoe&p=1&epochs=1&seed=7');
+      await p.id('clear-runs').click();
+      await p.trainToEnd();
+      await p.open('?data=correlated&model=shared_bottom&p=0&epochs=1&seed=7');
+      await p.trainToEnd();
+      const boxes = page.locator('[data-testid=runs-table] tbody input[type=checkbox]');
+      assert((await boxes.count()) === 2, `two runs in the history: ${await boxes.count()}`);
+      await boxes.nth(0).check();
+      await boxes.nth(1).check();
+      await p.id('race-runs').click();
+      await page.waitForTimeout(1000);
+      const lanes = await page.locator('[data-testid=race-lane]').count();
+      assert(lanes === 0, `a race of runs on different data started, ${lanes} lanes`);
+      const said = await p.id('race-runs-status').textContent();
+      assert(/same rows/.test(said) && /p = 1/.test(said) && /p = 0/.test(said), `the page says why: ${said}`);
+      const notices = await p.id('notices').textContent();
+      assert(/No race/.test(notices), `the notices say it too: ${notices}`);
+      assert(page.workers().length === 1, `no race worker started: ${page.workers().length}`);
+      await p.screenshot(shots, 'race-data');
     },
   },
   {
