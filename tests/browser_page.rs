@@ -204,7 +204,10 @@ async fn components_follow_the_worker_and_the_controls() {
         },
     });
     sleep(0).await;
-    assert_eq!(p.dashboard.get_untracked().state, RunState::Stopped);
+    assert_eq!(
+        p.dashboard.with_untracked(|d| d.state.clone()),
+        RunState::Stopped
+    );
     assert!(text("[data-testid=train-toggle]").contains("Play"));
     assert!(text("body").contains("became NaN at step 12"));
 }

@@ -109,7 +109,7 @@ impl Race {
         let Some(l) = self.lanes.get_mut(lane) else {
             return false;
         };
-        let taken = l.dashboard.apply(event);
+        let taken = l.dashboard.apply(event).is_some();
         if let (true, Event::Progress { progress, .. }) = (taken, event) {
             l.first.get_or_insert((now_ms, progress.step));
             l.last = Some((now_ms, progress.step));

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::Playground;
+use crate::page::dashboard::Parts;
 use crate::page::diagram::{NODE_H, NodeKind, layout};
 use wasm_bindgen::JsCast;
 
@@ -29,7 +30,7 @@ pub fn ArchitectureDiagram() -> impl IntoView {
     // What the built model reads, as the worker reports it, with each field that alone gives a
     // label away marked.
     let inputs = Memo::new(move |_| {
-        p.dashboard.with(|d| {
+        p.dashboard.with(Parts::MODEL, |d| {
             d.info.as_ref().map(|i| {
                 let fields: Vec<(String, bool, Option<String>)> = i
                     .input_fields
@@ -58,7 +59,7 @@ pub fn ArchitectureDiagram() -> impl IntoView {
     // The weights change with every report; only the edges' widths and the titles follow them.
     let weights = Memo::new(move |_| {
         let at = p.replay_at.get();
-        p.dashboard.with(|d| d.gates_at(at))
+        p.dashboard.with(Parts::GATES, |d| d.gates_at(at))
     });
     let weight =
         move |g: usize, i: usize| weights.with(|w| w.get(g).and_then(|r| r.get(i)).copied());

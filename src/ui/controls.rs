@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 
 use super::Playground;
+use crate::page::dashboard::Parts;
 use crate::page::sweep::MAX_SEEDS;
 use crate::protocol::experiment::{DataKind, DeviceChoice, ModelKind};
 use crate::protocol::fields::{FIELDS, Field, Group, Value};
@@ -148,12 +149,12 @@ fn CorrelationSlider() -> impl IntoView {
     let p = expect_context::<Playground>();
     let f = field("p");
     let achieved = move || {
-        p.dashboard.with(
-            |d| match d.info.as_ref().and_then(|i| i.label_correlation) {
+        p.dashboard.with(Parts::MODEL, |d| {
+            match d.info.as_ref().and_then(|i| i.label_correlation) {
                 Some(r) => format!("Label correlation achieved: {r:.2}"),
                 None => "Label correlation: appears once the data are drawn.".into(),
-            },
-        )
+            }
+        })
     };
     view! {
         <div class="field">
@@ -299,7 +300,7 @@ fn SeedSweepControl() -> impl IntoView {
                         }
                     } />
                 <button type="button" data-testid="seed-repeat"
-                    disabled=move || p.dashboard.with(|d| d.info.is_none())
+                    disabled=move || p.dashboard.with(Parts::MODEL, |d| d.info.is_none())
                     on:click=move |_| p.start_sweep(p.sweep_seeds.get_untracked())>
                     {move || format!("Train over {} seeds", p.sweep_seeds.get())}
                 </button>

@@ -3,6 +3,7 @@
 //! read its signals and call its methods; they hold no logic of their own.
 
 mod architecture;
+mod board;
 mod charts;
 mod controls;
 mod panels;
@@ -11,7 +12,7 @@ mod teach;
 
 use leptos::prelude::*;
 
-use crate::page::dashboard::Dashboard;
+use crate::page::dashboard::{Parts, RunState};
 use crate::page::device::plan;
 use crate::page::history::{History, RunRecord};
 use crate::page::keys::Shortcut;
@@ -23,6 +24,7 @@ use crate::web::{WorkerClient, probe_webgpu};
 use wasm_bindgen::JsCast;
 
 pub use architecture::ArchitectureDiagram;
+pub use board::Board;
 pub use charts::{GateHeatmap, LineChart, Series};
 pub use controls::Controls;
 pub use panels::{DeviceStatus, MetricsTable, RunBar};
@@ -41,7 +43,8 @@ pub fn worker_url(backend: Backend) -> &'static str {
 #[derive(Clone, Copy)]
 pub struct Playground {
     pub experiment: RwSignal<Experiment>,
-    pub dashboard: RwSignal<Dashboard>,
+    /// The current run, as the worker's events left it, part by part ([`Board`]).
+    pub dashboard: Board,
     /// Values the page clamped or refused, and fallbacks it took, newest last.
     pub notices: RwSignal<Vec<String>>,
     /// The latest message about each control's value, by control id, shown under the control
@@ -90,7 +93,7 @@ impl Playground {
     pub fn new(experiment: Experiment) -> Self {
         Self {
             experiment: RwSignal::new(experiment),
-            dashboard: RwSignal::new(Dashboard::default()),
+            dashboard: Board::new(),
             notices: RwSignal::new(Vec::new()),
             field_messages: RwSignal::new(Vec::new()),
             probe: RwSignal::new(AdapterProbe::Pending),
@@ -148,9 +151,10 @@ impl Playground {
         self.worker.set_value(None);
         self.backend.set(None);
         self.worker_backend.set_value(Some(backend));
-        self.dashboard.update(|d| d.begin(self.session.get_value()));
-        self.dashboard
-            .update(|d| d.status = format!("Starting the {} worker…", backend.label()));
+        self.dashboard.begin(self.session.get_value());
+        self.dashboard.update(Parts::RUN, |d| {
+            d.status = format!("Starting the {} worker…", backend.label())
+        });
         let spawned = WorkerClient::spawn(
             worker_url(backend),
             move |event| self.on_event(event),
@@ -192,9 +196,9 @@ impl Playground {
             Backend::Cpu => {
                 self.worker.set_value(None);
                 self.worker_backend.set_value(None);
-                self.dashboard.update(|d| {
+                self.dashboard.update(Parts::RUN, |d| {
                     d.error = Some(format!("{message}. Reset to start a new worker."));
-                    d.state = crate::page::dashboard::RunState::Stopped;
+                    d.state = RunState::Stopped;
                 });
             }
         }
@@ -214,11 +218,7 @@ impl Playground {
             }
             Event::DeviceFailed { backend, message } => self.on_worker_failure(backend, message),
             other => {
-                let taken = self
-                    .dashboard
-                    .try_update(|d| d.apply(&other))
-                    .unwrap_or(false);
-                if !taken {
+                if !self.dashboard.apply(&other) {
                     return;
                 }
                 match other {
@@ -273,7 +273,7 @@ impl Playground {
         self.run_id
             .set_value(RunRecord::new_id(crate::web::now_epoch_ms(), session));
         self.replay_at.set(None);
-        self.dashboard.update(|d| d.begin(session));
+        self.dashboard.begin(session);
         session
     }
 
@@ -329,7 +329,8 @@ impl Playground {
                 self.send(Command::SetEpochs {
                     epochs: next.epochs,
                 });
-                self.dashboard.update(|d| d.set_epoch_budget(next.epochs));
+                self.dashboard
+                    .update(Parts::RUN, |d| d.set_epoch_budget(next.epochs));
             }
             if next.patience != before.patience {
                 self.send(Command::SetPatience {
@@ -407,7 +408,7 @@ impl Playground {
             self.cancel_sweep("training was paused");
             self.send(Command::Pause);
         } else {
-            self.dashboard.update(|d| d.playing());
+            self.dashboard.update(Parts::RUN, |d| d.playing());
             self.send(Command::Play);
         }
     }
@@ -448,7 +449,7 @@ impl Playground {
     fn train_seed(self, seed: u64) {
         self.experiment.update(|e| e.seed = seed);
         self.rebuild();
-        self.dashboard.update(|d| d.playing());
+        self.dashboard.update(Parts::RUN, |d| d.playing());
         self.send(Command::Play);
     }
 
@@ -457,7 +458,7 @@ impl Playground {
         if self.sweep.with_untracked(Option::is_none)
             || !self
                 .dashboard
-                .with_untracked(|d| d.state == crate::page::dashboard::RunState::Finished)
+                .with_untracked(|d| d.state == RunState::Finished)
         {
             return;
         }
@@ -760,17 +761,14 @@ pub fn App() -> impl IntoView {
             return;
         };
         ev.prevent_default();
-        let d = playground.dashboard.get_untracked();
-        let trainable = d.info.is_some()
-            && !matches!(
-                d.state,
-                crate::page::dashboard::RunState::Finished
-                    | crate::page::dashboard::RunState::Loading
-            );
+        // Three facts of the run, read in place: a key press clones nothing.
+        let (trainable, running, trained) = playground
+            .dashboard
+            .with_untracked(|d| (d.can_train(), d.is_running(), d.step > 0));
         match action {
-            Shortcut::PlayPause if trainable || d.is_running() => playground.toggle(),
-            Shortcut::Step if trainable && !d.is_running() => playground.step(),
-            Shortcut::FinishAndTest if trainable && d.step > 0 => playground.finish(),
+            Shortcut::PlayPause if trainable || running => playground.toggle(),
+            Shortcut::Step if trainable && !running => playground.step(),
+            Shortcut::FinishAndTest if trainable && trained => playground.finish(),
             Shortcut::Reset => playground.reset(),
             _ => {}
         }

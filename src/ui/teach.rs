@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use super::Playground;
 use super::charts::{LineChart, Series};
 use super::panels::fmt_opt;
+use crate::page::dashboard::Parts;
 use crate::page::history::History;
 use crate::page::lessons::{deepctr_code, lessons, note};
 use crate::protocol::fields::to_query;
@@ -327,7 +328,7 @@ pub fn RunsPanel() -> impl IntoView {
                 <button type="button" data-testid="export-run" on:click=move |_| p.export_run()>"Download this run (config + metrics)"</button>
                 <button type="button" data-testid="export-model"
                     title="The weights as a Burn record (.bpk) that also holds the model's config; `mtl eval` scores it natively."
-                    disabled=move || p.dashboard.with(|d| d.info.is_none())
+                    disabled=move || p.dashboard.with(Parts::MODEL, |d| d.info.is_none())
                     on:click=move |_| p.export_model()>"Download the trained model (Burn record)"</button>
                 <label class="button" title="Adds the runs of a file that Export JSON wrote; runs already here are skipped.">
                     "Import JSON"
