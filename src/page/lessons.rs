@@ -3,61 +3,77 @@
 
 use crate::protocol::experiment::{DataKind, Experiment, ModelKind, format_units};
 
-/// What a model adds over the one before it, and where it comes from.
+/// What the page says about a model, in one place: a line under the model select (`blurb`),
+/// what it adds over the one before it and where it comes from (the "About" panel: `adds`,
+/// `paper`), and for a model without gates why the gate panel is empty (`no_gates`).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ModelNote {
-    pub model: ModelKind,
+    pub blurb: &'static str,
     pub adds: &'static str,
+    /// Empty for the baseline.
     pub paper: &'static str,
+    /// `Some` exactly for the models without gates.
+    pub no_gates: Option<&'static str>,
 }
 
-pub const MODEL_NOTES: [ModelNote; 8] = [
-    ModelNote {
-        model: ModelKind::SingleTask,
-        adds: "The baseline: one separate network per task. Nothing is shared, so neither task can help (or hurt) the other.",
-        paper: "",
-    },
-    ModelNote {
-        model: ModelKind::SharedBottom,
-        adds: "Hard parameter sharing: both tasks read one shared bottom network, and only their towers differ. Related tasks regularise each other; unrelated ones pull the shared layers apart.",
-        paper: "Caruana, Multitask Learning, Machine Learning 28, 1997.",
-    },
-    ModelNote {
-        model: ModelKind::Omoe,
-        adds: "Replaces the one bottom by several experts mixed by one softmax gate. Every task still sees the same mixture: the MMoE paper's comparison point.",
-        paper: "Ma et al., Modeling Task Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts, KDD 2018.",
-    },
-    ModelNote {
-        model: ModelKind::Mmoe,
-        adds: "One gate per task: each task learns its own mixture of the shared experts, so tasks that disagree can lean on different experts.",
-        paper: "Ma et al., Modeling Task Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts, KDD 2018.",
-    },
-    ModelNote {
-        model: ModelKind::Cgc,
-        adds: "Customized Gate Control: besides shared experts, each task gets experts of its own that only its gate sees, so task-specific knowledge has a place to live.",
-        paper: "Tang et al., Progressive Layered Extraction (PLE), RecSys 2020.",
-    },
-    ModelNote {
-        model: ModelKind::Ple,
-        adds: "Stacks CGC in levels. Between levels a shared gate mixes all experts for the next level's shared experts, and each task's experts read that task's previous output, so sharing is refined step by step.",
-        paper: "Tang et al., Progressive Layered Extraction (PLE), RecSys 2020.",
-    },
-    ModelNote {
-        model: ModelKind::Esmm,
-        adds: "For a funnel (impression → click → conversion): pCTCVR = pCTR × pCVR over shared embeddings, trained on CTR and CTCVR over every impression, so its CVR tower is not trained on the clicked impressions alone, a biased sample. That does not make its CVR unbiased in general (Wang et al., ESCM², SIGIR 2022). It assumes conversion implies click.",
-        paper: "Ma et al., Entire Space Multi-Task Model, SIGIR 2018.",
-    },
-    ModelNote {
-        model: ModelKind::NaiveCvr,
-        adds: "How CVR models were trained before ESMM: a CVR tower that learns from the clicked impressions only (the only ones whose conversion is logged), beside a separate CTR tower. It is then asked about every impression, most of which look unlike the clicked ones: selection bias, and little data.",
-        paper: "The baseline of Ma et al., Entire Space Multi-Task Model, SIGIR 2018.",
-    },
-];
-
-pub fn note(model: ModelKind) -> &'static ModelNote {
-    MODEL_NOTES
-        .iter()
-        .find(|n| n.model == model)
-        .unwrap_or(&MODEL_NOTES[0])
+/// Each model's note: one arm per model, so the compiler asks for a new model's.
+pub fn note(model: ModelKind) -> ModelNote {
+    const MMOE_PAPER: &str = "Ma et al., Modeling Task Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts, KDD 2018.";
+    const PLE_PAPER: &str = "Tang et al., Progressive Layered Extraction (PLE), RecSys 2020.";
+    match model {
+        ModelKind::SingleTask => ModelNote {
+            blurb: "Two separate networks: the baseline that shares nothing.",
+            adds: "The baseline: one separate network per task. Nothing is shared, so neither task can help (or hurt) the other.",
+            paper: "",
+            no_gates: Some("Single-task models share nothing, so there is nothing to gate."),
+        },
+        ModelKind::SharedBottom => ModelNote {
+            blurb: "One shared network under two task towers (Caruana, 1997).",
+            adds: "Hard parameter sharing: both tasks read one shared bottom network, and only their towers differ. Related tasks regularise each other; unrelated ones pull the shared layers apart.",
+            paper: "Caruana, Multitask Learning, Machine Learning 28, 1997.",
+            no_gates: Some("Shared-Bottom has no gates: every task reads the same bottom network."),
+        },
+        ModelKind::Omoe => ModelNote {
+            blurb: "Several experts mixed by one gate for all tasks.",
+            adds: "Replaces the one bottom by several experts mixed by one softmax gate. Every task still sees the same mixture: the MMoE paper's comparison point.",
+            paper: MMOE_PAPER,
+            no_gates: None,
+        },
+        ModelKind::Mmoe => ModelNote {
+            blurb: "Several experts; each task has its own gate (Ma et al., KDD 2018).",
+            adds: "One gate per task: each task learns its own mixture of the shared experts, so tasks that disagree can lean on different experts.",
+            paper: MMOE_PAPER,
+            no_gates: None,
+        },
+        ModelKind::Cgc => ModelNote {
+            blurb: "Each task gets its own experts besides the shared ones (Tang et al., RecSys 2020).",
+            adds: "Customized Gate Control: besides shared experts, each task gets experts of its own that only its gate sees, so task-specific knowledge has a place to live.",
+            paper: PLE_PAPER,
+            no_gates: None,
+        },
+        ModelKind::Ple => ModelNote {
+            blurb: "CGC stacked in levels, with a shared gate between them (Tang et al., RecSys 2020).",
+            adds: "Stacks CGC in levels. Between levels a shared gate mixes all experts for the next level's shared experts, and each task's experts read that task's previous output, so sharing is refined step by step.",
+            paper: PLE_PAPER,
+            no_gates: None,
+        },
+        ModelKind::Esmm => ModelNote {
+            blurb: "pCTCVR = pCTR × pCVR over shared embeddings (Ma et al., SIGIR 2018).",
+            adds: "For a funnel (impression → click → conversion): pCTCVR = pCTR × pCVR over shared embeddings, trained on CTR and CTCVR over every impression, so its CVR tower is not trained on the clicked impressions alone, a biased sample. That does not make its CVR unbiased in general (Wang et al., ESCM², SIGIR 2022). It assumes conversion implies click.",
+            paper: "Ma et al., Entire Space Multi-Task Model, SIGIR 2018.",
+            no_gates: Some(
+                "ESMM has no gates: its CTR and CVR towers share the embeddings and nothing else.",
+            ),
+        },
+        ModelKind::NaiveCvr => ModelNote {
+            blurb: "ESMM's baseline: a CVR tower trained on the clicked impressions only.",
+            adds: "How CVR models were trained before ESMM: a CVR tower that learns from the clicked impressions only (the only ones whose conversion is logged), beside a separate CTR tower. It is then asked about every impression, most of which look unlike the clicked ones: selection bias, and little data.",
+            paper: "The baseline of Ma et al., Entire Space Multi-Task Model, SIGIR 2018.",
+            no_gates: Some(
+                "The naive CVR model has no gates: its CTR and CVR towers share nothing at all.",
+            ),
+        },
+    }
 }
 
 /// One step of a guided experiment: a setup, what to do and watch, and the numbers the text
@@ -874,10 +890,11 @@ mod tests {
     #[test]
     fn every_model_has_a_note_and_the_papers_are_cited() {
         for m in ModelKind::ALL {
-            assert_eq!(note(m).model, m);
-            assert!(!note(m).adds.is_empty());
+            let n = note(m);
+            assert!(!n.adds.is_empty() && !n.blurb.is_empty(), "{m}");
+            assert_eq!(n.no_gates.is_some(), !m.has_gates(), "{m}");
         }
-        let papers: String = MODEL_NOTES.iter().map(|n| n.paper).collect();
+        let papers: String = ModelKind::ALL.into_iter().map(|m| note(m).paper).collect();
         for cite in ["Caruana", "KDD 2018", "RecSys 2020", "SIGIR 2018"] {
             assert!(papers.contains(cite), "{cite}");
         }

@@ -10,6 +10,10 @@ use mtl_vocab::data::{CORRELATED_C, CORRELATED_NOISE, CORRELATED_START_P};
 pub use mtl_vocab::{DataKind, Knob, ModelKind, ModelSettings};
 use serde::{Deserialize, Serialize};
 
+/// The core's name for the CVR head's score (ESMM and the naive CVR model): a third row beside
+/// the two tasks.
+pub const CVR_HEAD: &str = "cvr";
+
 /// Early stopping's patience unless the learner sets one: the CLI's (`mtl train --patience`).
 pub const DEFAULT_PATIENCE: usize = 3;
 
@@ -24,6 +28,22 @@ fn default_c() -> f64 {
 
 fn default_noise() -> f64 {
     CORRELATED_NOISE
+}
+
+/// The models `data` offers, in the vocabulary's order (the lessons'). The model select, the
+/// race's opponents and the page's tagline list these.
+pub fn models_on(data: DataKind) -> impl Iterator<Item = ModelKind> {
+    ModelKind::ALL.into_iter().filter(move |&m| data.offers(m))
+}
+
+/// The models `data` offers, in words: "Single-task, Shared-Bottom, … or ESMM".
+pub fn models_in_words(data: DataKind) -> String {
+    let labels: Vec<&str> = models_on(data).map(ModelKind::label).collect();
+    match labels.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        Some((last, _)) => last.to_string(),
+        None => String::new(),
+    }
 }
 
 /// Where training runs.
@@ -164,33 +184,58 @@ impl Experiment {
     }
 
     /// What task `task` predicts, in words, so a name such as ESMM's `ctr` is never shown
-    /// without its label.
+    /// without its label. The names are the vocabulary's: the data set's own
+    /// ([`DataKind::task_names`]), ESMM's for the same two tasks ([`ModelKind::task_name`]), and
+    /// the CVR head's ([`CVR_HEAD`]).
     pub fn task_meaning(&self, task: &str) -> Option<&'static str> {
-        Some(match (self.data, task) {
-            (DataKind::Adult, "income") => "income > 50K",
-            (DataKind::Adult, "never_married") => "marital status is Never-married",
-            (DataKind::Adult, "ctr") => "ctr = income > 50K",
-            (DataKind::Adult, "ctcvr") => "ctcvr = income > 50K and never married",
-            (DataKind::Adult, "cvr") => "cvr = never married, among incomes > 50K",
-            (DataKind::Funnel, "ctr") => "a click on the impression",
-            (DataKind::Funnel, "ctcvr") => "a click and then a conversion",
-            (DataKind::Funnel, "cvr") => "a conversion after a click",
-            (DataKind::Correlated, "y1" | "y2") => "a regression target (MSE, R²)",
-            _ => return None,
-        })
+        // Per data set: its two tasks in words, the same under ESMM's names, and the CVR head.
+        let (own, esmm, cvr) = match self.data {
+            DataKind::Adult => (
+                ["income > 50K", "marital status is Never-married"],
+                [
+                    "ctr = income > 50K",
+                    "ctcvr = income > 50K and never married",
+                ],
+                Some("cvr = never married, among incomes > 50K"),
+            ),
+            DataKind::Funnel => {
+                let funnel = ["a click on the impression", "a click and then a conversion"];
+                (funnel, funnel, Some("a conversion after a click"))
+            }
+            DataKind::Correlated => {
+                let regression = ["a regression target (MSE, R²)"; 2];
+                (regression, regression, None)
+            }
+        };
+        let names = self.data.task_names();
+        let by_name = |t: usize| {
+            if task == names[t] {
+                Some(own[t])
+            } else if task == ModelKind::Esmm.task_name(t, names[t]) {
+                Some(esmm[t])
+            } else {
+                None
+            }
+        };
+        (0..2)
+            .find_map(by_name)
+            .or(cvr.filter(|_| task == CVR_HEAD))
     }
 
     /// A task's name as charts and tables show it: ESMM's abbreviations carry their label
     /// ("ctr (income > 50K)"); names that say what they are stay as they are.
     pub fn task_title(&self, task: &str) -> String {
-        match (task, self.task_meaning(task)) {
-            ("ctr" | "ctcvr" | "cvr", Some(meaning)) => {
+        let names = self.data.task_names();
+        let esmm =
+            task == CVR_HEAD || (0..2).any(|t| task == ModelKind::Esmm.task_name(t, names[t]));
+        match self.task_meaning(task).filter(|_| esmm) {
+            Some(meaning) => {
                 let label = meaning
                     .strip_prefix(&format!("{task} = "))
                     .unwrap_or(meaning);
                 format!("{task} ({label})")
             }
-            _ => task.to_string(),
+            None => task.to_string(),
         }
     }
 
@@ -368,8 +413,8 @@ mod tests {
 
     #[test]
     fn every_task_name_the_page_shows_has_its_meaning() {
-        for data in [DataKind::Adult, DataKind::Correlated, DataKind::Funnel] {
-            for model in ModelKind::ALL.into_iter().filter(|&m| data.offers(m)) {
+        for data in DataKind::ALL {
+            for model in models_on(data) {
                 let e = Experiment::tutorial_on(model, data);
                 for name in e.task_names() {
                     assert!(
@@ -462,5 +507,15 @@ mod tests {
         reseeded.seed = 5;
         assert_ne!(funnel.data_key(), reseeded.data_key());
         assert_eq!(funnel.data_key().data(), DataKind::Funnel);
+    }
+
+    #[test]
+    fn models_on_a_data_set_in_words() {
+        assert_eq!(
+            models_in_words(DataKind::Adult),
+            "Single-task, Shared-Bottom, OMoE, MMoE, CGC, PLE or ESMM"
+        );
+        assert!(models_in_words(DataKind::Funnel).ends_with("ESMM or Naive CVR"));
+        assert!(!models_in_words(DataKind::Correlated).contains("ESMM"));
     }
 }

@@ -39,8 +39,8 @@ pub enum Value {
         get: fn(&Experiment) -> f64,
         set: fn(&mut Experiment, f64),
     },
-    /// Layer sizes such as `64,32`: 1 to [`MAX_LAYERS`] layers (0 allowed if `may_be_empty`) of
-    /// 1 to [`MAX_UNITS`] units.
+    /// Layer sizes such as `64,32`: 1 to [`FIELD_MAX_LAYERS`] layers (0 allowed if `may_be_empty`) of
+    /// 1 to [`FIELD_MAX_UNITS`] units.
     Units {
         may_be_empty: bool,
         get: fn(&Experiment) -> &[usize],
@@ -155,10 +155,18 @@ impl Field {
     }
 }
 
-/// Layers per list of layer sizes.
-pub const MAX_LAYERS: usize = 4;
-/// Units per layer.
-pub const MAX_UNITS: usize = 512;
+/// Layers per list of layer sizes, on the page. The page's field bounds are deliberately
+/// tighter than what the core builds at all (`mtl_vocab::limits`), so that every model a learner
+/// sets up trains at a usable speed in a tab. Each stays inside its limit: the layer bounds by a
+/// compile-time assertion below, the counts by `fields_bounds_are_within_the_vocabularys_limits`.
+pub const FIELD_MAX_LAYERS: usize = 4;
+/// Units per hidden layer, on the page (see [`FIELD_MAX_LAYERS`]).
+pub const FIELD_MAX_UNITS: usize = 512;
+// The layer bounds inside the vocabulary's, checked as the crate compiles.
+const _: () = assert!(
+    FIELD_MAX_LAYERS <= mtl_vocab::limits::MAX_LAYERS
+        && FIELD_MAX_UNITS <= mtl_vocab::limits::MAX_UNITS
+);
 /// Seeds stay within JavaScript's exact integers, so they survive JSON and URLs.
 pub const SEED_MAX: u64 = (1 << 53) - 1;
 
@@ -714,26 +722,26 @@ impl Experiment {
     }
 }
 
-/// Keeps a list of layer sizes within [`MAX_LAYERS`] layers of 1 to [`MAX_UNITS`] units.
+/// Keeps a list of layer sizes within [`FIELD_MAX_LAYERS`] layers of 1 to [`FIELD_MAX_UNITS`] units.
 fn clamp_units(units: &mut Vec<usize>, may_be_empty: bool, field: &str, notices: &mut Vec<Notice>) {
     if units.is_empty() && !may_be_empty {
         notices.push(Notice::new(field, "cannot be empty; set to 16"));
         units.push(16);
     }
-    if units.len() > MAX_LAYERS {
+    if units.len() > FIELD_MAX_LAYERS {
         notices.push(Notice::new(
             field,
-            format!("at most {MAX_LAYERS} layers; extra layers dropped"),
+            format!("at most {FIELD_MAX_LAYERS} layers; extra layers dropped"),
         ));
-        units.truncate(MAX_LAYERS);
+        units.truncate(FIELD_MAX_LAYERS);
     }
-    if units.iter().any(|u| !(1..=MAX_UNITS).contains(u)) {
+    if units.iter().any(|u| !(1..=FIELD_MAX_UNITS).contains(u)) {
         notices.push(Notice::new(
             field,
-            format!("each layer needs 1 to {MAX_UNITS} units; clamped"),
+            format!("each layer needs 1 to {FIELD_MAX_UNITS} units; clamped"),
         ));
         for u in units.iter_mut() {
-            *u = (*u).clamp(1, MAX_UNITS);
+            *u = (*u).clamp(1, FIELD_MAX_UNITS);
         }
     }
 }
@@ -873,8 +881,7 @@ mod tests {
     fn offered() -> Vec<(DataKind, ModelKind)> {
         DataKind::ALL
             .into_iter()
-            .flat_map(|d| ModelKind::ALL.into_iter().map(move |m| (d, m)))
-            .filter(|(d, m)| d.offers(*m))
+            .flat_map(|d| crate::protocol::experiment::models_on(d).map(move |m| (d, m)))
             .collect()
     }
 
@@ -1026,6 +1033,28 @@ mod tests {
         assert!(notices[0].message.len() < 100, "echoes are shortened");
         let (e, _) = from_query("model=%ZZ&%=1&&=&a");
         assert_eq!(e.model, ModelKind::Mmoe);
+    }
+
+    #[test]
+    fn fields_bounds_are_within_the_vocabularys_limits() {
+        use mtl_vocab::limits;
+        let mut checked = 0;
+        for f in FIELDS {
+            let Value::Count { max, .. } = f.value else {
+                continue;
+            };
+            let limit = match f.knob {
+                Some(Knob::Experts | Knob::SpecificExperts | Knob::SharedExperts) => {
+                    limits::MAX_EXPERTS
+                }
+                Some(Knob::Levels) => limits::MAX_LEVELS,
+                Some(Knob::EmbeddingDim) => limits::MAX_EMBEDDING_DIM,
+                _ => continue,
+            };
+            assert!(max <= limit as u64, "{}: {max} > {limit}", f.key);
+            checked += 1;
+        }
+        assert_eq!(checked, 5, "experts, specific, shared, levels, emb");
     }
 
     #[test]

@@ -261,6 +261,21 @@ impl TaskScore {
     }
 }
 
+/// How the page names the CVR head's score over every impression (the core's `cvr_all`).
+pub const CVR_ALL: &str = "cvr (every impression)";
+
+/// A run's headline scores, in order: each task's AUC (R² for a regression task), then, on the
+/// funnel, the CVR head's over every impression ([`CVR_ALL`]). The lesson card, the seed spread
+/// and the lessons' claims all read a run through this one list, so they name and order its
+/// scores alike.
+pub fn headlines(tasks: &[TaskScore], cvr_all: Option<&TaskScore>) -> Vec<(String, Option<f64>)> {
+    tasks
+        .iter()
+        .map(|t| (t.name.clone(), t.headline()))
+        .chain(cvr_all.map(|c| (CVR_ALL.to_string(), c.headline())))
+        .collect()
+}
+
 /// The test set's scores, once per run, when it ends: of the weights with the best validation
 /// loss, which may be older than the last step trained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -281,6 +296,13 @@ pub struct TestReport {
     /// true pCVR: the funnel only.
     #[serde(default)]
     pub cvr_all: Option<TaskScore>,
+}
+
+impl TestReport {
+    /// This report's [`headlines`].
+    pub fn headlines(&self) -> Vec<(String, Option<f64>)> {
+        headlines(&self.tasks, self.cvr_all.as_ref())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

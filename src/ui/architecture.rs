@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::Playground;
 use crate::page::dashboard::Parts;
 use crate::page::diagram::{NODE_H, NodeKind, layout};
+use crate::page::plot::GATE_EDGE;
 use wasm_bindgen::JsCast;
 
 fn fill(kind: NodeKind) -> &'static str {
@@ -157,7 +158,7 @@ pub fn ArchitectureDiagram() -> impl IntoView {
                                         None => name.clone(),
                                     });
                                     view! {
-                                        <line x1=x1 y1=y1 x2=x2 y2=y2 class="weighted" stroke="#d55e00"
+                                        <line x1=x1 y1=y1 x2=x2 y2=y2 class="weighted" stroke=GATE_EDGE
                                             stroke-width=move || look.get().0
                                             stroke-opacity=move || look.get().1>
                                             <title>{title}</title>

@@ -3,12 +3,13 @@
 
 use leptos::prelude::*;
 use mtl_vocab::GateLayout;
+use mtl_vocab::palette::{series_colour, series_dash};
 
 use super::Playground;
 use crate::page::dashboard::{LOSS_SMOOTHING_STEPS, Parts, upto};
+use crate::page::lessons::note;
 use crate::page::plot::{
-    LinearScale, against_even, diverging, expert_style, extent, format_tick, nice_ticks,
-    series_colour, series_dash, y_range,
+    LinearScale, against_even, diverging, expert_style, extent, format_tick, nice_ticks, y_range,
 };
 use crate::protocol::experiment::ModelKind;
 
@@ -375,14 +376,7 @@ pub fn Heatmap(
             <h2 id="gates-title">"Gate weights"</h2>
             <div data-testid="gate-heatmap" class="heatmap">
                 {move || {
-                    let m = model.get();
-                    if !m.has_gates() {
-                        let why = match m {
-                            ModelKind::Esmm => "ESMM has no gates: its CTR and CVR towers share the embeddings and nothing else.",
-                            ModelKind::NaiveCvr => "The naive CVR model has no gates: its CTR and CVR towers share nothing at all.",
-                            ModelKind::SharedBottom => "Shared-Bottom has no gates: every task reads the same bottom network.",
-                            _ => "Single-task models share nothing, so there is nothing to gate.",
-                        };
+                    if let Some(why) = note(model.get()).no_gates {
                         return view! { <p class="none">{why}</p> }.into_any();
                     }
                     let Some((gates, tasks)) = layout.get() else {

@@ -7,8 +7,9 @@ use leptos::prelude::*;
 
 use super::Playground;
 use crate::page::dashboard::Parts;
+use crate::page::lessons::note;
 use crate::page::sweep::MAX_SEEDS;
-use crate::protocol::experiment::{DataKind, DeviceChoice, ModelKind};
+use crate::protocol::experiment::{DataKind, DeviceChoice, ModelKind, models_on};
 use crate::protocol::fields::{FIELDS, Field, Group, Value};
 
 /// Parses the control's text into its field; on an error, says so and puts the old value back.
@@ -233,16 +234,16 @@ pub fn Controls() -> impl IntoView {
                             }
                         }
                     >
+                        // `data-gated` lets the end-to-end tests read which models have gates
+                        // from the vocabulary, as the page does.
                         {move || {
                             let data = p.experiment.with(|e| e.data);
-                            ModelKind::ALL
-                                .into_iter()
-                                .filter(|&m| data.offers(m))
-                                .map(|m| view! { <option value=m.slug()>{m.label()}</option> })
+                            models_on(data)
+                                .map(|m| view! { <option value=m.slug() data-gated=m.has_gates().to_string()>{m.label()}</option> })
                                 .collect_view()
                         }}
                     </select>
-                    <small id="model-help">{move || model_blurb(model())}</small>
+                    <small id="model-help">{move || note(model()).blurb}</small>
                 </div>
                 {group_fields(p, Group::Model)}
                 <details class="more">
@@ -307,25 +308,5 @@ fn SeedSweepControl() -> impl IntoView {
             </div>
             <small id="seed-count-help">"Trains this setup to the end once per seed, from the seed above on, one after the other. Runs then shows each task's mean ± sd: how far runs differ by chance alone."</small>
         </div>
-    }
-}
-
-/// One line on each model: what it adds.
-pub fn model_blurb(m: ModelKind) -> &'static str {
-    match m {
-        ModelKind::SingleTask => "Two separate networks: the baseline that shares nothing.",
-        ModelKind::SharedBottom => "One shared network under two task towers (Caruana, 1997).",
-        ModelKind::Omoe => "Several experts mixed by one gate for all tasks.",
-        ModelKind::Mmoe => "Several experts; each task has its own gate (Ma et al., KDD 2018).",
-        ModelKind::Cgc => {
-            "Each task gets its own experts besides the shared ones (Tang et al., RecSys 2020)."
-        }
-        ModelKind::Ple => {
-            "CGC stacked in levels, with a shared gate between them (Tang et al., RecSys 2020)."
-        }
-        ModelKind::Esmm => "pCTCVR = pCTR × pCVR over shared embeddings (Ma et al., SIGIR 2018).",
-        ModelKind::NaiveCvr => {
-            "ESMM's baseline: a CVR tower trained on the clicked impressions only."
-        }
     }
 }

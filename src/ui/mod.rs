@@ -18,7 +18,7 @@ use crate::page::history::{History, RunRecord};
 use crate::page::keys::Shortcut;
 use crate::page::race::Race;
 use crate::page::sweep::SeedSweep;
-use crate::protocol::experiment::{DataKind, DeviceChoice, Experiment, ModelKind};
+use crate::protocol::experiment::{DataKind, DeviceChoice, Experiment, ModelKind, models_in_words};
 use crate::protocol::{AdapterProbe, Backend, Command, Event, StopReason};
 use crate::web::{WorkerClient, probe_webgpu};
 use wasm_bindgen::JsCast;
@@ -778,7 +778,10 @@ pub fn App() -> impl IntoView {
         <header class="top">
             <h1>"Multi-task learning playground"</h1>
             <p class="tagline">
-                "Train Single-task, Shared-Bottom, OMoE, MMoE, CGC, PLE or ESMM models in your browser. "
+                {move || format!(
+                    "Train {} models in your browser. ",
+                    playground.experiment.with(|e| models_in_words(e.data))
+                )}
                 {move || match playground.experiment.with(|e| e.data) {
                     DataKind::Adult => "On UCI Adult: task 1 income > 50K, task 2 never married.",
                     DataKind::Correlated => "On the MMoE paper's synthetic tasks: two regressions whose correlation you set.",

@@ -174,7 +174,7 @@ pub fn MetricsTable() -> impl IntoView {
                 for (label, score) in [
                     (clicked, test.and_then(|t| t.cvr.as_ref())),
                     (
-                        "cvr (every impression)",
+                        crate::protocol::CVR_ALL,
                         test.and_then(|t| t.cvr_all.as_ref()),
                     ),
                 ] {

@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use super::Playground;
 use super::charts::{LineChart, Series};
 use super::panels::fmt_opt;
-use crate::page::plot::series_colour;
-use crate::protocol::experiment::{Experiment, ModelKind};
+use crate::protocol::experiment::{Experiment, ModelKind, models_on};
+use mtl_vocab::palette::series_colour;
 
 /// What the race select offers when the learner has not picked: MMoE, or Shared-Bottom when
 /// MMoE is the current model (the comparison the lessons start with).
@@ -26,9 +26,8 @@ pub fn RacePanel() -> impl IntoView {
     let picked = RwSignal::new(String::new());
     let options = Memo::new(move |_| {
         p.experiment.with(|e| {
-            ModelKind::ALL
-                .into_iter()
-                .filter(|&m| m != e.model && e.data.offers(m))
+            models_on(e.data)
+                .filter(|&m| m != e.model)
                 .map(|m| (m.slug(), m.label()))
                 .collect::<Vec<_>>()
         })

@@ -826,10 +826,9 @@ mod tests {
         let (_, report) = t.run_to_end().expect("finite losses");
         // The funnel's CVR over every impression reads as a third task.
         report
-            .tasks
-            .iter()
-            .chain(&report.cvr_all)
-            .map(|s| s.headline().unwrap_or(f64::NAN))
+            .headlines()
+            .into_iter()
+            .map(|(_, v)| v.unwrap_or(f64::NAN))
             .collect()
     }
 
