@@ -472,14 +472,44 @@ async fn webgpu_and_cpu_agree_on_outputs_and_gradients() {
     ] {
         assert_eq!(cpu.len(), gpu.len(), "{what}");
         assert!(cpu.iter().any(|v| *v != 0.0), "{what} are not all zero");
-        let worst = cpu
-            .iter()
-            .zip(gpu)
-            .map(|(c, g)| (c - g).abs() / (1e-4 + 1e-3 * c.abs()))
-            .fold(0.0f32, f32::max);
+        let worst = worst_over_tolerance(cpu, gpu);
         assert!(
             worst <= 1.0,
             "{what}: the worst entry is {worst:.2} times the tolerance"
         );
+    }
+}
+
+/// The largest |cpu − gpu| / (1e-4 + 1e-3·|cpu|) over the entries: at most 1 when the two
+/// devices agree. A NaN or an infinity on either side gives NaN, which no bound passes
+/// (`f32::max` would have dropped it and let the worst finite entry speak for it).
+fn worst_over_tolerance(cpu: &[f32], gpu: &[f32]) -> f32 {
+    cpu.iter()
+        .zip(gpu)
+        .map(|(c, g)| (c - g).abs() / (1e-4 + 1e-3 * c.abs()))
+        .fold(0.0, |worst, r| {
+            if worst.is_nan() || !r.is_finite() {
+                f32::NAN
+            } else {
+                worst.max(r)
+            }
+        })
+}
+
+#[wasm_bindgen_test]
+fn parity_check_fails_on_a_nan() {
+    assert!(worst_over_tolerance(&[1.0, 2.0], &[1.0, 2.0]) <= 1.0);
+    assert!(worst_over_tolerance(&[1.0, 2.0], &[1.0, 2.1]) > 1.0);
+    // A NaN or an infinity anywhere, before finite entries or after them, is NaN: the
+    // parity test's `worst <= 1.0` then fails.
+    for bad in [f32::NAN, f32::INFINITY] {
+        for (cpu, gpu) in [
+            ([1.0, 2.0], [bad, 2.0]),
+            ([bad, 2.0], [1.0, 2.0]),
+            ([1.0, 2.0], [1.0, bad]),
+        ] {
+            let worst = worst_over_tolerance(&cpu, &gpu);
+            assert!(worst.is_nan(), "{cpu:?} against {gpu:?} passed as {worst}");
+        }
     }
 }

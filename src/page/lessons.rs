@@ -100,21 +100,20 @@ pub struct Claim {
     pub check: Check,
 }
 
-/// What a claim says, about the step's run once its epoch budget is spent.
+/// What a claim says, about the step's run once its epoch budget is spent. A "score" is the
+/// task's headline ([`crate::protocol::headlines`]): its test AUC for a binary task, its R² for
+/// a regression task; on the funnel, task 2 (the third score) is the CVR head's over every
+/// impression.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Check {
-    /// Task `task`'s test AUC (R² for a regression task) is within `tol` of `value`; the same
-    /// reading for the checks below. On the funnel, task 2 is the CVR head scored over every
-    /// impression.
-    AucNear { task: usize, value: f64, tol: f64 },
-    /// Task `task`'s test AUC is at most `max`.
-    AucAtMost { task: usize, max: f64 },
-    /// Task `task`'s test AUC is within `gap` of the lesson's previous step's.
-    AucAsPrevious { task: usize, gap: f64 },
-    /// Task `task`'s test AUC is below the previous step's by at least `drop`.
-    AucBelowPrevious { task: usize, drop: f64 },
-    /// Task `task`'s test AUC is above the previous step's by at least `rise`.
-    AucAbovePrevious { task: usize, rise: f64 },
+    /// Task `task`'s score is within `tol` of `value`.
+    ScoreNear { task: usize, value: f64, tol: f64 },
+    /// Task `task`'s score is within `gap` of the lesson's previous step's.
+    ScoreAsPrevious { task: usize, gap: f64 },
+    /// Task `task`'s score is below the previous step's by at least `drop`.
+    ScoreBelowPrevious { task: usize, drop: f64 },
+    /// Task `task`'s score is above the previous step's by at least `rise`.
+    ScoreAbovePrevious { task: usize, rise: f64 },
     /// The categorical input `field` alone (each of its values scored by its rate of the
     /// label in the training split) ranks task `task`'s test labels with about this AUC.
     FieldAloneAuc {
@@ -200,14 +199,14 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "within about 0.01 test AUC on income",
-                            check: Check::AucAsPrevious {
+                            check: Check::ScoreAsPrevious {
                                 task: 0,
                                 gap: 0.015,
                             },
                         },
                         Claim {
                             premise: "0.001 on never_married",
-                            check: Check::AucAsPrevious {
+                            check: Check::ScoreAsPrevious {
                                 task: 1,
                                 gap: 0.003,
                             },
@@ -240,7 +239,7 @@ pub fn lessons() -> Vec<Lesson> {
                     watch: Some("metrics-table"),
                     claims: &[Claim {
                         premise: "falls to about 0.78",
-                        check: Check::AucNear {
+                        check: Check::ScoreNear {
                             task: 0,
                             value: 0.78,
                             tol: 0.03,
@@ -255,7 +254,7 @@ pub fn lessons() -> Vec<Lesson> {
                     watch: Some("metrics-table"),
                     claims: &[Claim {
                         premise: "back near 0.9",
-                        check: Check::AucNear {
+                        check: Check::ScoreNear {
                             task: 0,
                             value: 0.9,
                             tol: 0.02,
@@ -276,7 +275,7 @@ pub fn lessons() -> Vec<Lesson> {
                     watch: Some("input-fields"),
                     claims: &[Claim {
                         premise: "about 0.96",
-                        check: Check::AucNear {
+                        check: Check::ScoreNear {
                             task: 1,
                             value: 0.96,
                             tol: 0.01,
@@ -305,7 +304,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "falls to about 0.87",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 1,
                                 value: 0.87,
                                 tol: 0.02,
@@ -313,14 +312,14 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "Income's AUC falls too",
-                            check: Check::AucBelowPrevious {
+                            check: Check::ScoreBelowPrevious {
                                 task: 0,
                                 drop: 0.02,
                             },
                         },
                         Claim {
                             premise: "to about 0.86",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 0,
                                 value: 0.86,
                                 tol: 0.02,
@@ -343,7 +342,7 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "y1 about 0.96",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 0,
                                 value: 0.96,
                                 tol: 0.01,
@@ -351,7 +350,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "y2 about 0.96",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 1,
                                 value: 0.96,
                                 tol: 0.01,
@@ -368,21 +367,21 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "level with MMoE on both tasks",
-                            check: Check::AucAsPrevious {
+                            check: Check::ScoreAsPrevious {
                                 task: 0,
                                 gap: 0.005,
                             },
                         },
                         Claim {
                             premise: "level with MMoE on both tasks",
-                            check: Check::AucAsPrevious {
+                            check: Check::ScoreAsPrevious {
                                 task: 1,
                                 gap: 0.005,
                             },
                         },
                         Claim {
                             premise: "y1 about 0.96",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 0,
                                 value: 0.96,
                                 tol: 0.01,
@@ -390,7 +389,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "y2 about 0.96",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 1,
                                 value: 0.96,
                                 tol: 0.01,
@@ -407,7 +406,7 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "y1 about 0.96",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 0,
                                 value: 0.96,
                                 tol: 0.01,
@@ -415,7 +414,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "y2 about 0.94",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 1,
                                 value: 0.94,
                                 tol: 0.01,
@@ -432,21 +431,21 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "falls behind MMoE on y1",
-                            check: Check::AucBelowPrevious {
+                            check: Check::ScoreBelowPrevious {
                                 task: 0,
                                 drop: 0.02,
                             },
                         },
                         Claim {
                             premise: "a little ahead on y2",
-                            check: Check::AucAbovePrevious {
+                            check: Check::ScoreAbovePrevious {
                                 task: 1,
                                 rise: 0.005,
                             },
                         },
                         Claim {
                             premise: "y1 about 0.91",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 0,
                                 value: 0.91,
                                 tol: 0.01,
@@ -454,7 +453,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "y2 about 0.96",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 1,
                                 value: 0.96,
                                 tol: 0.01,
@@ -477,7 +476,7 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "y1 about 0.95",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 0,
                                 value: 0.95,
                                 tol: 0.01,
@@ -485,7 +484,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "y2 about 0.93",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 1,
                                 value: 0.93,
                                 tol: 0.01,
@@ -502,14 +501,14 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "y1 falls well below MMoE's",
-                            check: Check::AucBelowPrevious {
+                            check: Check::ScoreBelowPrevious {
                                 task: 0,
                                 drop: 0.02,
                             },
                         },
                         Claim {
                             premise: "y1 about 0.91",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 0,
                                 value: 0.91,
                                 tol: 0.01,
@@ -517,7 +516,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "y2 about 0.95",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 1,
                                 value: 0.95,
                                 tol: 0.01,
@@ -540,7 +539,7 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "y1 about 0.91",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 0,
                                 value: 0.91,
                                 tol: 0.01,
@@ -548,7 +547,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "y2 about 0.96",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 1,
                                 value: 0.96,
                                 tol: 0.01,
@@ -569,14 +568,14 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "y1 rises",
-                            check: Check::AucAbovePrevious {
+                            check: Check::ScoreAbovePrevious {
                                 task: 0,
                                 rise: 0.02,
                             },
                         },
                         Claim {
                             premise: "y1 about 0.96",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 0,
                                 value: 0.96,
                                 tol: 0.01,
@@ -584,7 +583,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "y2 about 0.96",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 1,
                                 value: 0.96,
                                 tol: 0.01,
@@ -606,7 +605,7 @@ pub fn lessons() -> Vec<Lesson> {
                     watch: Some("metrics-table"),
                     claims: &[Claim {
                         premise: "about 0.74",
-                        check: Check::AucNear {
+                        check: Check::ScoreNear {
                             task: 2,
                             value: 0.74,
                             tol: 0.01,
@@ -622,7 +621,7 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "rises to about 0.77",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 2,
                                 value: 0.77,
                                 tol: 0.01,
@@ -630,7 +629,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "rises",
-                            check: Check::AucAbovePrevious {
+                            check: Check::ScoreAbovePrevious {
                                 task: 2,
                                 rise: 0.02,
                             },
@@ -650,18 +649,18 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "Level with ESMM",
-                            check: Check::AucAsPrevious {
+                            check: Check::ScoreAsPrevious {
                                 task: 2,
                                 gap: 0.015,
                             },
                         },
                         Claim {
                             premise: "or a little above it",
-                            check: Check::AucAbovePrevious { task: 2, rise: 0.0 },
+                            check: Check::ScoreAbovePrevious { task: 2, rise: 0.0 },
                         },
                         Claim {
                             premise: "about 0.78",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 2,
                                 value: 0.78,
                                 tol: 0.01,

@@ -321,14 +321,6 @@ pub enum StopReason {
 }
 
 impl StopReason {
-    /// Whether the run is over: its test score follows, and it trains no further.
-    pub fn ends_run(&self) -> bool {
-        matches!(
-            self,
-            StopReason::Finished { .. } | StopReason::EarlyStopped { .. } | StopReason::Ended
-        )
-    }
-
     pub fn describe(&self) -> String {
         match self {
             StopReason::Paused => "Paused.".into(),
