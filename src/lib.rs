@@ -1,30 +1,22 @@
-//! The web app around the `mtl` core: the experiment a learner sets up, the messages between the
-//! page and the training worker, the runner that trains inside the worker, and the page itself.
+//! The web app around the `mtl` core. Three folders, one per side of the worker boundary and
+//! the boundary itself:
 //!
-//! Dependencies flow one way: `experiment` and `protocol` are plain data; `schedule` is the
-//! worker's policy (when to train, score and stop) as a plain state machine; `runner` (feature
-//! `ml`) uses the core library; `worker` (features `ml` + `web`) wires the runner and the schedule
-//! to a Web Worker; `ui` (feature `ui`) draws the page and never imports Burn.
+//! - `protocol`: what crosses it, plain data both sides share: the experiment a learner sets up
+//!   (and its field table), and the messages between the page and the training worker;
+//! - `worker` (feature `ml`): the training side, which drives the core library; its `driver`
+//!   (features `ml` + `web`) runs it in a Web Worker;
+//! - `page`: the page's state and logic as plain types, tested natively; `ui` (feature `ui`)
+//!   draws them with Leptos and never imports Burn.
+//!
+//! `web` (feature `web`) is the browser glue both sides use. Dependencies flow one way:
+//! `protocol` ← `worker`, and `protocol` ← `page` ← `ui`; the worker and the page never import
+//! each other. ARCHITECTURE.md lists what each module may import, and `tests/architecture.rs`
+//! holds that list against the code.
 
-pub mod dashboard;
-pub mod device;
-pub mod diagram;
-pub mod experiment;
-pub mod fields;
-pub mod guide;
-pub mod history;
-pub mod keys;
-pub mod lessons;
-pub mod plot;
+pub mod page;
 pub mod protocol;
-pub mod race;
-pub mod schedule;
-pub mod sweep;
 
 #[cfg(feature = "ml")]
-pub mod runner;
-
-#[cfg(all(feature = "ml", feature = "web"))]
 pub mod worker;
 
 #[cfg(feature = "web")]

@@ -7,8 +7,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::device::AdapterProbe;
-use crate::protocol::{Command, Event};
+use crate::protocol::{AdapterProbe, Command, Event};
 
 #[wasm_bindgen]
 extern "C" {

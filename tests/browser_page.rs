@@ -7,8 +7,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use leptos::prelude::*;
-use mtl_playground::dashboard::RunState;
-use mtl_playground::experiment::{Experiment, ModelKind, ModelSettings};
+use mtl_playground::page::dashboard::RunState;
+use mtl_playground::protocol::experiment::{Experiment, ModelKind, ModelSettings};
 use mtl_playground::protocol::{Event, GateLayout, ModelInfo, Progress, Proxy, StopReason};
 use mtl_playground::ui::{
     ArchitectureDiagram, Controls, GateHeatmap, MetricsTable, Playground, RunBar,
@@ -204,7 +204,10 @@ async fn components_follow_the_worker_and_the_controls() {
         },
     });
     sleep(0).await;
-    assert_eq!(p.dashboard.get_untracked().state, RunState::Stopped);
+    assert_eq!(
+        p.dashboard.with_untracked(|d| d.state.clone()),
+        RunState::Stopped
+    );
     assert!(text("[data-testid=train-toggle]").contains("Play"));
     assert!(text("body").contains("became NaN at step 12"));
 }

@@ -16,14 +16,13 @@ use mtl::burn::tensor::{Device, Tensor};
 use mtl::data::Dataset;
 use mtl::models::ModelInput;
 use mtl::train::loss::task_loss;
-use mtl_playground::device::AdapterProbe;
-use mtl_playground::experiment::{Experiment, ModelKind};
+use mtl_playground::protocol::experiment::{Experiment, ModelKind};
 use mtl_playground::protocol::{
-    Backend, Command, Event, Progress, StopReason, TaskScore, TestReport,
+    AdapterProbe, Backend, Command, Event, Progress, StopReason, TaskScore, TestReport,
 };
-use mtl_playground::runner::Training;
 use mtl_playground::web::{from_js, now, probe_webgpu, sleep, to_js};
-use mtl_playground::worker::{DataSource, Driver};
+use mtl_playground::worker::driver::{DataSource, Driver};
+use mtl_playground::worker::runner::Training;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
@@ -350,7 +349,7 @@ async fn webgpu_smoke_test_on_the_software_adapter() {
     );
 
     // One real training step of a tiny model through the runner, on WebGPU.
-    let data = mtl_playground::runner::load_data(TRAIN_GZ, TEST_GZ, true).expect("data");
+    let data = mtl_playground::worker::runner::load_data(TRAIN_GZ, TEST_GZ, true).expect("data");
     let mut e = Experiment::tutorial(ModelKind::Mmoe);
     e.arch.experts = 2;
     e.arch.expert_units = vec![8];
@@ -455,7 +454,7 @@ async fn outputs_and_gradients(bytes: Vec<u8>, device: &Device, data: &Dataset) 
 /// (f32, with sums taken in another order on each side).
 #[wasm_bindgen_test]
 async fn webgpu_and_cpu_agree_on_outputs_and_gradients() {
-    let data = mtl_playground::runner::load_data(TRAIN_GZ, TEST_GZ, true).expect("data");
+    let data = mtl_playground::worker::runner::load_data(TRAIN_GZ, TEST_GZ, true).expect("data");
     let mut e = Experiment::tutorial(ModelKind::Mmoe);
     e.arch.experts = 3;
     e.arch.expert_units = vec![8];
@@ -473,14 +472,44 @@ async fn webgpu_and_cpu_agree_on_outputs_and_gradients() {
     ] {
         assert_eq!(cpu.len(), gpu.len(), "{what}");
         assert!(cpu.iter().any(|v| *v != 0.0), "{what} are not all zero");
-        let worst = cpu
-            .iter()
-            .zip(gpu)
-            .map(|(c, g)| (c - g).abs() / (1e-4 + 1e-3 * c.abs()))
-            .fold(0.0f32, f32::max);
+        let worst = worst_over_tolerance(cpu, gpu);
         assert!(
             worst <= 1.0,
             "{what}: the worst entry is {worst:.2} times the tolerance"
         );
+    }
+}
+
+/// The largest |cpu − gpu| / (1e-4 + 1e-3·|cpu|) over the entries: at most 1 when the two
+/// devices agree. A NaN or an infinity on either side gives NaN, which no bound passes
+/// (`f32::max` would have dropped it and let the worst finite entry speak for it).
+fn worst_over_tolerance(cpu: &[f32], gpu: &[f32]) -> f32 {
+    cpu.iter()
+        .zip(gpu)
+        .map(|(c, g)| (c - g).abs() / (1e-4 + 1e-3 * c.abs()))
+        .fold(0.0, |worst, r| {
+            if worst.is_nan() || !r.is_finite() {
+                f32::NAN
+            } else {
+                worst.max(r)
+            }
+        })
+}
+
+#[wasm_bindgen_test]
+fn parity_check_fails_on_a_nan() {
+    assert!(worst_over_tolerance(&[1.0, 2.0], &[1.0, 2.0]) <= 1.0);
+    assert!(worst_over_tolerance(&[1.0, 2.0], &[1.0, 2.1]) > 1.0);
+    // A NaN or an infinity anywhere, before finite entries or after them, is NaN: the
+    // parity test's `worst <= 1.0` then fails.
+    for bad in [f32::NAN, f32::INFINITY] {
+        for (cpu, gpu) in [
+            ([1.0, 2.0], [bad, 2.0]),
+            ([bad, 2.0], [1.0, 2.0]),
+            ([1.0, 2.0], [1.0, bad]),
+        ] {
+            let worst = worst_over_tolerance(&cpu, &gpu);
+            assert!(worst.is_nan(), "{cpu:?} against {gpu:?} passed as {worst}");
+        }
     }
 }

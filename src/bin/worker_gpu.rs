@@ -3,7 +3,7 @@
 //! the device cannot start, it says so (`DeviceFailed`) and the page falls back to the CPU worker.
 
 fn main() {
-    mtl_playground::worker::start(mtl_playground::protocol::Backend::Webgpu, async {
+    mtl_playground::worker::driver::start(mtl_playground::protocol::Backend::Webgpu, async {
         mtl::burn::tensor::Device::wgpu_options()
             .init_async()
             .await

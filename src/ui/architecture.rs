@@ -1,10 +1,12 @@
-//! The architecture diagram: [`crate::diagram::layout`] places it; this draws it, with each
+//! The architecture diagram: [`crate::page::diagram::layout`] places it; this draws it, with each
 //! expert → gate edge as thick and as opaque as the live gate weight.
 
 use leptos::prelude::*;
 
 use super::Playground;
-use crate::diagram::{NODE_H, NodeKind, layout};
+use crate::page::dashboard::Parts;
+use crate::page::diagram::{NODE_H, NodeKind, layout};
+use crate::page::plot::GATE_EDGE;
 use wasm_bindgen::JsCast;
 
 fn fill(kind: NodeKind) -> &'static str {
@@ -29,7 +31,7 @@ pub fn ArchitectureDiagram() -> impl IntoView {
     // What the built model reads, as the worker reports it, with each field that alone gives a
     // label away marked.
     let inputs = Memo::new(move |_| {
-        p.dashboard.with(|d| {
+        p.dashboard.with(Parts::MODEL, |d| {
             d.info.as_ref().map(|i| {
                 let fields: Vec<(String, bool, Option<String>)> = i
                     .input_fields
@@ -58,7 +60,7 @@ pub fn ArchitectureDiagram() -> impl IntoView {
     // The weights change with every report; only the edges' widths and the titles follow them.
     let weights = Memo::new(move |_| {
         let at = p.replay_at.get();
-        p.dashboard.with(|d| d.gates_at(at))
+        p.dashboard.with(Parts::GATES, |d| d.gates_at(at))
     });
     let weight =
         move |g: usize, i: usize| weights.with(|w| w.get(g).and_then(|r| r.get(i)).copied());
@@ -156,7 +158,7 @@ pub fn ArchitectureDiagram() -> impl IntoView {
                                         None => name.clone(),
                                     });
                                     view! {
-                                        <line x1=x1 y1=y1 x2=x2 y2=y2 class="weighted" stroke="#d55e00"
+                                        <line x1=x1 y1=y1 x2=x2 y2=y2 class="weighted" stroke=GATE_EDGE
                                             stroke-width=move || look.get().0
                                             stroke-opacity=move || look.get().1>
                                             <title>{title}</title>

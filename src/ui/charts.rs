@@ -1,16 +1,17 @@
 //! Lean SVG views over plain numbers: a line chart and the gate heatmap. Scales, ticks and
-//! colours come from [`crate::chart`]; these components only place them.
+//! colours come from [`crate::page::plot`]; these components only place them.
 
 use leptos::prelude::*;
 use mtl_vocab::GateLayout;
+use mtl_vocab::palette::{series_colour, series_dash};
 
 use super::Playground;
-use crate::dashboard::{LOSS_SMOOTHING_STEPS, upto};
-use crate::experiment::ModelKind;
-use crate::plot::{
-    LinearScale, against_even, diverging, expert_style, extent, format_tick, nice_ticks,
-    series_colour, series_dash, y_range,
+use crate::page::dashboard::{LOSS_SMOOTHING_STEPS, Parts, upto};
+use crate::page::lessons::note;
+use crate::page::plot::{
+    LinearScale, against_even, diverging, expert_style, extent, format_tick, nice_ticks, y_range,
 };
+use crate::protocol::experiment::ModelKind;
 
 const W: f64 = 560.0;
 const H: f64 = 250.0;
@@ -209,7 +210,7 @@ pub fn LossChart() -> impl IntoView {
     let p = expect_context::<Playground>();
     let series = Memo::new(move |_| {
         let at = p.replay_at.get();
-        p.dashboard.with(|d| {
+        p.dashboard.with(Parts::LOSS | Parts::VALIDATION, |d| {
             d.tasks
                 .iter()
                 .enumerate()
@@ -247,10 +248,10 @@ pub fn LossChart() -> impl IntoView {
 #[component]
 pub fn AucChart() -> impl IntoView {
     let p = expect_context::<Playground>();
-    // Changes only with a validation point, so the chart is not redrawn between them.
+    // Re-run only by a validation point: the training reports between them leave it alone.
     let series = Memo::new(move |_| {
         let at = p.replay_at.get();
-        p.dashboard.with(|d| {
+        p.dashboard.with(Parts::VALIDATION, |d| {
             d.tasks
                 .iter()
                 .enumerate()
@@ -279,7 +280,7 @@ pub fn GradientConflictChart() -> impl IntoView {
     let p = expect_context::<Playground>();
     let series = Memo::new(move |_| {
         let at = p.replay_at.get();
-        p.dashboard.with(|d| {
+        p.dashboard.with(Parts::CONFLICT, |d| {
             vec![Series {
                 name: "cosine of the task gradients".into(),
                 points: upto(&d.grad_cosine, at),
@@ -291,12 +292,13 @@ pub fn GradientConflictChart() -> impl IntoView {
     });
     // The worker says whether the tasks share a parameter, and how often it measures.
     let every = move || {
-        p.dashboard
-            .with(|d| d.info.as_ref().map(|i| i.grad_cosine_every))
+        p.dashboard.with(Parts::MODEL, |d| {
+            d.info.as_ref().map(|i| i.grad_cosine_every)
+        })
     };
     let shares_nothing = move || every() == Some(None);
     let summary = move || {
-        p.dashboard.with(|d| match d.grad_cosine.last() {
+        p.dashboard.with(Parts::CONFLICT, |d| match d.grad_cosine.last() {
             Some(&(step, latest)) => {
                 let mean =
                     d.grad_cosine.iter().map(|p| p.1).sum::<f64>() / d.grad_cosine.len() as f64;
@@ -332,17 +334,18 @@ pub fn GateHeatmap() -> impl IntoView {
     let model = Signal::derive(move || p.experiment.with(|e| e.model));
     // The rows change once per build; the weights with every report.
     let layout = Memo::new(move |_| {
-        p.dashboard
-            .with(|d| d.info.as_ref().map(|i| (i.gates.clone(), i.tasks.clone())))
+        p.dashboard.with(Parts::MODEL, |d| {
+            d.info.as_ref().map(|i| (i.gates.clone(), i.tasks.clone()))
+        })
     });
     // Live, or as they were at the replayed step.
     let weights = Memo::new(move |_| {
         let at = p.replay_at.get();
-        p.dashboard.with(|d| d.gates_at(at))
+        p.dashboard.with(Parts::GATES, |d| d.gates_at(at))
     });
     let spread = Memo::new(move |_| {
         let at = p.replay_at.get();
-        p.dashboard.with(|d| d.spread_at(at))
+        p.dashboard.with(Parts::GATES, |d| d.spread_at(at))
     });
     view! { <Heatmap model layout=layout weights=weights spread=spread /> }
 }
@@ -373,14 +376,7 @@ pub fn Heatmap(
             <h2 id="gates-title">"Gate weights"</h2>
             <div data-testid="gate-heatmap" class="heatmap">
                 {move || {
-                    let m = model.get();
-                    if !m.has_gates() {
-                        let why = match m {
-                            ModelKind::Esmm => "ESMM has no gates: its CTR and CVR towers share the embeddings and nothing else.",
-                            ModelKind::NaiveCvr => "The naive CVR model has no gates: its CTR and CVR towers share nothing at all.",
-                            ModelKind::SharedBottom => "Shared-Bottom has no gates: every task reads the same bottom network.",
-                            _ => "Single-task models share nothing, so there is nothing to gate.",
-                        };
+                    if let Some(why) = note(model.get()).no_gates {
                         return view! { <p class="none">{why}</p> }.into_any();
                     }
                     let Some((gates, tasks)) = layout.get() else {
@@ -497,13 +493,13 @@ pub fn GateHistoryChart() -> impl IntoView {
     let p = expect_context::<Playground>();
     let labels = Memo::new(move |_| {
         p.dashboard
-            .with(|d| d.info.as_ref().map(|i| i.gate_labels()))
+            .with(Parts::MODEL, |d| d.info.as_ref().map(|i| i.gate_labels()))
             .unwrap_or_default()
     });
     let series = move |g: usize| {
         Signal::derive(move || {
             let at = p.replay_at.get();
-            p.dashboard.with(|d| {
+            p.dashboard.with(Parts::MODEL | Parts::GATES, |d| {
                 let (Some(info), Some(history)) = (&d.info, d.gate_history.get(g)) else {
                     return Vec::new();
                 };

@@ -6,9 +6,11 @@
 use leptos::prelude::*;
 
 use super::Playground;
-use crate::experiment::{DataKind, DeviceChoice, ModelKind};
-use crate::fields::{FIELDS, Field, Group, Value};
-use crate::sweep::MAX_SEEDS;
+use crate::page::dashboard::Parts;
+use crate::page::lessons::note;
+use crate::page::sweep::MAX_SEEDS;
+use crate::protocol::experiment::{DataKind, DeviceChoice, ModelKind, models_on};
+use crate::protocol::fields::{FIELDS, Field, Group, Value};
 
 /// Parses the control's text into its field; on an error, says so and puts the old value back.
 /// What was refused or clamped is also said under the control itself, where the eye is.
@@ -148,12 +150,12 @@ fn CorrelationSlider() -> impl IntoView {
     let p = expect_context::<Playground>();
     let f = field("p");
     let achieved = move || {
-        p.dashboard.with(
-            |d| match d.info.as_ref().and_then(|i| i.label_correlation) {
+        p.dashboard.with(Parts::MODEL, |d| {
+            match d.info.as_ref().and_then(|i| i.label_correlation) {
                 Some(r) => format!("Label correlation achieved: {r:.2}"),
                 None => "Label correlation: appears once the data are drawn.".into(),
-            },
-        )
+            }
+        })
     };
     view! {
         <div class="field">
@@ -206,7 +208,7 @@ fn choice_options(field: &'static Field) -> impl IntoView {
 }
 
 fn field(key: &str) -> &'static Field {
-    crate::fields::field(key).unwrap_or(&FIELDS[0])
+    crate::protocol::fields::field(key).unwrap_or(&FIELDS[0])
 }
 
 #[component]
@@ -232,16 +234,16 @@ pub fn Controls() -> impl IntoView {
                             }
                         }
                     >
+                        // `data-gated` lets the end-to-end tests read which models have gates
+                        // from the vocabulary, as the page does.
                         {move || {
                             let data = p.experiment.with(|e| e.data);
-                            ModelKind::ALL
-                                .into_iter()
-                                .filter(|&m| data.offers(m))
-                                .map(|m| view! { <option value=m.slug()>{m.label()}</option> })
+                            models_on(data)
+                                .map(|m| view! { <option value=m.slug() data-gated=m.has_gates().to_string()>{m.label()}</option> })
                                 .collect_view()
                         }}
                     </select>
-                    <small id="model-help">{move || model_blurb(model())}</small>
+                    <small id="model-help">{move || note(model()).blurb}</small>
                 </div>
                 {group_fields(p, Group::Model)}
                 <details class="more">
@@ -299,32 +301,12 @@ fn SeedSweepControl() -> impl IntoView {
                         }
                     } />
                 <button type="button" data-testid="seed-repeat"
-                    disabled=move || p.dashboard.with(|d| d.info.is_none())
+                    disabled=move || p.dashboard.with(Parts::MODEL, |d| d.info.is_none())
                     on:click=move |_| p.start_sweep(p.sweep_seeds.get_untracked())>
                     {move || format!("Train over {} seeds", p.sweep_seeds.get())}
                 </button>
             </div>
             <small id="seed-count-help">"Trains this setup to the end once per seed, from the seed above on, one after the other. Runs then shows each task's mean ± sd: how far runs differ by chance alone."</small>
         </div>
-    }
-}
-
-/// One line on each model: what it adds.
-pub fn model_blurb(m: ModelKind) -> &'static str {
-    match m {
-        ModelKind::SingleTask => "Two separate networks: the baseline that shares nothing.",
-        ModelKind::SharedBottom => "One shared network under two task towers (Caruana, 1997).",
-        ModelKind::Omoe => "Several experts mixed by one gate for all tasks.",
-        ModelKind::Mmoe => "Several experts; each task has its own gate (Ma et al., KDD 2018).",
-        ModelKind::Cgc => {
-            "Each task gets its own experts besides the shared ones (Tang et al., RecSys 2020)."
-        }
-        ModelKind::Ple => {
-            "CGC stacked in levels, with a shared gate between them (Tang et al., RecSys 2020)."
-        }
-        ModelKind::Esmm => "pCTCVR = pCTR × pCVR over shared embeddings (Ma et al., SIGIR 2018).",
-        ModelKind::NaiveCvr => {
-            "ESMM's baseline: a CVR tower trained on the clicked impressions only."
-        }
     }
 }

@@ -3,6 +3,7 @@
 //! read its signals and call its methods; they hold no logic of their own.
 
 mod architecture;
+mod board;
 mod charts;
 mod controls;
 mod panels;
@@ -11,18 +12,19 @@ mod teach;
 
 use leptos::prelude::*;
 
-use crate::dashboard::Dashboard;
-use crate::device::{AdapterProbe, plan};
-use crate::experiment::{DataKind, DeviceChoice, Experiment, ModelKind};
-use crate::history::{History, RunRecord};
-use crate::keys::Shortcut;
-use crate::protocol::{Backend, Command, Event, StopReason};
-use crate::race::Race;
-use crate::sweep::SeedSweep;
+use crate::page::dashboard::{Parts, RunState};
+use crate::page::device::plan;
+use crate::page::history::{History, RunRecord};
+use crate::page::keys::Shortcut;
+use crate::page::race::Race;
+use crate::page::sweep::SeedSweep;
+use crate::protocol::experiment::{DataKind, DeviceChoice, Experiment, ModelKind, models_in_words};
+use crate::protocol::{AdapterProbe, Backend, Command, Event, StopReason};
 use crate::web::{WorkerClient, probe_webgpu};
 use wasm_bindgen::JsCast;
 
 pub use architecture::ArchitectureDiagram;
+pub use board::Board;
 pub use charts::{GateHeatmap, LineChart, Series};
 pub use controls::Controls;
 pub use panels::{DeviceStatus, MetricsTable, RunBar};
@@ -41,7 +43,8 @@ pub fn worker_url(backend: Backend) -> &'static str {
 #[derive(Clone, Copy)]
 pub struct Playground {
     pub experiment: RwSignal<Experiment>,
-    pub dashboard: RwSignal<Dashboard>,
+    /// The current run, as the worker's events left it, part by part ([`Board`]).
+    pub dashboard: Board,
     /// Values the page clamped or refused, and fallbacks it took, newest last.
     pub notices: RwSignal<Vec<String>>,
     /// The latest message about each control's value, by control id, shown under the control
@@ -90,7 +93,7 @@ impl Playground {
     pub fn new(experiment: Experiment) -> Self {
         Self {
             experiment: RwSignal::new(experiment),
-            dashboard: RwSignal::new(Dashboard::default()),
+            dashboard: Board::new(),
             notices: RwSignal::new(Vec::new()),
             field_messages: RwSignal::new(Vec::new()),
             probe: RwSignal::new(AdapterProbe::Pending),
@@ -148,9 +151,10 @@ impl Playground {
         self.worker.set_value(None);
         self.backend.set(None);
         self.worker_backend.set_value(Some(backend));
-        self.dashboard.update(|d| d.begin(self.session.get_value()));
-        self.dashboard
-            .update(|d| d.status = format!("Starting the {} worker…", backend.label()));
+        self.dashboard.begin(self.session.get_value());
+        self.dashboard.update(Parts::RUN, |d| {
+            d.status = format!("Starting the {} worker…", backend.label())
+        });
         let spawned = WorkerClient::spawn(
             worker_url(backend),
             move |event| self.on_event(event),
@@ -192,9 +196,9 @@ impl Playground {
             Backend::Cpu => {
                 self.worker.set_value(None);
                 self.worker_backend.set_value(None);
-                self.dashboard.update(|d| {
+                self.dashboard.update(Parts::RUN, |d| {
                     d.error = Some(format!("{message}. Reset to start a new worker."));
-                    d.state = crate::dashboard::RunState::Stopped;
+                    d.state = RunState::Stopped;
                 });
             }
         }
@@ -214,11 +218,7 @@ impl Playground {
             }
             Event::DeviceFailed { backend, message } => self.on_worker_failure(backend, message),
             other => {
-                let taken = self
-                    .dashboard
-                    .try_update(|d| d.apply(&other))
-                    .unwrap_or(false);
-                if !taken {
+                if !self.dashboard.apply(&other) {
                     return;
                 }
                 match other {
@@ -273,7 +273,7 @@ impl Playground {
         self.run_id
             .set_value(RunRecord::new_id(crate::web::now_epoch_ms(), session));
         self.replay_at.set(None);
-        self.dashboard.update(|d| d.begin(session));
+        self.dashboard.begin(session);
         session
     }
 
@@ -289,7 +289,10 @@ impl Playground {
 
     /// Applies an edited experiment: clamps it, reports what changed (and returns it), and
     /// rebuilds the model only when the architecture, the data or the seed changed.
-    pub fn update(self, edit: impl FnOnce(&mut Experiment)) -> Vec<crate::experiment::Notice> {
+    pub fn update(
+        self,
+        edit: impl FnOnce(&mut Experiment),
+    ) -> Vec<crate::protocol::experiment::Notice> {
         let before = self.experiment.get_untracked();
         let mut next = before.clone();
         edit(&mut next);
@@ -326,7 +329,8 @@ impl Playground {
                 self.send(Command::SetEpochs {
                     epochs: next.epochs,
                 });
-                self.dashboard.update(|d| d.set_epoch_budget(next.epochs));
+                self.dashboard
+                    .update(Parts::RUN, |d| d.set_epoch_budget(next.epochs));
             }
             if next.patience != before.patience {
                 self.send(Command::SetPatience {
@@ -349,7 +353,7 @@ impl Playground {
     /// over several seeds starts its seed sweep, which builds each seed's model. Its card under
     /// the run bar then says what to watch, and what the run came to.
     pub fn start_lesson_step(self, l: usize, s: usize) {
-        let lessons = crate::lessons::lessons();
+        let lessons = crate::page::lessons::lessons();
         let Some(step) = lessons.get(l).and_then(|x| x.steps.get(s)) else {
             return;
         };
@@ -404,7 +408,7 @@ impl Playground {
             self.cancel_sweep("training was paused");
             self.send(Command::Pause);
         } else {
-            self.dashboard.update(|d| d.playing());
+            self.dashboard.update(Parts::RUN, |d| d.playing());
             self.send(Command::Play);
         }
     }
@@ -445,7 +449,7 @@ impl Playground {
     fn train_seed(self, seed: u64) {
         self.experiment.update(|e| e.seed = seed);
         self.rebuild();
-        self.dashboard.update(|d| d.playing());
+        self.dashboard.update(Parts::RUN, |d| d.playing());
         self.send(Command::Play);
     }
 
@@ -454,7 +458,7 @@ impl Playground {
         if self.sweep.with_untracked(Option::is_none)
             || !self
                 .dashboard
-                .with_untracked(|d| d.state == crate::dashboard::RunState::Finished)
+                .with_untracked(|d| d.state == RunState::Finished)
         {
             return;
         }
@@ -543,7 +547,7 @@ impl Playground {
         let json = self.dashboard.with_untracked(|d| {
             serde_json::json!({
                 "experiment": self.experiment.get_untracked(),
-                "query": self.experiment.with_untracked(crate::experiment::to_query),
+                "query": self.experiment.with_untracked(crate::protocol::fields::to_query),
                 "backend": self.backend.get_untracked().map(|b| b.label()),
                 "params": d.info.as_ref().map(|i| i.params),
                 "step": d.step,
@@ -584,15 +588,14 @@ impl Playground {
     /// Races `setups` side by side, each in a CPU worker of its own: the current run pauses
     /// (it would take a core), a race already on is stopped, and each lane builds and plays as
     /// soon as its worker is ready (a message sent before then could be lost while the
-    /// worker's wasm loads). Their runs go into the history, grouped, as each ends; the workers are terminated
-    /// when the last one does.
-    pub fn start_race(self, setups: Vec<Experiment>) {
-        self.stop_race();
+    /// worker's wasm loads). Their runs go into the history, grouped, as each ends; the workers
+    /// are terminated when the last one does. Setups on different rows are refused
+    /// ([`Race::new`] says why): the error is the sentence the notices show, for the control
+    /// that asked to say beside it.
+    pub fn start_race(self, setups: Vec<Experiment>) -> Result<(), String> {
         let id = format!("race-{:.0}", crate::web::now_epoch_ms());
-        let race = match Race::new(id.clone(), setups) {
-            Ok(race) => race,
-            Err(e) => return self.notify(format!("No race: {e}.")),
-        };
+        let race = Race::new(id.clone(), setups).map_err(|e| self.no_race(e))?;
+        self.stop_race();
         if self.dashboard.with_untracked(|d| d.is_running()) {
             self.toggle();
         }
@@ -604,14 +607,18 @@ impl Playground {
                 move |event| self.on_lane_event(&race_id, lane, event),
                 move |message| self.on_lane_failure(&fail_id, lane, message),
             );
-            let client = match spawned {
-                Ok(client) => client,
-                Err(e) => return self.notify(format!("No race: {e}.")),
-            };
-            workers.push(client);
+            workers.push(spawned.map_err(|e| self.no_race(e))?);
         }
         self.race_workers.set_value(workers);
         self.race.set(Some(race));
+        Ok(())
+    }
+
+    /// Says in the notices why there is no race, and returns the sentence.
+    fn no_race(self, why: String) -> String {
+        let said = format!("No race: {why}.");
+        self.notify(said.clone());
+        said
     }
 
     /// Stops the race on screen, if one is training: its workers are terminated; the lanes
@@ -643,7 +650,7 @@ impl Playground {
                     return Ok(());
                 };
                 worker.send(&Command::Build {
-                    session: crate::race::LANE_SESSION,
+                    session: crate::page::race::LANE_SESSION,
                     experiment,
                 })?;
                 worker.send(&Command::Play)
@@ -728,7 +735,7 @@ impl Playground {
 #[component]
 pub fn App() -> impl IntoView {
     // The URL holds the whole experiment; whatever it holds is checked and reported.
-    let (experiment, notices) = crate::experiment::from_query(&crate::web::location_search());
+    let (experiment, notices) = crate::protocol::fields::from_query(&crate::web::location_search());
     let playground = Playground::new(experiment);
     for n in notices {
         playground.notify(format!("Link: {n}"));
@@ -736,11 +743,13 @@ pub fn App() -> impl IntoView {
     provide_context(playground);
     teach::restore_history(playground);
     Effect::new(move |_| {
-        let query = playground.experiment.with(crate::experiment::to_query);
+        let query = playground
+            .experiment
+            .with(crate::protocol::fields::to_query);
         crate::web::replace_query(&query);
     });
     playground.start();
-    // Keyboard shortcuts, anywhere but in a field (crate::keys says which key does what).
+    // Keyboard shortcuts, anywhere but in a field (crate::page::keys says which key does what).
     let _keys = window_event_listener(leptos::ev::keydown, move |ev| {
         let target: Option<web_sys::Element> = ev.target().and_then(|t| t.dyn_into().ok());
         let tag = target.as_ref().map(|t| t.tag_name()).unwrap_or_default();
@@ -748,20 +757,18 @@ pub fn App() -> impl IntoView {
             .as_ref()
             .is_some_and(|t| t.get_attribute("contenteditable").is_some());
         let modifiers = ev.ctrl_key() || ev.meta_key() || ev.alt_key();
-        let Some(action) = crate::keys::shortcut(&ev.key(), &tag, editable, modifiers) else {
+        let Some(action) = crate::page::keys::shortcut(&ev.key(), &tag, editable, modifiers) else {
             return;
         };
         ev.prevent_default();
-        let d = playground.dashboard.get_untracked();
-        let trainable = d.info.is_some()
-            && !matches!(
-                d.state,
-                crate::dashboard::RunState::Finished | crate::dashboard::RunState::Loading
-            );
+        // Three facts of the run, read in place: a key press clones nothing.
+        let (trainable, running, trained) = playground
+            .dashboard
+            .with_untracked(|d| (d.can_train(), d.is_running(), d.step > 0));
         match action {
-            Shortcut::PlayPause if trainable || d.is_running() => playground.toggle(),
-            Shortcut::Step if trainable && !d.is_running() => playground.step(),
-            Shortcut::FinishAndTest if trainable && d.step > 0 => playground.finish(),
+            Shortcut::PlayPause if trainable || running => playground.toggle(),
+            Shortcut::Step if trainable && !running => playground.step(),
+            Shortcut::FinishAndTest if trainable && trained => playground.finish(),
             Shortcut::Reset => playground.reset(),
             _ => {}
         }
@@ -771,7 +778,10 @@ pub fn App() -> impl IntoView {
         <header class="top">
             <h1>"Multi-task learning playground"</h1>
             <p class="tagline">
-                "Train Single-task, Shared-Bottom, OMoE, MMoE, CGC, PLE or ESMM models in your browser. "
+                {move || format!(
+                    "Train {} models in your browser. ",
+                    playground.experiment.with(|e| models_in_words(e.data))
+                )}
                 {move || match playground.experiment.with(|e| e.data) {
                     DataKind::Adult => "On UCI Adult: task 1 income > 50K, task 2 never married.",
                     DataKind::Correlated => "On the MMoE paper's synthetic tasks: two regressions whose correlation you set.",

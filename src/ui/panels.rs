@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 use super::Playground;
-use crate::dashboard::RunState;
-use crate::experiment::DataKind;
+use crate::page::dashboard::{Parts, RunState};
+use crate::protocol::experiment::DataKind;
 
 /// A number with `digits` decimals, or a dash where there is none.
 pub(super) fn fmt_opt(v: Option<f64>, digits: usize) -> String {
@@ -16,10 +16,16 @@ pub(super) fn fmt_opt(v: Option<f64>, digits: usize) -> String {
 #[component]
 pub fn RunBar() -> impl IntoView {
     let p = expect_context::<Playground>();
-    let state = move || p.dashboard.with(|d| d.state.clone());
-    let running = move || state() == RunState::Running;
-    let built = move || p.dashboard.with(|d| d.info.is_some());
-    let can_train = move || built() && !matches!(state(), RunState::Finished | RunState::Loading);
+    let running = move || {
+        p.dashboard
+            .with(Parts::RUN, |d| d.state == RunState::Running)
+    };
+    // The model's existence and the run's state: a build, or a run that starts or ends.
+    let can_train = move || {
+        p.dashboard
+            .with(Parts::RUN | Parts::MODEL, |d| d.can_train())
+    };
+    let step = move || p.dashboard.with(Parts::RUN, |d| d.step);
     view! {
         <div class="runbar" id="toolbar" tabindex="-1" role="group" aria-label="Training">
             <button type="button" class="settings-toggle" data-testid="settings-toggle" aria-controls="settings"
@@ -37,7 +43,7 @@ pub fn RunBar() -> impl IntoView {
             </button>
             <button type="button" data-testid="finish-test"
                 title="End the run now: the weights with the best validation loss are tested, once"
-                disabled=move || !can_train() || p.dashboard.with(|d| d.step == 0)
+                disabled=move || !can_train() || step() == 0
                 on:click=move |_| p.finish()>
                 "Finish and test"
             </button>
@@ -46,15 +52,15 @@ pub fn RunBar() -> impl IntoView {
             </button>
             <div class="counters">
                 <span data-testid="step-counter" aria-live="off">
-                    {move || p.dashboard.with(|d| format!("Step {} · Epoch {}", d.step, d.epoch))}
+                    {move || p.dashboard.with(Parts::RUN, |d| format!("Step {} · Epoch {}", d.step, d.epoch))}
                 </span>
-                <progress max="1" value=move || p.dashboard.with(|d| d.epoch_progress)
+                <progress max="1" value=move || p.dashboard.with(Parts::RUN, |d| d.epoch_progress)
                     aria-label="Progress through the current epoch"></progress>
                 <span data-testid="throughput">
-                    {move || p.dashboard.with(|d| if d.samples_per_sec > 0.0 { format!("{:.0} samples/s", d.samples_per_sec) } else { "– samples/s".into() })}
+                    {move || p.dashboard.with(Parts::RUN, |d| if d.samples_per_sec > 0.0 { format!("{:.0} samples/s", d.samples_per_sec) } else { "– samples/s".into() })}
                 </span>
                 <span class="params">
-                    {move || p.dashboard.with(|d| d.info.as_ref().map(|i| format!("{} parameters", i.params)).unwrap_or_default())}
+                    {move || p.dashboard.with(Parts::MODEL, |d| d.info.as_ref().map(|i| format!("{} parameters", i.params)).unwrap_or_default())}
                 </span>
             </div>
             <label class="pace">
@@ -69,15 +75,15 @@ pub fn RunBar() -> impl IntoView {
                     <option value="1">"1 step/s"</option>
                 </select>
             </label>
-            <Show when=move || !running() && p.dashboard.with(|d| d.step > 0)>
+            <Show when=move || !running() && step() != 0>
                 <label class="replay">
                     {move || match p.replay_at.get() {
                         Some(at) => format!("Replay: step {at:.0} "),
                         None => "Replay ".to_string(),
                     }}
                     <input type="range" data-testid="replay" min="0" step="1"
-                        max=move || p.dashboard.with(|d| d.step.to_string())
-                        prop:value=move || p.replay_at.get().unwrap_or_else(|| p.dashboard.with(|d| d.step as f64)).to_string()
+                        max=move || step().to_string()
+                        prop:value=move || p.replay_at.get().unwrap_or_else(|| step() as f64).to_string()
                         on:input=move |ev| {
                             let last = p.dashboard.with_untracked(|d| d.step as f64);
                             let at = event_target_value(&ev).parse::<f64>().ok().filter(|&v| v < last);
@@ -87,18 +93,18 @@ pub fn RunBar() -> impl IntoView {
                 <button type="button" data-testid="replay-play" title="Play the recorded curves and gates back from step 0"
                     on:click=move |_| p.play_back()>"▶ Replay"</button>
             </Show>
-            <p class="hint keys" data-testid="shortcuts">{format!("Keys: {}.", crate::keys::legend())}</p>
+            <p class="hint keys" data-testid="shortcuts">{format!("Keys: {}.", crate::page::keys::legend())}</p>
             <p class="status" data-testid="run-status" role="status">
-                {move || p.dashboard.with(|d| d.status.clone())}
+                {move || p.dashboard.with(Parts::RUN, |d| d.status.clone())}
             </p>
             <Show when=move || p.sweep.with(Option::is_some)>
                 <p class="status" data-testid="sweep-status" role="status">
                     {move || p.sweep.with(|s| s.as_ref().map(|s| s.describe()).unwrap_or_default())}
                 </p>
             </Show>
-            <Show when=move || p.dashboard.with(|d| d.error.is_some())>
+            <Show when=move || p.dashboard.with(Parts::RUN, |d| d.error.is_some())>
                 <p class="error" role="alert" data-testid="run-error">
-                    {move || p.dashboard.with(|d| d.error.clone().unwrap_or_default())}
+                    {move || p.dashboard.with(Parts::RUN, |d| d.error.clone().unwrap_or_default())}
                 </p>
             </Show>
         </div>
@@ -141,48 +147,50 @@ pub fn Notices() -> impl IntoView {
 #[component]
 pub fn MetricsTable() -> impl IntoView {
     let p = expect_context::<Playground>();
+    // The training loss moves every report, the validation columns every validation point.
     let rows = Memo::new(move |_| {
-        p.dashboard.with(|d| {
-            let mut rows: Vec<[String; 6]> = d
-                .tasks
-                .iter()
-                .map(|t| {
-                    let (auc, logloss) = d.test_row(&t.name).unwrap_or((None, None));
-                    [
-                        t.name.clone(),
-                        fmt_opt(t.train_loss.last().map(|p| p.1), 4),
-                        fmt_opt(t.valid_loss.last().map(|p| p.1), 4),
-                        fmt_opt(t.valid_auc.last().map(|p| p.1), 4),
-                        fmt_opt(auc, 4),
-                        fmt_opt(logloss, 4),
-                    ]
-                })
-                .collect();
-            let clicked = match p.experiment.with_untracked(|e| e.data) {
-                DataKind::Adult => "cvr (on income > 50K rows)",
-                _ => "cvr (clicked impressions)",
-            };
-            let test = d.test.as_ref();
-            for (label, score) in [
-                (clicked, test.and_then(|t| t.cvr.as_ref())),
-                (
-                    "cvr (every impression)",
-                    test.and_then(|t| t.cvr_all.as_ref()),
-                ),
-            ] {
-                if let Some(s) = score {
-                    rows.push([
-                        label.into(),
-                        "–".into(),
-                        "–".into(),
-                        "–".into(),
-                        fmt_opt(s.auc, 4),
-                        fmt_opt(s.logloss, 4),
-                    ]);
+        p.dashboard
+            .with(Parts::LOSS | Parts::VALIDATION | Parts::TEST, |d| {
+                let mut rows: Vec<[String; 6]> = d
+                    .tasks
+                    .iter()
+                    .map(|t| {
+                        let (auc, logloss) = d.test_row(&t.name).unwrap_or((None, None));
+                        [
+                            t.name.clone(),
+                            fmt_opt(t.train_loss.last().map(|p| p.1), 4),
+                            fmt_opt(t.valid_loss.last().map(|p| p.1), 4),
+                            fmt_opt(t.valid_auc.last().map(|p| p.1), 4),
+                            fmt_opt(auc, 4),
+                            fmt_opt(logloss, 4),
+                        ]
+                    })
+                    .collect();
+                let clicked = match p.experiment.with_untracked(|e| e.data) {
+                    DataKind::Adult => "cvr (on income > 50K rows)",
+                    _ => "cvr (clicked impressions)",
+                };
+                let test = d.test.as_ref();
+                for (label, score) in [
+                    (clicked, test.and_then(|t| t.cvr.as_ref())),
+                    (
+                        crate::protocol::CVR_ALL,
+                        test.and_then(|t| t.cvr_all.as_ref()),
+                    ),
+                ] {
+                    if let Some(s) = score {
+                        rows.push([
+                            label.into(),
+                            "–".into(),
+                            "–".into(),
+                            "–".into(),
+                            fmt_opt(s.auc, 4),
+                            fmt_opt(s.logloss, 4),
+                        ]);
+                    }
                 }
-            }
-            rows
-        })
+                rows
+            })
     });
     // The rows are built when the tasks change; a report only updates the numbers in them.
     let names =
@@ -190,7 +198,7 @@ pub fn MetricsTable() -> impl IntoView {
     let cell =
         move |i: usize, j: usize| rows.with(|r| r.get(i).map(|r| r[j].clone()).unwrap_or_default());
     let tested_at = move || {
-        p.dashboard.with(|d| match &d.test {
+        p.dashboard.with(Parts::TEST, |d| match &d.test {
             Some(t) => {
                 let mut text = if t.trained_steps > t.step {
                     format!(

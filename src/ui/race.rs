@@ -1,14 +1,14 @@
 //! Race mode on screen: the setup to race against, one lane per setup (its own step counter,
 //! speed, status, scores and gates), and each task's validation curves of every lane overlaid.
-//! [`crate::race::Race`] holds the state; [`Playground::start_race`] owns the workers.
+//! [`crate::page::race::Race`] holds the state; [`Playground::start_race`] owns the workers.
 
 use leptos::prelude::*;
 
 use super::Playground;
 use super::charts::{LineChart, Series};
 use super::panels::fmt_opt;
-use crate::experiment::{Experiment, ModelKind};
-use crate::plot::series_colour;
+use crate::protocol::experiment::{Experiment, ModelKind, models_on};
+use mtl_vocab::palette::series_colour;
 
 /// What the race select offers when the learner has not picked: MMoE, or Shared-Bottom when
 /// MMoE is the current model (the comparison the lessons start with).
@@ -26,9 +26,8 @@ pub fn RacePanel() -> impl IntoView {
     let picked = RwSignal::new(String::new());
     let options = Memo::new(move |_| {
         p.experiment.with(|e| {
-            ModelKind::ALL
-                .into_iter()
-                .filter(|&m| m != e.model && e.data.offers(m))
+            models_on(e.data)
+                .filter(|&m| m != e.model)
                 .map(|m| (m.slug(), m.label()))
                 .collect::<Vec<_>>()
         })
@@ -48,7 +47,9 @@ pub fn RacePanel() -> impl IntoView {
         if let Some(m) = ModelKind::from_slug(&chosen()) {
             setups.push(e.with_model(m));
         }
-        p.start_race(setups);
+        // One setup and another model of it read the same rows; any other refusal (a worker
+        // that cannot start) is in the notices.
+        let _ = p.start_race(setups);
     };
     let racing = move || p.race.with(|r| r.as_ref().is_some_and(|r| !r.is_over()));
     // Rebuilt per race, not per report: the lanes' contents read the race by index.
@@ -56,7 +57,7 @@ pub fn RacePanel() -> impl IntoView {
         p.race
             .with(|r| r.as_ref().map(|r| (r.id.clone(), r.lanes.len())))
     });
-    let lane_text = move |i: usize, f: fn(&crate::race::Lane, usize) -> String| {
+    let lane_text = move |i: usize, f: fn(&crate::page::race::Lane, usize) -> String| {
         p.race.with(|r| {
             r.as_ref()
                 .and_then(|r| r.lanes.get(i))
@@ -133,7 +134,7 @@ pub fn RacePanel() -> impl IntoView {
                                             <tr>
                                                 <th scope="row">{label}</th>
                                                 {weights.into_iter().map(|w| view! {
-                                                    <td style=format!("background: {}; color: {}", crate::plot::viridis(w as f64), crate::plot::ink_on_viridis(w as f64))>{format!("{w:.2}")}</td>
+                                                    <td style=format!("background: {}; color: {}", crate::page::plot::viridis(w as f64), crate::page::plot::ink_on_viridis(w as f64))>{format!("{w:.2}")}</td>
                                                 }).collect_view()}
                                             </tr>
                                         }).collect::<Vec<_>>()
@@ -156,7 +157,7 @@ pub fn RacePanel() -> impl IntoView {
 }
 
 /// A lane's scores: the latest validation figure per task, and the final test ones once in.
-fn lane_scores(l: &crate::race::Lane) -> String {
+fn lane_scores(l: &crate::page::race::Lane) -> String {
     let d = &l.dashboard;
     let valid: Vec<String> = d
         .tasks

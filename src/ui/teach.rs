@@ -1,15 +1,16 @@
 //! The teaching panels: what the current model adds, the guided lessons, the run history with
 //! its comparison and exports, and the "Show code" panel. The content lives in
-//! [`crate::lessons`] and [`crate::history`]; these components show it.
+//! [`crate::page::lessons`] and [`crate::page::history`]; these components show it.
 
 use leptos::prelude::*;
 
 use super::Playground;
 use super::charts::{LineChart, Series};
 use super::panels::fmt_opt;
-use crate::experiment::to_query;
-use crate::history::History;
-use crate::lessons::{deepctr_code, lessons, note};
+use crate::page::dashboard::Parts;
+use crate::page::history::History;
+use crate::page::lessons::{deepctr_code, lessons, note};
+use crate::protocol::fields::to_query;
 use crate::web::download;
 
 #[component]
@@ -65,7 +66,9 @@ pub fn LessonsPanel() -> impl IntoView {
                                         title="Train this lesson's setups at the same time, side by side (in the Race panel)"
                                         on:click=move |_| {
                                             if let Some(lesson) = lessons().get(l) {
-                                                p.start_race(lesson.race_setups());
+                                                // Its setups read the same rows; any other
+                                                // refusal is in the notices.
+                                                let _ = p.start_race(lesson.race_setups());
                                             }
                                         }>
                                         "Race them"
@@ -130,7 +133,7 @@ pub fn LessonCard() -> impl IntoView {
         p.history.with(|h| {
             lessons()
                 .get(l)
-                .and_then(|lesson| crate::guide::step_result(lesson, s, h))
+                .and_then(|lesson| crate::page::guide::step_result(lesson, s, h))
         })
     };
     view! {
@@ -170,6 +173,8 @@ pub fn RunsPanel() -> impl IntoView {
     let selected = RwSignal::new(Vec::<String>::new());
     // The last import's outcome, said beside its control.
     let imported = RwSignal::new(String::new());
+    // Why the ticked runs were not raced, beside the button.
+    let raced = RwSignal::new(String::new());
     let runs = move || {
         p.history
             .with(|h| h.ranked().into_iter().cloned().collect::<Vec<_>>())
@@ -209,7 +214,7 @@ pub fn RunsPanel() -> impl IntoView {
             let pick = |id: &String| h.runs.iter().find(|r| r.id == *id);
             match chosen.as_slice() {
                 [a, b] => pick(a).zip(pick(b)).map(|(a, b)| {
-                    let rows: Vec<String> = crate::history::difference(a, b)
+                    let rows: Vec<String> = crate::page::history::difference(a, b)
                         .into_iter()
                         .map(|d| {
                             let signed =
@@ -323,7 +328,7 @@ pub fn RunsPanel() -> impl IntoView {
                 <button type="button" data-testid="export-run" on:click=move |_| p.export_run()>"Download this run (config + metrics)"</button>
                 <button type="button" data-testid="export-model"
                     title="The weights as a Burn record (.bpk) that also holds the model's config; `mtl eval` scores it natively."
-                    disabled=move || p.dashboard.with(|d| d.info.is_none())
+                    disabled=move || p.dashboard.with(Parts::MODEL, |d| d.info.is_none())
                     on:click=move |_| p.export_model()>"Download the trained model (Burn record)"</button>
                 <label class="button" title="Adds the runs of a file that Export JSON wrote; runs already here are skipped.">
                     "Import JSON"
@@ -345,8 +350,8 @@ pub fn RunsPanel() -> impl IntoView {
                 </label>
                 <span class="confirm" role="status" data-testid="import-status">{move || imported.get()}</span>
                 <button type="button" data-testid="race-runs"
-                    title="Train the ticked runs' setups again, side by side (two or three, on one data set)"
-                    disabled=move || !(2..=crate::race::MAX_LANES).contains(&selected.with(Vec::len))
+                    title="Train the ticked runs' setups again, side by side (two or three, trained on the same data)"
+                    disabled=move || !(2..=crate::page::race::MAX_LANES).contains(&selected.with(Vec::len))
                     on:click=move |_| {
                         let chosen = selected.get_untracked();
                         let setups = p.history.with_untracked(|h| {
@@ -356,8 +361,9 @@ pub fn RunsPanel() -> impl IntoView {
                                 .map(|r| r.experiment.clone())
                                 .collect()
                         });
-                        p.start_race(setups);
+                        raced.set(p.start_race(setups).err().unwrap_or_default());
                     }>"Race the ticked runs"</button>
+                <span class="confirm" role="status" data-testid="race-runs-status">{move || raced.get()}</span>
                 <button type="button" data-testid="clear-runs" on:click=move |_| { selected.set(Vec::new()); p.clear_history(); }>"Clear history"</button>
             </div>
             <Show when=move || selected.with(|s| !s.is_empty())>
@@ -375,7 +381,7 @@ pub fn RunsPanel() -> impl IntoView {
 #[component]
 fn SeedSpreadTable() -> impl IntoView {
     let p = expect_context::<Playground>();
-    let spreads = Memo::new(move |_| p.history.with(|h| crate::sweep::spread(&h.runs)));
+    let spreads = Memo::new(move |_| p.history.with(|h| crate::page::sweep::spread(&h.runs)));
     // The latest sweep's validation loss per task: the mean over its seeds, ± 1 sd shaded.
     let bands = Signal::derive(move || {
         spreads.with(|all| {
@@ -471,7 +477,7 @@ pub fn CodePanel() -> impl IntoView {
 
 /// Loads the saved history (reporting, not failing, on junk) and keeps it saved.
 pub fn restore_history(p: Playground) {
-    let (history, problem) = crate::web::local_storage_get(crate::history::STORAGE_KEY)
+    let (history, problem) = crate::web::local_storage_get(crate::page::history::STORAGE_KEY)
         .map(|text| History::from_json(&text))
         .unwrap_or_default();
     if let Some(problem) = problem {
@@ -482,6 +488,6 @@ pub fn restore_history(p: Playground) {
         let json = p
             .history
             .with(|h| serde_json::to_string(h).unwrap_or_default());
-        crate::web::local_storage_set(crate::history::STORAGE_KEY, &json);
+        crate::web::local_storage_set(crate::page::history::STORAGE_KEY, &json);
     });
 }

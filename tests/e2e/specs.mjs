@@ -5,9 +5,6 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-const MODELS = ['single_task', 'shared_bottom', 'omoe', 'mmoe', 'cgc', 'ple', 'esmm'];
-const GATED = new Set(['omoe', 'mmoe', 'cgc', 'ple']);
-
 function assert(cond, message) {
   if (!cond) throw new Error(message);
 }
@@ -68,6 +65,16 @@ export class PlaygroundPage {
       { timeout: 60_000 },
     );
   }
+  /** Plays the run to its end (its epoch budget or early stopping) and waits for its one test
+   * score. */
+  async trainToEnd(timeout = 120_000) {
+    await this.play();
+    await this.page.waitForFunction(
+      () => /Test scores at step/.test(document.querySelector('[data-testid=metrics-table]')?.parentElement?.textContent || ''),
+      null,
+      { timeout },
+    );
+  }
   /** Pauses, unless the run has meanwhile ended on its own (its epoch budget; the toggle is then
    * a disabled Play). The check and the click run in one turn of the page's event loop, so the
    * run cannot end between them. */
@@ -88,6 +95,13 @@ export class PlaygroundPage {
   async linePoints(testid) {
     return this.page.$$eval(`[data-testid=${testid}] polyline.series`, (ls) =>
       ls.map((l) => (l.getAttribute('points') || '').trim().split(/\s+/).filter(Boolean).length),
+    );
+  }
+  /** The models the model select offers for the current data set, in its order, and which of
+   * them have gates: the page's vocabulary, read from the page (its options' `data-gated`). */
+  async models() {
+    return this.page.$$eval('[data-testid=model-select] option', (os) =>
+      os.map((o) => ({ slug: o.value, gated: o.dataset.gated === 'true' })),
     );
   }
   async metrics() {
@@ -140,7 +154,9 @@ export const specs = [
     async run({ page, base, shots }) {
       const p = new PlaygroundPage(page, base);
       await p.open();
-      for (const model of MODELS) {
+      const models = await p.models();
+      assert(models.length >= 7 && models.some((m) => m.gated) && models.some((m) => !m.gated), `models offered: ${JSON.stringify(models)}`);
+      for (const { slug: model, gated } of models) {
         await p.selectModel(model);
         assert((await p.step()) === 0, `${model}: a new model starts at step 0`);
         await p.trainFor(model === 'ple' || model === 'cgc' ? 120 : 300);
@@ -155,7 +171,7 @@ export const specs = [
           assert(m.testAuc > 0.6 && m.testAuc < 1, `${model} ${m.task}: test AUC ${m.testAuc}`);
         }
         const rows = await p.gateRows();
-        if (GATED.has(model)) {
+        if (gated) {
           assert(rows.length >= 1, `${model}: gate rows`);
           for (const r of rows) {
             const sum = r.weights.reduce((a, b) => a + b, 0);
@@ -899,6 +915,35 @@ export const specs = [
     },
   },
   {
+    name: 'race the ticked runs: runs trained on different data are not raced, and the page says why',
+    slug: 'race-data',
+    async run({ page, base, shots }) {
+      // Two runs on the correlated tasks, one at p = 1 and one at p = 0: the same data set, but
+      // not the same rows. A race ranks its lanes by validation loss, which compares nothing
+      // across different rows, so the page refuses it and says which setting differs.
+      const p = new PlaygroundPage(page, base);
+      await p.open('?data=correlated&model=mmoe&p=1&epochs=1&seed=7');
+      await p.id('clear-runs').click();
+      await p.trainToEnd();
+      await p.open('?data=correlated&model=shared_bottom&p=0&epochs=1&seed=7');
+      await p.trainToEnd();
+      const boxes = page.locator('[data-testid=runs-table] tbody input[type=checkbox]');
+      assert((await boxes.count()) === 2, `two runs in the history: ${await boxes.count()}`);
+      await boxes.nth(0).check();
+      await boxes.nth(1).check();
+      await p.id('race-runs').click();
+      await page.waitForTimeout(1000);
+      const lanes = await page.locator('[data-testid=race-lane]').count();
+      assert(lanes === 0, `a race of runs on different data started, ${lanes} lanes`);
+      const said = await p.id('race-runs-status').textContent();
+      assert(/same rows/.test(said) && /p = 1/.test(said) && /p = 0/.test(said), `the page says why: ${said}`);
+      const notices = await p.id('notices').textContent();
+      assert(/No race/.test(notices), `the notices say it too: ${notices}`);
+      assert(page.workers().length === 1, `no race worker started: ${page.workers().length}`);
+      await p.screenshot(shots, 'race-data');
+    },
+  },
+  {
     name: 'selection by validation: Pause never scores the test set; Finish and test scores it once',
     slug: 'selection',
     async run({ page, base, shots }) {
@@ -993,7 +1038,8 @@ export const specs = [
       assert(parsed.runs.length === 2 && parsed.runs[0].tests.length === 2, `runs JSON: ${json.text.slice(0, 200)}`);
       const csv = await grab('export-csv');
       const lines = csv.text.trim().split('\n');
-      assert(lines.length === 3 && lines[0].startsWith('session,'), `CSV: ${csv.text.slice(0, 200)}`);
+      const header = lines[0].split(',');
+      assert(lines.length === 3 && header[0] === 'id' && ['p', 'c', 'noise', 'query', 'task1_auc'].every((h) => header.includes(h)), `CSV: ${csv.text.slice(0, 200)}`);
       const run = await grab('export-run');
       const one = JSON.parse(run.text);
       assert(one.experiment.model === 'shared_bottom' && one.test.tasks.length === 2, `run JSON: ${run.text.slice(0, 200)}`);

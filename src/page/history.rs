@@ -4,9 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::dashboard::{Curve, Dashboard};
-use crate::experiment::Experiment;
+use crate::page::dashboard::{Curve, Dashboard};
 use crate::protocol::TaskScore;
+use crate::protocol::experiment::Experiment;
+use crate::protocol::fields::{FIELDS, to_query};
 
 /// Runs kept; the oldest go first.
 pub const MAX_RUNS: usize = 50;
@@ -25,7 +26,7 @@ pub struct RunRecord {
     /// The run's number in this history, shown as "#N": one more than any before it.
     #[serde(default)]
     pub number: u32,
-    /// The seed sweep the run belongs to ([`crate::sweep::SeedSweep::group`]), if any.
+    /// The seed sweep the run belongs to ([`crate::page::sweep::SeedSweep::group`]), if any.
     #[serde(default)]
     pub group: Option<String>,
     /// The page's session number when it ran (it restarts at 1 on every visit).
@@ -141,11 +142,36 @@ impl RunRecord {
         format!("#{} {}", self.number, self.experiment.model.label())
     }
 
+    /// The run's headline scores ([`crate::protocol::headlines`]).
+    pub fn headlines(&self) -> Vec<(String, Option<f64>)> {
+        crate::protocol::headlines(&self.tests, self.cvr_all.as_ref())
+    }
+
     /// The loss the run was selected on: its validation losses weighted as in training.
     pub fn valid_loss(&self) -> Option<f64> {
         (!self.valid.is_empty())
             .then(|| crate::protocol::weighted_loss(&self.valid, self.experiment.loss_weights))
     }
+}
+
+/// Each headline score of `runs` (as the first run names them) with its values over the runs
+/// that have it: a lesson step's seeds, or a seed sweep's runs.
+pub fn scores_over(runs: &[&RunRecord]) -> Vec<(String, Vec<f64>)> {
+    let Some(first) = runs.first() else {
+        return Vec::new();
+    };
+    let each: Vec<Vec<(String, Option<f64>)>> = runs.iter().map(|r| r.headlines()).collect();
+    first
+        .headlines()
+        .into_iter()
+        .map(|(name, _)| {
+            let values = each
+                .iter()
+                .filter_map(|h| h.iter().find(|(n, _)| *n == name).and_then(|(_, v)| *v))
+                .collect();
+            (name, values)
+        })
+        .collect()
 }
 
 fn thin(curve: &Curve, max: usize) -> Curve {
@@ -271,73 +297,105 @@ impl History {
         }
     }
 
-    /// One row per run: the setup and the test scores per task, then the validation scores the
-    /// run was selected on.
+    /// One row per run, one column per [`columns`] entry: every field of the run, its setup
+    /// setting by setting (the data settings p, c and the noise included), and its scores.
     pub fn to_csv(&self) -> String {
-        let mut out = String::from(
-            "session,time_ms,model,summary,backend,params,steps,epochs,seed,learning_rate,batch_size,data,relationship,task1,task1_auc,task1_logloss,task1_r2,task1_mse,task2,task2_auc,task2_logloss,task2_r2,task2_mse,cvr_auc,cvr_logloss,cvr_all_auc,cvr_all_logloss,cvr_all_mse_true,id,seed_sweep,trained_steps,patience,valid_loss,task1_valid_auc,task2_valid_auc\n",
-        );
-        let opt = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
+        let columns = columns();
+        let row = |cells: Vec<String>| cells.join(",") + "\n";
+        let mut out = row(columns.iter().map(|c| c.header.clone()).collect());
         for r in &self.runs {
-            let task = |i: usize| {
-                r.tests
-                    .get(i)
-                    .map(|t| {
-                        let mse = t.r2.map(|_| t.loss);
-                        (
-                            t.name.clone(),
-                            opt(t.auc),
-                            opt(t.logloss),
-                            opt(t.r2),
-                            opt(mse),
-                        )
-                    })
-                    .unwrap_or_default()
-            };
-            let (t1, a1, l1, r1, m1) = task(0);
-            let (t2, a2, l2, r2, m2) = task(1);
-            let row = [
-                r.session.to_string(),
-                format!("{:.0}", r.time_ms),
-                r.experiment.model.slug().to_string(),
-                csv_field(&r.experiment.summary()),
-                r.backend.clone(),
-                r.params.to_string(),
-                r.steps.to_string(),
-                r.epochs.to_string(),
-                r.experiment.seed.to_string(),
-                r.experiment.learning_rate.to_string(),
-                r.experiment.batch_size.to_string(),
-                r.experiment.data.slug().to_string(),
-                r.experiment.relationship.to_string(),
-                t1,
-                a1,
-                l1,
-                r1,
-                m1,
-                t2,
-                a2,
-                l2,
-                r2,
-                m2,
-                opt(r.cvr.as_ref().and_then(|c| c.auc)),
-                opt(r.cvr.as_ref().and_then(|c| c.logloss)),
-                opt(r.cvr_all.as_ref().and_then(|c| c.auc)),
-                opt(r.cvr_all.as_ref().and_then(|c| c.logloss)),
-                opt(r.cvr_all.as_ref().and_then(|c| c.mse_true)),
-                csv_field(&r.id),
-                csv_field(r.group.as_deref().unwrap_or_default()),
-                r.trained_steps.to_string(),
-                r.experiment.patience.to_string(),
-                opt(r.valid_loss()),
-                opt(r.valid.first().and_then(TaskScore::headline)),
-                opt(r.valid.get(1).and_then(TaskScore::headline)),
-            ];
-            out.push_str(&row.join(","));
-            out.push('\n');
+            out += &row(columns.iter().map(|c| (c.cell)(r)).collect());
         }
         out
     }
+}
+
+/// One column of the run history's CSV: its header and a run's cell. The CSV is this list, so a
+/// header and its cells cannot drift apart, and a run field without a column fails
+/// `csv_has_a_column_for_every_run_field`.
+struct Column {
+    header: String,
+    cell: Box<dyn Fn(&RunRecord) -> String>,
+}
+
+impl Column {
+    fn new(header: impl Into<String>, cell: impl Fn(&RunRecord) -> String + 'static) -> Self {
+        Self {
+            header: header.into(),
+            cell: Box::new(cell),
+        }
+    }
+}
+
+/// A score's cell in one column.
+type ScoreCell = fn(&TaskScore) -> String;
+/// Which of a run's scores a group of columns holds.
+type ScoreOf = fn(&RunRecord) -> Option<&TaskScore>;
+
+/// A score's columns, each prefixed by whose score it is (`task1_auc`).
+const SCORE_COLUMNS: [(&str, ScoreCell); 6] = [
+    ("name", |s| csv_field(&s.name)),
+    ("loss", |s| decimal(Some(s.loss))),
+    ("auc", |s| decimal(s.auc)),
+    ("logloss", |s| decimal(s.logloss)),
+    ("r2", |s| decimal(s.r2)),
+    ("mse_true", |s| decimal(s.mse_true)),
+];
+
+/// Whose scores the CSV holds: each task's test and validation scores, and the CVR head's.
+const SCORES: [(&str, ScoreOf); 6] = [
+    ("task1", |r| r.tests.first()),
+    ("task2", |r| r.tests.get(1)),
+    ("task1_valid", |r| r.valid.first()),
+    ("task2_valid", |r| r.valid.get(1)),
+    ("cvr", |r| r.cvr.as_ref()),
+    ("cvr_all", |r| r.cvr_all.as_ref()),
+];
+
+fn decimal(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.6}")).unwrap_or_default()
+}
+
+/// The CSV's columns, in order: the run's identity, its setup (every setting of the field table,
+/// under its URL key, empty where the setting means nothing for the run's model or data, and
+/// the whole setup as a link query), what it trained, and its scores.
+fn columns() -> Vec<Column> {
+    let mut columns = vec![
+        Column::new("id", |r| csv_field(&r.id)),
+        Column::new("number", |r| r.number.to_string()),
+        Column::new("group", |r| {
+            csv_field(r.group.as_deref().unwrap_or_default())
+        }),
+        Column::new("session", |r| r.session.to_string()),
+        Column::new("time_ms", |r| format!("{:.0}", r.time_ms)),
+        Column::new("backend", |r| csv_field(&r.backend)),
+        Column::new("summary", |r| csv_field(&r.experiment.summary())),
+        Column::new("query", |r| csv_field(&to_query(&r.experiment))),
+    ];
+    columns.extend(FIELDS.iter().map(|f| {
+        Column::new(f.key, move |r| {
+            if f.applies_to(&r.experiment) {
+                csv_field(&f.text(&r.experiment))
+            } else {
+                String::new()
+            }
+        })
+    }));
+    columns.extend([
+        Column::new("params", |r| r.params.to_string()),
+        Column::new("steps", |r| r.steps.to_string()),
+        Column::new("trained_steps", |r| r.trained_steps.to_string()),
+        Column::new("epochs_trained", |r| r.epochs.to_string()),
+        Column::new("valid_loss_weighted", |r| decimal(r.valid_loss())),
+    ]);
+    for (who, score) in SCORES {
+        for (what, cell) in SCORE_COLUMNS {
+            columns.push(Column::new(format!("{who}_{what}"), move |r| {
+                score(r).map(cell).unwrap_or_default()
+            }));
+        }
+    }
+    columns
 }
 
 /// Quotes a CSV field when it holds a comma, a quote or a line break.
@@ -352,7 +410,7 @@ pub fn csv_field(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::ModelKind;
+    use crate::protocol::experiment::{DataKind, ModelKind};
 
     fn run(session: u32, auc: f64) -> RunRecord {
         RunRecord {
@@ -508,31 +566,121 @@ mod tests {
         );
     }
 
+    /// A CSV line's cells, quotes undone.
+    fn cells(line: &str) -> Vec<String> {
+        let mut cells = vec![String::new()];
+        let mut quoted = false;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' if quoted && chars.peek() == Some(&'"') => {
+                    chars.next();
+                    cells.last_mut().expect("a cell").push('"');
+                }
+                '"' => quoted = !quoted,
+                ',' if !quoted => cells.push(String::new()),
+                _ => cells.last_mut().expect("a cell").push(c),
+            }
+        }
+        cells
+    }
+
+    /// Each run's CSV row, by header.
+    fn csv_rows(h: &History) -> Vec<std::collections::HashMap<String, String>> {
+        let csv = h.to_csv();
+        let mut lines = csv.lines();
+        let header = cells(lines.next().expect("a header"));
+        lines
+            .map(|l| {
+                let row = cells(l);
+                assert_eq!(row.len(), header.len(), "{l}");
+                header.iter().cloned().zip(row).collect()
+            })
+            .collect()
+    }
+
     #[test]
     fn history_exports_csv_and_json_that_read_back() {
         let mut h = History::default();
         h.record(run(1, 0.9));
-        let csv = h.to_csv();
-        let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines.len(), 2);
-        let header = lines[0].split(',').count();
-        // The summary holds commas, so it is quoted; count fields outside quotes.
-        let mut fields = 1;
-        let mut quoted = false;
-        for c in lines[1].chars() {
-            match c {
-                '"' => quoted = !quoted,
-                ',' if !quoted => fields += 1,
-                _ => {}
-            }
-        }
-        assert_eq!(fields, header);
-        assert!(lines[1].contains("0.900000"));
+        let mut correlated = run(2, 0.8);
+        correlated.experiment = correlated.experiment.with_data(DataKind::Correlated);
+        correlated.experiment.p = -0.3;
+        h.record(correlated);
+        let rows = csv_rows(&h);
+        assert_eq!(rows.len(), 2);
+        let [adult, correlated] = [&rows[0], &rows[1]];
+        assert_eq!(adult["task1_auc"], "0.900000");
+        assert_eq!(adult["model"], "ple");
+        assert_eq!(
+            adult["expert_units"], "64,64",
+            "quoted, since it holds a comma"
+        );
+        // A setting the run's data set does not have is left empty; the data settings are there.
+        assert_eq!(
+            (adult["p"].as_str(), adult["relationship"].as_str()),
+            ("", "1")
+        );
+        assert_eq!(
+            (
+                correlated["p"].as_str(),
+                correlated["c"].as_str(),
+                correlated["noise"].as_str()
+            ),
+            ("-0.3", "2", "0.01")
+        );
+        assert_eq!(correlated["relationship"], "");
+        // The query column is the whole setup: it reads back as the run's experiment.
+        let (back, _) = crate::protocol::fields::from_query(&correlated["query"]);
+        assert_eq!(back, h.runs[1].experiment);
         let (back, problem) = History::from_json(&h.to_json());
         assert_eq!((back, problem), (h, None));
         let (empty, problem) = History::from_json("{not json");
         assert!(empty.runs.is_empty() && problem.is_some());
         assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+    }
+
+    /// The CSV cannot lose a field again: every field of a run has a column (or, for a field
+    /// spread over several, its columns' prefix), and every setting of the experiment has its
+    /// URL key's column. Only the curves are left out: a row has no room for them, and the JSON
+    /// export keeps them.
+    #[test]
+    fn csv_has_a_column_for_every_run_field() {
+        let headers: Vec<String> = columns().into_iter().map(|c| c.header).collect();
+        let json = serde_json::to_value(run(1, 0.9)).expect("serialises");
+        let record = json.as_object().expect("an object");
+        let spread = [
+            ("experiment", "query"),
+            ("tests", "task1_"),
+            ("valid", "task1_valid_"),
+            ("cvr", "cvr_"),
+            ("cvr_all", "cvr_all_"),
+            ("epochs", "epochs_trained"),
+        ];
+        for key in record.keys() {
+            if ["valid_loss", "valid_auc"].contains(&key.as_str()) {
+                continue;
+            }
+            let column = spread
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or(key.as_str(), |s| s.1);
+            assert!(
+                headers.iter().any(|h| h.starts_with(column)),
+                "no column for the run's {key}"
+            );
+        }
+        for f in FIELDS {
+            assert!(
+                headers.iter().any(|h| h == f.key),
+                "no column for {}",
+                f.key
+            );
+        }
+        let mut unique = headers.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), headers.len(), "a header twice");
     }
 
     #[test]
@@ -549,7 +697,7 @@ mod tests {
         let mut other_data = run(4, 0.70);
         other_data.experiment = other_data
             .experiment
-            .with_data(crate::experiment::DataKind::Funnel);
+            .with_data(crate::protocol::experiment::DataKind::Funnel);
         h.record(other_data);
         let order: Vec<u32> = h.ranked().iter().map(|r| r.session).collect();
         assert_eq!(
@@ -557,11 +705,16 @@ mod tests {
             vec![1, 2, 3, 4],
             "Adult by validation loss, legacy last; then the funnel"
         );
-        assert!(
-            h.to_csv()
-                .lines()
-                .nth(1)
-                .is_some_and(|l| l.ends_with(",700,3,0.320000,0.790000,"))
+        let first = &csv_rows(&h)[0];
+        assert_eq!(
+            [
+                "trained_steps",
+                "patience",
+                "valid_loss_weighted",
+                "task1_valid_auc"
+            ]
+            .map(|k| first[k].as_str()),
+            ["700", "3", "0.320000", "0.790000"]
         );
     }
 

@@ -2,7 +2,7 @@
 //! Plain numbers, so the layout is tested natively; `ui::diagram` only draws it and colours the
 //! expert → gate edges with the live gate weights.
 
-use crate::experiment::{DataKind, Experiment, ModelKind};
+use crate::protocol::experiment::{DataKind, Experiment, ModelKind};
 use crate::protocol::{ExpertRef, GateInfo, GateLayout, Owner};
 
 pub const NODE_W: f64 = 30.0;
@@ -94,7 +94,7 @@ impl Row {
 }
 
 fn units(u: &[usize]) -> String {
-    crate::experiment::format_units(u)
+    crate::protocol::experiment::format_units(u)
 }
 
 /// Lays out `e`'s architecture. Its gates come from the same [`GateLayout`] the core builds the

@@ -1,12 +1,17 @@
-//! The messages between the page and the training worker. Both sides share these types; they
-//! cross `postMessage` through serde-wasm-bindgen, internally tagged by `type`. Every event
-//! carries the session it belongs to, so the page drops what a worker sent before a reset.
+//! What crosses the worker boundary. This file: the messages between the page and the
+//! training worker. Both sides share these types; they cross `postMessage` through
+//! serde-wasm-bindgen, internally tagged by `type`. Every event carries the session it belongs
+//! to, so the page drops what a worker sent before a reset. Beside it, the experiment a
+//! [`Command::Build`] carries (`experiment`) and its field table (`fields`).
+
+pub mod experiment;
+pub mod fields;
 
 use serde::{Deserialize, Serialize};
 
 pub use mtl_vocab::{ExpertRef, GateInfo, GateLayout, Owner};
 
-use crate::experiment::Experiment;
+use crate::protocol::experiment::Experiment;
 
 /// Page → worker.
 // A handful of commands a second at most; boxing the experiment would buy nothing.
@@ -124,6 +129,23 @@ impl Backend {
     }
 }
 
+/// What the browser said when asked for a WebGPU adapter. The browser glue asks (the page, and
+/// the worker's browser tests), and the page's device plan reads it; it sits beside [`Backend`]
+/// so that the glue, which both sides link, needs nothing of the page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdapterProbe {
+    /// Not asked yet.
+    Pending,
+    /// `navigator.gpu` does not exist (no WebGPU in this browser, or not a secure context).
+    NoApi,
+    /// `requestAdapter()` gave nothing, or threw.
+    NoAdapter(String),
+    /// A software fallback such as SwiftShader: WebGPU works, but slower than the CPU device.
+    Fallback(String),
+    /// A real GPU.
+    Hardware(String),
+}
+
 /// What the page needs to know about a freshly built model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelInfo {
@@ -239,6 +261,21 @@ impl TaskScore {
     }
 }
 
+/// How the page names the CVR head's score over every impression (the core's `cvr_all`).
+pub const CVR_ALL: &str = "cvr (every impression)";
+
+/// A run's headline scores, in order: each task's AUC (R² for a regression task), then, on the
+/// funnel, the CVR head's over every impression ([`CVR_ALL`]). The lesson card, the seed spread
+/// and the lessons' claims all read a run through this one list, so they name and order its
+/// scores alike.
+pub fn headlines(tasks: &[TaskScore], cvr_all: Option<&TaskScore>) -> Vec<(String, Option<f64>)> {
+    tasks
+        .iter()
+        .map(|t| (t.name.clone(), t.headline()))
+        .chain(cvr_all.map(|c| (CVR_ALL.to_string(), c.headline())))
+        .collect()
+}
+
 /// The test set's scores, once per run, when it ends: of the weights with the best validation
 /// loss, which may be older than the last step trained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -261,6 +298,13 @@ pub struct TestReport {
     pub cvr_all: Option<TaskScore>,
 }
 
+impl TestReport {
+    /// This report's [`headlines`].
+    pub fn headlines(&self) -> Vec<(String, Option<f64>)> {
+        headlines(&self.tasks, self.cvr_all.as_ref())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StopReason {
@@ -277,14 +321,6 @@ pub enum StopReason {
 }
 
 impl StopReason {
-    /// Whether the run is over: its test score follows, and it trains no further.
-    pub fn ends_run(&self) -> bool {
-        matches!(
-            self,
-            StopReason::Finished { .. } | StopReason::EarlyStopped { .. } | StopReason::Ended
-        )
-    }
-
     pub fn describe(&self) -> String {
         match self {
             StopReason::Paused => "Paused.".into(),

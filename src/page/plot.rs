@@ -1,19 +1,17 @@
 //! The numbers behind the page's SVG charts: scales, tick values, colours and smoothing. The
-//! components in `ui` only place what these compute, so the maths is tested natively.
+//! components in `ui` only place what these compute, so the maths is tested natively. The
+//! colours are the project's one palette, `mtl_vocab::palette`, which the CLI's figures use too.
 
-/// Okabe–Ito colours, distinguishable with the common forms of colour blindness. Lines also
-/// differ by dash pattern ([`DASHES`]), so they never rely on colour alone.
-pub const PALETTE: [&str; 8] = [
-    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000",
-];
-
-/// SVG `stroke-dasharray` values paired with [`PALETTE`].
-pub const DASHES: [&str; 4] = ["", "6 3", "2 2", "8 3 2 3"];
+use mtl_vocab::palette::{DASHES, PALETTE};
 
 /// Palette indices of the two colour families of a gate's experts: cool colours for a task's
 /// own experts (and MMoE's pooled ones), warm ones for CGC/PLE's shared experts.
 const OWN_FAMILY: [usize; 4] = [0, 5, 2, 7];
 const SHARED_FAMILY: [usize; 4] = [1, 4, 3, 6];
+
+/// The architecture diagram's expert → gate edges, each as thick as the weight the gate gives
+/// the expert: the palette's vermillion.
+pub const GATE_EDGE: &str = PALETTE[1];
 
 /// The style (colour) and dash of the `k`-th expert of a family in a gate's chart: a colour of
 /// its family, then the next dash once the family's colours are used, so no two of up to 16
@@ -21,14 +19,6 @@ const SHARED_FAMILY: [usize; 4] = [1, 4, 3, 6];
 pub fn expert_style(shared: bool, k: usize) -> (usize, usize) {
     let family = if shared { SHARED_FAMILY } else { OWN_FAMILY };
     (family[k % family.len()], (k / family.len()) % DASHES.len())
-}
-
-pub fn series_colour(i: usize) -> &'static str {
-    PALETTE[i % PALETTE.len()]
-}
-
-pub fn series_dash(i: usize) -> &'static str {
-    DASHES[i % DASHES.len()]
 }
 
 /// Maps a data interval onto a pixel interval.
@@ -307,7 +297,7 @@ mod tests {
             for k in 0..16 {
                 let (style, dash) = expert_style(shared, k);
                 assert!(
-                    seen.insert((series_colour(style), dash)),
+                    seen.insert((mtl_vocab::palette::series_colour(style), dash)),
                     "{shared} {k} repeats"
                 );
                 assert_eq!(SHARED_FAMILY.contains(&style), shared, "{shared} {k}");

@@ -1,11 +1,11 @@
 //! Race mode: two or three setups trained at the same time, each in its own worker, on the same
-//! data set and seed, their curves overlaid live. Plain data: the page owns the workers and
+//! rows and seed, their curves overlaid live. Plain data: the page owns the workers and
 //! feeds each lane's events here; each lane keeps a [`Dashboard`] of its own and the timing of
 //! its reports, from which its throughput follows.
 
-use crate::dashboard::{Dashboard, RunState};
-use crate::experiment::Experiment;
+use crate::page::dashboard::{Dashboard, RunState};
 use crate::protocol::Event;
+use crate::protocol::experiment::Experiment;
 
 /// The most setups one race trains at once (one worker each).
 pub const MAX_LANES: usize = 3;
@@ -54,8 +54,11 @@ pub struct Race {
 
 impl Race {
     /// A race of `setups`: one to [`MAX_LANES`] (one alone times a worker without company), all
-    /// on the first one's data set, and all with its seed, so they see the same rows in the same
-    /// order. Setups on different data sets are refused, with the reason.
+    /// with the first one's seed, so they see the same rows in the same order. Setups that would
+    /// train on other rows (another data set, or the same one drawn or read another way: p, c,
+    /// the noise, the relationship field; [`crate::protocol::experiment::DataKey`]) are refused,
+    /// with the setting that differs: the race ranks its lanes by validation loss, which compares
+    /// nothing across different rows.
     pub fn new(id: String, setups: Vec<Experiment>) -> Result<Self, String> {
         let Some(first) = setups.first().cloned() else {
             return Err("a race needs a setup to train".into());
@@ -66,19 +69,27 @@ impl Race {
                 setups.len()
             ));
         }
-        if let Some(other) = setups.iter().find(|s| s.data != first.data) {
+        let setups: Vec<Experiment> = setups
+            .into_iter()
+            .map(|e| Experiment {
+                seed: first.seed,
+                ..e
+            })
+            .collect();
+        let rows = first.data_key();
+        if let Some(other) = setups.iter().find(|s| s.data_key() != rows) {
             return Err(format!(
-                "a race compares setups on one data set: {} is on {}, {} on {}",
+                "a race compares setups on the same rows, and these were trained on different \
+                 data: {} on {}; {} on {}",
                 first.model.label(),
-                first.data.label(),
+                rows.describe(),
                 other.model.label(),
-                other.data.label()
+                other.data_key().describe()
             ));
         }
         let lanes = setups
             .into_iter()
-            .map(|mut experiment| {
-                experiment.seed = first.seed;
+            .map(|experiment| {
                 let mut dashboard = Dashboard::default();
                 dashboard.begin(LANE_SESSION);
                 Lane {
@@ -98,7 +109,7 @@ impl Race {
         let Some(l) = self.lanes.get_mut(lane) else {
             return false;
         };
-        let taken = l.dashboard.apply(event);
+        let taken = l.dashboard.apply(event).is_some();
         if let (true, Event::Progress { progress, .. }) = (taken, event) {
             l.first.get_or_insert((now_ms, progress.step));
             l.last = Some((now_ms, progress.step));
@@ -180,7 +191,7 @@ impl Race {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::{DataKind, ModelKind};
+    use crate::protocol::experiment::{DataKind, ModelKind};
     use crate::protocol::{Progress, StopReason, TaskScore, TestReport};
 
     fn progress(step: u64) -> Event {
@@ -237,17 +248,53 @@ mod tests {
     }
 
     #[test]
-    fn race_lanes_share_the_first_setups_seed_and_refuse_other_data() {
+    fn race_lanes_share_the_first_setups_seed_and_refuse_other_data_sets() {
         let race = two();
         assert_eq!(race.lanes.len(), 2);
         assert!(race.lanes.iter().all(|l| l.experiment.seed == 1));
         assert_eq!(race.lanes[1].label(1), "Lane 2: MMoE");
         let funnel = Experiment::tutorial_on(ModelKind::Esmm, DataKind::Funnel);
         let mixed = Race::new("r".into(), vec![Experiment::default(), funnel]);
-        assert!(mixed.is_err_and(|e| e.contains("one data set")));
+        assert!(mixed.is_err_and(|e| e.contains("UCI Adult; ESMM on the funnel")));
         let four = vec![Experiment::default(); 4];
         assert!(Race::new("r".into(), four).is_err());
         assert!(Race::new("r".into(), vec![]).is_err());
+    }
+
+    #[test]
+    fn race_refuses_setups_on_other_rows_of_one_data_set() {
+        let at = |p: f64, model: ModelKind| Experiment {
+            p,
+            ..Experiment::tutorial_on(model, DataKind::Correlated)
+        };
+        let refused = Race::new(
+            "r".into(),
+            vec![at(1.0, ModelKind::Mmoe), at(0.0, ModelKind::SharedBottom)],
+        )
+        .expect_err("p = 1 and p = 0 are other rows");
+        assert!(
+            refused.contains("same rows")
+                && refused.contains("MMoE on the correlated tasks at p = 1,")
+                && refused.contains("Shared-Bottom on the correlated tasks at p = 0,"),
+            "{refused}"
+        );
+        let without = Experiment {
+            relationship: false,
+            ..Experiment::default()
+        };
+        let refused = Race::new("r".into(), vec![Experiment::default(), without])
+            .expect_err("without the relationship field is other rows");
+        assert!(
+            refused.contains("without the relationship field"),
+            "{refused}"
+        );
+        // Another seed is not refused: every lane takes the first one's, and so its rows.
+        let mut reseeded = at(0.5, ModelKind::SharedBottom);
+        reseeded.seed = 8;
+        let race = Race::new("r".into(), vec![at(0.5, ModelKind::Mmoe), reseeded])
+            .expect("the same rows once the seed is the first one's");
+        let keys: Vec<_> = race.lanes.iter().map(|l| l.experiment.data_key()).collect();
+        assert_eq!(keys[0], keys[1]);
     }
 
     #[test]

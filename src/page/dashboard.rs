@@ -1,10 +1,13 @@
 //! What the page shows about the current run, built from the worker's events. It is a plain
 //! reducer (`apply`), so the page's behaviour on every message is tested natively; the
-//! components only read it.
+//! components only read it. `apply` also says which [`Parts`] an event changed, so the page
+//! redraws only those.
+
+use std::ops::{BitOr, BitOrAssign};
 
 use serde::{Deserialize, Serialize};
 
-use crate::plot::{Smoother, push_bounded};
+use crate::page::plot::{Smoother, push_bounded};
 use crate::protocol::{Event, ModelInfo, StopReason, TestReport};
 
 /// Points kept per curve; older ones are thinned, never dropped wholesale.
@@ -56,6 +59,58 @@ pub enum RunState {
     Stopped,
 }
 
+/// The parts of a [`Dashboard`] that change at different rates: the counters with every
+/// message, the training-loss curves with every report (ten a second), the validation curves
+/// with every validation point (five an epoch), the model's layout once per build. The reducer
+/// says which parts an event changed, and the page re-runs only what reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Parts(u8);
+
+impl Parts {
+    pub const NONE: Parts = Parts(0);
+    /// The run's state, step, epoch, speed, status line and error.
+    pub const RUN: Parts = Parts(1);
+    /// What the worker said about the model it built (`info`).
+    pub const MODEL: Parts = Parts(1 << 1);
+    /// The smoothed training-loss curves.
+    pub const LOSS: Parts = Parts(1 << 2);
+    /// The validation curves (loss, and AUC or R²).
+    pub const VALIDATION: Parts = Parts(1 << 3);
+    /// The gate weights: the latest, their history and the per-row spread.
+    pub const GATES: Parts = Parts(1 << 4);
+    /// The task-gradient cosine.
+    pub const CONFLICT: Parts = Parts(1 << 5);
+    /// The test report.
+    pub const TEST: Parts = Parts(1 << 6);
+    /// How many parts there are.
+    pub const COUNT: usize = 7;
+    pub const ALL: Parts = Parts((1 << Self::COUNT) - 1);
+
+    /// Whether every part of `other` is in `self`.
+    pub fn contains(self, other: Parts) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Each single part, in order: the `i`-th is `1 << i`.
+    pub fn each() -> impl Iterator<Item = Parts> {
+        (0..Self::COUNT).map(|i| Parts(1 << i))
+    }
+}
+
+impl BitOr for Parts {
+    type Output = Parts;
+
+    fn bitor(self, other: Parts) -> Parts {
+        Parts(self.0 | other.0)
+    }
+}
+
+impl BitOrAssign for Parts {
+    fn bitor_assign(&mut self, other: Parts) {
+        self.0 |= other.0;
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Dashboard {
     pub session: u32,
@@ -91,9 +146,9 @@ impl Dashboard {
         };
     }
 
-    /// Applies one event from the worker. Events of other sessions are ignored; the return value
-    /// says whether this one was taken.
-    pub fn apply(&mut self, event: &Event) -> bool {
+    /// Applies one event from the worker, and says which parts it changed; `None` for an event
+    /// of another session (ignored) or about the worker rather than the run.
+    pub fn apply(&mut self, event: &Event) -> Option<Parts> {
         let session = match event {
             Event::Status { session, .. }
             | Event::Built { session, .. }
@@ -103,13 +158,16 @@ impl Dashboard {
             | Event::Stopped { session, .. }
             | Event::Error { session, .. }
             | Event::ModelExported { session, .. } => *session,
-            Event::Ready { .. } | Event::DeviceFailed { .. } => return false,
+            Event::Ready { .. } | Event::DeviceFailed { .. } => return None,
         };
         if session != self.session {
-            return false;
+            return None;
         }
-        match event {
-            Event::Status { message, .. } => self.status = message.clone(),
+        let changed = match event {
+            Event::Status { message, .. } => {
+                self.status = message.clone();
+                Parts::RUN
+            }
             Event::Built { info, .. } => {
                 self.tasks = info
                     .tasks
@@ -132,6 +190,7 @@ impl Dashboard {
                 self.state = RunState::Ready;
                 self.status = format!("Ready: {} parameters. Press Play or Step.", info.params);
                 self.error = None;
+                Parts::ALL
             }
             Event::Progress { progress, .. } => {
                 let step = progress.step as f64;
@@ -153,24 +212,35 @@ impl Dashboard {
                     let v = smoother.push(loss as f64, covered);
                     push_bounded(&mut curves.train_loss, (step, v), MAX_POINTS);
                 }
-                self.take_gates(step, &progress.gates);
+                let mut changed = Parts::RUN | Parts::LOSS;
+                if !progress.grad_cosine.is_empty() {
+                    changed |= Parts::CONFLICT;
+                }
+                if self.take_gates(step, &progress.gates) {
+                    changed |= Parts::GATES;
+                }
                 if matches!(self.state, RunState::Ready) {
                     self.state = RunState::Paused;
                 }
+                changed
             }
             Event::Validation { point, .. } => {
+                let mut changed = Parts::VALIDATION;
                 if !point.gate_spread.is_empty() {
                     push_bounded(
                         &mut self.gate_spread,
                         (point.step as f64, point.gate_spread.clone()),
                         MAX_POINTS,
                     );
+                    changed |= Parts::GATES;
                 }
                 // Before the first training report, the validation split's gate weights are the
                 // only ones there are (the untrained model's).
-                if self.gate_history.iter().all(|h| h.points.is_empty()) && !point.gates.is_empty()
+                if self.gate_history.iter().all(|h| h.points.is_empty())
+                    && !point.gates.is_empty()
+                    && self.take_gates(point.step as f64, &point.gates)
                 {
-                    self.take_gates(point.step as f64, &point.gates);
+                    changed |= Parts::GATES;
                 }
                 for (curves, score) in self.tasks.iter_mut().zip(&point.tasks) {
                     let step = point.step as f64;
@@ -180,8 +250,12 @@ impl Dashboard {
                         push_bounded(&mut curves.valid_auc, (step, v), MAX_POINTS);
                     }
                 }
+                changed
             }
-            Event::Test { report, .. } => self.test = Some(report.clone()),
+            Event::Test { report, .. } => {
+                self.test = Some(report.clone());
+                Parts::TEST
+            }
             Event::Stopped { reason, .. } => {
                 self.state = match reason {
                     StopReason::Paused => RunState::Paused,
@@ -194,6 +268,7 @@ impl Dashboard {
                 if let StopReason::NonFinite { message } = reason {
                     self.error = Some(message.clone());
                 }
+                Parts::RUN
             }
             Event::Error { message, .. } => {
                 self.error = Some(message.clone());
@@ -204,22 +279,25 @@ impl Dashboard {
                         RunState::Loading
                     };
                 }
+                Parts::RUN
             }
             Event::ModelExported { step, bytes, .. } => {
                 self.status = format!(
                     "Model file saved at step {step} ({:.0} KB).",
                     bytes.len() as f64 / 1024.0
                 );
+                Parts::RUN
             }
-            Event::Ready { .. } | Event::DeviceFailed { .. } => {}
-        }
-        true
+            Event::Ready { .. } | Event::DeviceFailed { .. } => Parts::NONE,
+        };
+        Some(changed)
     }
 
-    /// Takes a report's gate weights at `step`. Weights are joined to the layout by position,
-    /// so a report that does not match it is refused out loud rather than drawn against the
+    /// Takes a report's gate weights at `step`, and says whether there were any to take.
+    /// Weights are joined to the layout by position, so a report that does not match it is
+    /// refused out loud (in the error, a [`Parts::RUN`] change) rather than drawn against the
     /// wrong experts.
-    fn take_gates(&mut self, step: f64, gates: &[Vec<f32>]) {
+    fn take_gates(&mut self, step: f64, gates: &[Vec<f32>]) -> bool {
         let layout = self.info.as_ref().map(|i| &i.gates.gates);
         let fits = layout.is_some_and(|l| {
             l.len() == gates.len() && l.iter().zip(gates).all(|(g, w)| g.experts.len() == w.len())
@@ -229,13 +307,16 @@ impl Dashboard {
             for (h, g) in self.gate_history.iter_mut().zip(gates) {
                 push_bounded(&mut h.points, (step, g.clone()), MAX_POINTS);
             }
-        } else if !gates.is_empty() || !self.gates.is_empty() {
+            return !gates.is_empty();
+        }
+        if !gates.is_empty() || !self.gates.is_empty() {
             self.error = Some(format!(
                 "the worker reported {} gate(s) that do not match this model's layout; \
                  the gate views show the last matching report",
                 gates.len()
             ));
         }
+        false
     }
 
     /// The gate weights shown at step `at` of a replay: each gate's latest report at or
@@ -295,6 +376,12 @@ impl Dashboard {
         self.state == RunState::Running
     }
 
+    /// Whether Play, Step and "Finish and test" have a model to train: one is built, and its run
+    /// has not ended (the run bar's buttons and the keyboard ask the same).
+    pub fn can_train(&self) -> bool {
+        self.info.is_some() && !matches!(self.state, RunState::Finished | RunState::Loading)
+    }
+
     /// Test scores by task name, for the metrics table.
     pub fn test_row(&self, task: &str) -> Option<(Option<f64>, Option<f64>)> {
         let report = self.test.as_ref()?;
@@ -318,7 +405,7 @@ impl Dashboard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::{ModelKind, ModelSettings};
+    use crate::protocol::experiment::{ModelKind, ModelSettings};
     use crate::protocol::{EvalPoint, GateLayout, Progress, TaskScore};
 
     fn info() -> ModelInfo {
@@ -376,15 +463,21 @@ mod tests {
     fn dashboard_ignores_stale_sessions() {
         let mut d = Dashboard::default();
         d.begin(2);
-        assert!(!d.apply(&Event::Built {
-            session: 1,
-            info: info()
-        }));
+        assert!(
+            d.apply(&Event::Built {
+                session: 1,
+                info: info()
+            })
+            .is_none()
+        );
         assert!(d.info.is_none());
-        assert!(d.apply(&Event::Built {
-            session: 2,
-            info: info()
-        }));
+        assert_eq!(
+            d.apply(&Event::Built {
+                session: 2,
+                info: info()
+            }),
+            Some(Parts::ALL)
+        );
         assert_eq!(d.state, RunState::Ready);
         assert!(
             d.gates.is_empty(),
@@ -434,6 +527,61 @@ mod tests {
         assert_eq!(d.spread_at(None), vec![0.6, 0.6]);
         assert_eq!(d.spread_at(Some(25.0)), vec![0.9, 0.9]);
         assert!(d.spread_at(Some(5.0)).is_empty());
+    }
+
+    /// What the page redraws after each event: only the parts it changed.
+    #[test]
+    fn dashboard_says_which_parts_an_event_changed() {
+        let mut d = built();
+        // A training report: the counters, the loss, and a gated model's gates; the validation
+        // curves, the test scores and the model's layout are as they were.
+        let report = d.apply(&progress(10, 0.5)).expect("taken");
+        assert_eq!(report, Parts::RUN | Parts::LOSS | Parts::GATES);
+        for untouched in [
+            Parts::VALIDATION,
+            Parts::TEST,
+            Parts::MODEL,
+            Parts::CONFLICT,
+        ] {
+            assert!(!report.contains(untouched), "{untouched:?}");
+        }
+        // The gradient cosine comes with some reports only (here at step 50).
+        let with_cosine = d.apply(&progress(50, 0.5)).expect("taken");
+        assert!(with_cosine.contains(Parts::CONFLICT));
+        let point = |gate_spread: Vec<f32>| Event::Validation {
+            session: 1,
+            point: EvalPoint {
+                step: 50,
+                tasks: Vec::new(),
+                gates: Vec::new(),
+                gate_spread,
+            },
+        };
+        assert_eq!(d.apply(&point(Vec::new())), Some(Parts::VALIDATION));
+        assert_eq!(
+            d.apply(&point(vec![0.9, 0.8])),
+            Some(Parts::VALIDATION | Parts::GATES),
+            "the per-row spread is a gate view's"
+        );
+        let status = Event::Status {
+            session: 1,
+            message: "x".into(),
+        };
+        assert_eq!(d.apply(&status), Some(Parts::RUN));
+        let ready = Event::Ready {
+            backend: crate::protocol::Backend::Cpu,
+        };
+        assert_eq!(d.apply(&ready), None, "about the worker, not the run");
+        let stale = Event::Status {
+            session: 9,
+            message: "x".into(),
+        };
+        assert_eq!(d.apply(&stale), None);
+        assert_eq!(Parts::each().count(), Parts::COUNT);
+        assert_eq!(
+            Parts::each().fold(Parts::NONE, |all, p| all | p),
+            Parts::ALL
+        );
     }
 
     #[test]

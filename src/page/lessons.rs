@@ -1,63 +1,79 @@
 //! What the page teaches: a short explanation per model, the guided experiments, and the
 //! equivalent DeepCTR call for any setup. Plain text and data, tested natively.
 
-use crate::experiment::{DataKind, Experiment, ModelKind, format_units};
+use crate::protocol::experiment::{DataKind, Experiment, ModelKind, format_units};
 
-/// What a model adds over the one before it, and where it comes from.
+/// What the page says about a model, in one place: a line under the model select (`blurb`),
+/// what it adds over the one before it and where it comes from (the "About" panel: `adds`,
+/// `paper`), and for a model without gates why the gate panel is empty (`no_gates`).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ModelNote {
-    pub model: ModelKind,
+    pub blurb: &'static str,
     pub adds: &'static str,
+    /// Empty for the baseline.
     pub paper: &'static str,
+    /// `Some` exactly for the models without gates.
+    pub no_gates: Option<&'static str>,
 }
 
-pub const MODEL_NOTES: [ModelNote; 8] = [
-    ModelNote {
-        model: ModelKind::SingleTask,
-        adds: "The baseline: one separate network per task. Nothing is shared, so neither task can help (or hurt) the other.",
-        paper: "",
-    },
-    ModelNote {
-        model: ModelKind::SharedBottom,
-        adds: "Hard parameter sharing: both tasks read one shared bottom network, and only their towers differ. Related tasks regularise each other; unrelated ones pull the shared layers apart.",
-        paper: "Caruana, Multitask Learning, Machine Learning 28, 1997.",
-    },
-    ModelNote {
-        model: ModelKind::Omoe,
-        adds: "Replaces the one bottom by several experts mixed by one softmax gate. Every task still sees the same mixture: the MMoE paper's comparison point.",
-        paper: "Ma et al., Modeling Task Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts, KDD 2018.",
-    },
-    ModelNote {
-        model: ModelKind::Mmoe,
-        adds: "One gate per task: each task learns its own mixture of the shared experts, so tasks that disagree can lean on different experts.",
-        paper: "Ma et al., Modeling Task Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts, KDD 2018.",
-    },
-    ModelNote {
-        model: ModelKind::Cgc,
-        adds: "Customized Gate Control: besides shared experts, each task gets experts of its own that only its gate sees, so task-specific knowledge has a place to live.",
-        paper: "Tang et al., Progressive Layered Extraction (PLE), RecSys 2020.",
-    },
-    ModelNote {
-        model: ModelKind::Ple,
-        adds: "Stacks CGC in levels. Between levels a shared gate mixes all experts for the next level's shared experts, and each task's experts read that task's previous output, so sharing is refined step by step.",
-        paper: "Tang et al., Progressive Layered Extraction (PLE), RecSys 2020.",
-    },
-    ModelNote {
-        model: ModelKind::Esmm,
-        adds: "For a funnel (impression → click → conversion): pCTCVR = pCTR × pCVR over shared embeddings, trained on CTR and CTCVR over every impression, so its CVR tower is not trained on the clicked impressions alone, a biased sample. That does not make its CVR unbiased in general (Wang et al., ESCM², SIGIR 2022). It assumes conversion implies click.",
-        paper: "Ma et al., Entire Space Multi-Task Model, SIGIR 2018.",
-    },
-    ModelNote {
-        model: ModelKind::NaiveCvr,
-        adds: "How CVR models were trained before ESMM: a CVR tower that learns from the clicked impressions only (the only ones whose conversion is logged), beside a separate CTR tower. It is then asked about every impression, most of which look unlike the clicked ones: selection bias, and little data.",
-        paper: "The baseline of Ma et al., Entire Space Multi-Task Model, SIGIR 2018.",
-    },
-];
-
-pub fn note(model: ModelKind) -> &'static ModelNote {
-    MODEL_NOTES
-        .iter()
-        .find(|n| n.model == model)
-        .unwrap_or(&MODEL_NOTES[0])
+/// Each model's note: one arm per model, so the compiler asks for a new model's.
+pub fn note(model: ModelKind) -> ModelNote {
+    const MMOE_PAPER: &str = "Ma et al., Modeling Task Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts, KDD 2018.";
+    const PLE_PAPER: &str = "Tang et al., Progressive Layered Extraction (PLE), RecSys 2020.";
+    match model {
+        ModelKind::SingleTask => ModelNote {
+            blurb: "Two separate networks: the baseline that shares nothing.",
+            adds: "The baseline: one separate network per task. Nothing is shared, so neither task can help (or hurt) the other.",
+            paper: "",
+            no_gates: Some("Single-task models share nothing, so there is nothing to gate."),
+        },
+        ModelKind::SharedBottom => ModelNote {
+            blurb: "One shared network under two task towers (Caruana, 1997).",
+            adds: "Hard parameter sharing: both tasks read one shared bottom network, and only their towers differ. Related tasks regularise each other; unrelated ones pull the shared layers apart.",
+            paper: "Caruana, Multitask Learning, Machine Learning 28, 1997.",
+            no_gates: Some("Shared-Bottom has no gates: every task reads the same bottom network."),
+        },
+        ModelKind::Omoe => ModelNote {
+            blurb: "Several experts mixed by one gate for all tasks.",
+            adds: "Replaces the one bottom by several experts mixed by one softmax gate. Every task still sees the same mixture: the MMoE paper's comparison point.",
+            paper: MMOE_PAPER,
+            no_gates: None,
+        },
+        ModelKind::Mmoe => ModelNote {
+            blurb: "Several experts; each task has its own gate (Ma et al., KDD 2018).",
+            adds: "One gate per task: each task learns its own mixture of the shared experts, so tasks that disagree can lean on different experts.",
+            paper: MMOE_PAPER,
+            no_gates: None,
+        },
+        ModelKind::Cgc => ModelNote {
+            blurb: "Each task gets its own experts besides the shared ones (Tang et al., RecSys 2020).",
+            adds: "Customized Gate Control: besides shared experts, each task gets experts of its own that only its gate sees, so task-specific knowledge has a place to live.",
+            paper: PLE_PAPER,
+            no_gates: None,
+        },
+        ModelKind::Ple => ModelNote {
+            blurb: "CGC stacked in levels, with a shared gate between them (Tang et al., RecSys 2020).",
+            adds: "Stacks CGC in levels. Between levels a shared gate mixes all experts for the next level's shared experts, and each task's experts read that task's previous output, so sharing is refined step by step.",
+            paper: PLE_PAPER,
+            no_gates: None,
+        },
+        ModelKind::Esmm => ModelNote {
+            blurb: "pCTCVR = pCTR × pCVR over shared embeddings (Ma et al., SIGIR 2018).",
+            adds: "For a funnel (impression → click → conversion): pCTCVR = pCTR × pCVR over shared embeddings, trained on CTR and CTCVR over every impression, so its CVR tower is not trained on the clicked impressions alone, a biased sample. That does not make its CVR unbiased in general (Wang et al., ESCM², SIGIR 2022). It assumes conversion implies click.",
+            paper: "Ma et al., Entire Space Multi-Task Model, SIGIR 2018.",
+            no_gates: Some(
+                "ESMM has no gates: its CTR and CVR towers share the embeddings and nothing else.",
+            ),
+        },
+        ModelKind::NaiveCvr => ModelNote {
+            blurb: "ESMM's baseline: a CVR tower trained on the clicked impressions only.",
+            adds: "How CVR models were trained before ESMM: a CVR tower that learns from the clicked impressions only (the only ones whose conversion is logged), beside a separate CTR tower. It is then asked about every impression, most of which look unlike the clicked ones: selection bias, and little data.",
+            paper: "The baseline of Ma et al., Entire Space Multi-Task Model, SIGIR 2018.",
+            no_gates: Some(
+                "The naive CVR model has no gates: its CTR and CVR towers share nothing at all.",
+            ),
+        },
+    }
 }
 
 /// One step of a guided experiment: a setup, what to do and watch, and the numbers the text
@@ -84,21 +100,20 @@ pub struct Claim {
     pub check: Check,
 }
 
-/// What a claim says, about the step's run once its epoch budget is spent.
+/// What a claim says, about the step's run once its epoch budget is spent. A "score" is the
+/// task's headline ([`crate::protocol::headlines`]): its test AUC for a binary task, its R² for
+/// a regression task; on the funnel, task 2 (the third score) is the CVR head's over every
+/// impression.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Check {
-    /// Task `task`'s test AUC (R² for a regression task) is within `tol` of `value`; the same
-    /// reading for the checks below. On the funnel, task 2 is the CVR head scored over every
-    /// impression.
-    AucNear { task: usize, value: f64, tol: f64 },
-    /// Task `task`'s test AUC is at most `max`.
-    AucAtMost { task: usize, max: f64 },
-    /// Task `task`'s test AUC is within `gap` of the lesson's previous step's.
-    AucAsPrevious { task: usize, gap: f64 },
-    /// Task `task`'s test AUC is below the previous step's by at least `drop`.
-    AucBelowPrevious { task: usize, drop: f64 },
-    /// Task `task`'s test AUC is above the previous step's by at least `rise`.
-    AucAbovePrevious { task: usize, rise: f64 },
+    /// Task `task`'s score is within `tol` of `value`.
+    ScoreNear { task: usize, value: f64, tol: f64 },
+    /// Task `task`'s score is within `gap` of the lesson's previous step's.
+    ScoreAsPrevious { task: usize, gap: f64 },
+    /// Task `task`'s score is below the previous step's by at least `drop`.
+    ScoreBelowPrevious { task: usize, drop: f64 },
+    /// Task `task`'s score is above the previous step's by at least `rise`.
+    ScoreAbovePrevious { task: usize, rise: f64 },
     /// The categorical input `field` alone (each of its values scored by its rate of the
     /// label in the training split) ranks task `task`'s test labels with about this AUC.
     FieldAloneAuc {
@@ -116,28 +131,18 @@ pub struct Lesson {
 }
 
 impl Lesson {
-    /// The setups its race trains side by side: the steps that read the same data as the first
-    /// (the same data set, p, c, noise and relationship field), at most
-    /// [`crate::race::MAX_LANES`]. Fewer than two: the lesson has no race.
+    /// The setups its race trains side by side: the steps that read the same rows as the first
+    /// ([`Experiment::data_key`]) at its seed, so that the race trains them as the steps do, at
+    /// most [`crate::page::race::MAX_LANES`]. Fewer than two: the lesson has no race.
     pub fn race_setups(&self) -> Vec<Experiment> {
         let setups: Vec<Experiment> = self.steps.iter().map(|s| (s.setup)()).collect();
         let Some(first) = setups.first().cloned() else {
             return Vec::new();
         };
-        let same_data = |e: &Experiment| {
-            (e.data, e.p, e.c, e.noise, e.relationship, e.seed)
-                == (
-                    first.data,
-                    first.p,
-                    first.c,
-                    first.noise,
-                    first.relationship,
-                    first.seed,
-                )
-        };
+        let same_data = |e: &Experiment| (e.data_key(), e.seed) == (first.data_key(), first.seed);
         let mut picked: Vec<Experiment> = Vec::new();
         for e in setups.into_iter().filter(same_data) {
-            if !picked.contains(&e) && picked.len() < crate::race::MAX_LANES {
+            if !picked.contains(&e) && picked.len() < crate::page::race::MAX_LANES {
                 picked.push(e);
             }
         }
@@ -194,14 +199,14 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "within about 0.01 test AUC on income",
-                            check: Check::AucAsPrevious {
+                            check: Check::ScoreAsPrevious {
                                 task: 0,
                                 gap: 0.015,
                             },
                         },
                         Claim {
                             premise: "0.001 on never_married",
-                            check: Check::AucAsPrevious {
+                            check: Check::ScoreAsPrevious {
                                 task: 1,
                                 gap: 0.003,
                             },
@@ -234,7 +239,7 @@ pub fn lessons() -> Vec<Lesson> {
                     watch: Some("metrics-table"),
                     claims: &[Claim {
                         premise: "falls to about 0.78",
-                        check: Check::AucNear {
+                        check: Check::ScoreNear {
                             task: 0,
                             value: 0.78,
                             tol: 0.03,
@@ -249,7 +254,7 @@ pub fn lessons() -> Vec<Lesson> {
                     watch: Some("metrics-table"),
                     claims: &[Claim {
                         premise: "back near 0.9",
-                        check: Check::AucNear {
+                        check: Check::ScoreNear {
                             task: 0,
                             value: 0.9,
                             tol: 0.02,
@@ -270,7 +275,7 @@ pub fn lessons() -> Vec<Lesson> {
                     watch: Some("input-fields"),
                     claims: &[Claim {
                         premise: "about 0.96",
-                        check: Check::AucNear {
+                        check: Check::ScoreNear {
                             task: 1,
                             value: 0.96,
                             tol: 0.01,
@@ -299,7 +304,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "falls to about 0.87",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 1,
                                 value: 0.87,
                                 tol: 0.02,
@@ -307,14 +312,14 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "Income's AUC falls too",
-                            check: Check::AucBelowPrevious {
+                            check: Check::ScoreBelowPrevious {
                                 task: 0,
                                 drop: 0.02,
                             },
                         },
                         Claim {
                             premise: "to about 0.86",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 0,
                                 value: 0.86,
                                 tol: 0.02,
@@ -337,7 +342,7 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "y1 about 0.96",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 0,
                                 value: 0.96,
                                 tol: 0.01,
@@ -345,7 +350,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "y2 about 0.96",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 1,
                                 value: 0.96,
                                 tol: 0.01,
@@ -362,21 +367,21 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "level with MMoE on both tasks",
-                            check: Check::AucAsPrevious {
+                            check: Check::ScoreAsPrevious {
                                 task: 0,
                                 gap: 0.005,
                             },
                         },
                         Claim {
                             premise: "level with MMoE on both tasks",
-                            check: Check::AucAsPrevious {
+                            check: Check::ScoreAsPrevious {
                                 task: 1,
                                 gap: 0.005,
                             },
                         },
                         Claim {
                             premise: "y1 about 0.96",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 0,
                                 value: 0.96,
                                 tol: 0.01,
@@ -384,7 +389,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "y2 about 0.96",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 1,
                                 value: 0.96,
                                 tol: 0.01,
@@ -401,7 +406,7 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "y1 about 0.96",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 0,
                                 value: 0.96,
                                 tol: 0.01,
@@ -409,7 +414,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "y2 about 0.94",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 1,
                                 value: 0.94,
                                 tol: 0.01,
@@ -426,21 +431,21 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "falls behind MMoE on y1",
-                            check: Check::AucBelowPrevious {
+                            check: Check::ScoreBelowPrevious {
                                 task: 0,
                                 drop: 0.02,
                             },
                         },
                         Claim {
                             premise: "a little ahead on y2",
-                            check: Check::AucAbovePrevious {
+                            check: Check::ScoreAbovePrevious {
                                 task: 1,
                                 rise: 0.005,
                             },
                         },
                         Claim {
                             premise: "y1 about 0.91",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 0,
                                 value: 0.91,
                                 tol: 0.01,
@@ -448,7 +453,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "y2 about 0.96",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 1,
                                 value: 0.96,
                                 tol: 0.01,
@@ -471,7 +476,7 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "y1 about 0.95",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 0,
                                 value: 0.95,
                                 tol: 0.01,
@@ -479,7 +484,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "y2 about 0.93",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 1,
                                 value: 0.93,
                                 tol: 0.01,
@@ -496,14 +501,14 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "y1 falls well below MMoE's",
-                            check: Check::AucBelowPrevious {
+                            check: Check::ScoreBelowPrevious {
                                 task: 0,
                                 drop: 0.02,
                             },
                         },
                         Claim {
                             premise: "y1 about 0.91",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 0,
                                 value: 0.91,
                                 tol: 0.01,
@@ -511,7 +516,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "y2 about 0.95",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 1,
                                 value: 0.95,
                                 tol: 0.01,
@@ -534,7 +539,7 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "y1 about 0.91",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 0,
                                 value: 0.91,
                                 tol: 0.01,
@@ -542,7 +547,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "y2 about 0.96",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 1,
                                 value: 0.96,
                                 tol: 0.01,
@@ -563,14 +568,14 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "y1 rises",
-                            check: Check::AucAbovePrevious {
+                            check: Check::ScoreAbovePrevious {
                                 task: 0,
                                 rise: 0.02,
                             },
                         },
                         Claim {
                             premise: "y1 about 0.96",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 0,
                                 value: 0.96,
                                 tol: 0.01,
@@ -578,7 +583,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "y2 about 0.96",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 1,
                                 value: 0.96,
                                 tol: 0.01,
@@ -600,7 +605,7 @@ pub fn lessons() -> Vec<Lesson> {
                     watch: Some("metrics-table"),
                     claims: &[Claim {
                         premise: "about 0.74",
-                        check: Check::AucNear {
+                        check: Check::ScoreNear {
                             task: 2,
                             value: 0.74,
                             tol: 0.01,
@@ -616,7 +621,7 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "rises to about 0.77",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 2,
                                 value: 0.77,
                                 tol: 0.01,
@@ -624,7 +629,7 @@ pub fn lessons() -> Vec<Lesson> {
                         },
                         Claim {
                             premise: "rises",
-                            check: Check::AucAbovePrevious {
+                            check: Check::ScoreAbovePrevious {
                                 task: 2,
                                 rise: 0.02,
                             },
@@ -644,18 +649,18 @@ pub fn lessons() -> Vec<Lesson> {
                     claims: &[
                         Claim {
                             premise: "Level with ESMM",
-                            check: Check::AucAsPrevious {
+                            check: Check::ScoreAsPrevious {
                                 task: 2,
                                 gap: 0.015,
                             },
                         },
                         Claim {
                             premise: "or a little above it",
-                            check: Check::AucAbovePrevious { task: 2, rise: 0.0 },
+                            check: Check::ScoreAbovePrevious { task: 2, rise: 0.0 },
                         },
                         Claim {
                             premise: "about 0.78",
-                            check: Check::AucNear {
+                            check: Check::ScoreNear {
                                 task: 2,
                                 value: 0.78,
                                 tol: 0.01,
@@ -874,7 +879,7 @@ mod tests {
         for l in lessons() {
             let setups = l.race_setups();
             assert!(
-                setups.is_empty() || crate::race::Race::new(l.id.into(), setups).is_ok(),
+                setups.is_empty() || crate::page::race::Race::new(l.id.into(), setups).is_ok(),
                 "{}",
                 l.id
             );
@@ -884,10 +889,11 @@ mod tests {
     #[test]
     fn every_model_has_a_note_and_the_papers_are_cited() {
         for m in ModelKind::ALL {
-            assert_eq!(note(m).model, m);
-            assert!(!note(m).adds.is_empty());
+            let n = note(m);
+            assert!(!n.adds.is_empty() && !n.blurb.is_empty(), "{m}");
+            assert_eq!(n.no_gates.is_some(), !m.has_gates(), "{m}");
         }
-        let papers: String = MODEL_NOTES.iter().map(|n| n.paper).collect();
+        let papers: String = ModelKind::ALL.into_iter().map(|m| note(m).paper).collect();
         for cite in ["Caruana", "KDD 2018", "RecSys 2020", "SIGIR 2018"] {
             assert!(papers.contains(cite), "{cite}");
         }

@@ -11,9 +11,9 @@ use mtl::train::{
     Trainer, check_finite, f32_values, transaction,
 };
 
-use crate::experiment::{DataKind, Experiment};
+use crate::protocol::experiment::{DataKind, Experiment};
 use crate::protocol::{EvalPoint, ModelInfo, Progress, Proxy, StopReason, TaskScore, TestReport};
-use crate::schedule::{Action, ChunkOutcome, Schedule, SessionState, Validated};
+use crate::worker::schedule::{Action, ChunkOutcome, Schedule, SessionState, Validated};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -25,6 +25,9 @@ pub enum RunError {
     Train(#[from] TrainError),
     #[error("the synthetic data could not be drawn: {0}")]
     Synthetic(String),
+    /// The schedule asked for an error, or ended a run without a test (`run_to_end`).
+    #[error("{0}")]
+    Schedule(String),
 }
 
 impl RunError {
@@ -51,9 +54,6 @@ pub fn train_config(e: &Experiment) -> TrainConfig {
         .with_seed(e.seed)
 }
 
-/// Decodes the Adult files (as served from `assets/`) for an experiment's data options, into the
-/// form every data set shares. They are gzipped, but a static host that serves `.gz` with
-/// `Content-Encoding: gzip` hands the browser plain text, so both are accepted.
 /// Draws an experiment's synthetic data set from its seed: the correlated tasks with its p, c
 /// and noise, or the funnel. `None` for Adult, which is read from its files.
 pub fn synthetic_data(e: &Experiment) -> Option<Result<Dataset, RunError>> {
@@ -75,6 +75,9 @@ pub fn synthetic_data(e: &Experiment) -> Option<Result<Dataset, RunError>> {
     Some(drawn.map_err(RunError::Synthetic))
 }
 
+/// Decodes the Adult files (as served from `assets/`) for an experiment's data options, into the
+/// form every data set shares. They are gzipped, but a static host that serves `.gz` with
+/// `Content-Encoding: gzip` hands the browser plain text, so both are accepted.
 pub fn load_data(train: &[u8], test: &[u8], relationship: bool) -> Result<Dataset, RunError> {
     let options = DataOptions {
         relationship,
@@ -188,10 +191,6 @@ impl Training {
 
     pub fn steps(&self) -> u64 {
         self.trainer.steps()
-    }
-
-    pub fn epoch(&self) -> usize {
-        self.trainer.epoch()
     }
 
     /// True once the experiment's epoch budget is spent.
@@ -338,7 +337,7 @@ impl Training {
             let next = match action {
                 Action::Train(steps) => {
                     let chunk = self.train_chunk(steps).read()?;
-                    schedule.after_chunk(ChunkOutcome::Trained(crate::schedule::Chunk {
+                    schedule.after_chunk(ChunkOutcome::Trained(crate::worker::schedule::Chunk {
                         steps: chunk.steps,
                         // Timing only sizes chunks, and chunks are cut at validation points.
                         elapsed_ms: chunk.steps as f64,
@@ -363,7 +362,7 @@ impl Training {
                     reason = Some(r);
                     Vec::new()
                 }
-                Action::Error(message) => return Err(RunError::Synthetic(message)),
+                Action::Error(message) => return Err(RunError::Schedule(message)),
             };
             for action in next.into_iter().rev() {
                 todo.push_front(action);
@@ -371,7 +370,7 @@ impl Training {
         }
         match (reason, test) {
             (Some(reason), Some(test)) => Ok((reason, test)),
-            _ => Err(RunError::Synthetic(
+            _ => Err(RunError::Schedule(
                 "the run stopped without a test score".into(),
             )),
         }
@@ -380,11 +379,6 @@ impl Training {
     /// The model's weights on their way to a model file (a Burn record).
     pub fn export(&self) -> Readback<Vec<u8>> {
         self.trainer.export_pending()
-    }
-
-    /// Scores the test split (on the device until read).
-    pub fn test(&self) -> Readback<EvalReport> {
-        self.trainer.evaluate_pending(&self.test)
     }
 
     /// How often to score the validation split: five times an epoch, but at least every 10 steps.
@@ -532,7 +526,7 @@ pub fn eval_point(step: u64, report: &EvalReport) -> EvalPoint {
     }
 }
 
-pub fn test_report(step: u64, report: &EvalReport) -> TestReport {
+fn test_report(step: u64, report: &EvalReport) -> TestReport {
     TestReport {
         step,
         trained_steps: step,
@@ -546,15 +540,15 @@ pub fn test_report(step: u64, report: &EvalReport) -> TestReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::ModelKind;
+    use crate::protocol::experiment::ModelKind;
     use std::sync::OnceLock;
 
     fn data() -> &'static Dataset {
         static DATA: OnceLock<Dataset> = OnceLock::new();
         DATA.get_or_init(|| {
             load_data(
-                include_bytes!("../assets/adult.data.gz"),
-                include_bytes!("../assets/adult.test.gz"),
+                include_bytes!("../../assets/adult.data.gz"),
+                include_bytes!("../../assets/adult.test.gz"),
                 true,
             )
             .expect("the shipped Adult data loads")
@@ -617,8 +611,8 @@ mod tests {
         );
         assert!((proxy.auc - 0.91).abs() < 0.02, "{proxy:?}");
         let without = load_data(
-            include_bytes!("../assets/adult.data.gz"),
-            include_bytes!("../assets/adult.test.gz"),
+            include_bytes!("../../assets/adult.data.gz"),
+            include_bytes!("../../assets/adult.test.gz"),
             false,
         )
         .expect("data");
@@ -682,15 +676,27 @@ mod tests {
     fn session_concludes_with_the_kept_weights_not_the_last() {
         let mut e = small(ModelKind::Mmoe);
         e.learning_rate = 0.05;
+        // The test set is scored once per run, by `conclude`. So the weights at step 5 and at
+        // step 25 are each tested by a run of their own, with the same seed (the same numbers,
+        // `session_same_seed_same_numbers`), concluded there without kept weights.
+        let tested_at = |steps: usize| {
+            let mut s = Training::new(1, &e, data(), &Device::flex()).expect("builds");
+            s.train_chunk(steps).read().expect("finite");
+            s.conclude().read().expect("reads")
+        };
+        let (at_5, at_25) = (tested_at(5), tested_at(25));
+        assert_eq!(
+            (at_5.step, at_25.step),
+            (5, 25),
+            "the weights they ended with"
+        );
+        assert_ne!(at_5.tasks, at_25.tasks, "training moved the weights");
         let mut s = Training::new(1, &e, data(), &Device::flex()).expect("builds");
         s.train_chunk(5).read().expect("finite");
         let report = s.validation().read().expect("reads");
         let (point, _) = s.validated(&report);
         s.keep_best();
-        let at_5 = test_report(5, &s.test().read().expect("reads"));
         s.train_chunk(20).read().expect("finite");
-        let at_25 = test_report(25, &s.test().read().expect("reads"));
-        assert_ne!(at_5.tasks, at_25.tasks, "training moved the weights");
         let concluded = s.conclude().read().expect("reads");
         assert_eq!((concluded.step, concluded.trained_steps), (5, 25));
         assert_eq!(concluded.tasks, at_5.tasks, "step 5's weights were tested");
@@ -749,8 +755,8 @@ mod tests {
         e.arch.levels = 2;
         e.relationship = false;
         let d = load_data(
-            include_bytes!("../assets/adult.data.gz"),
-            include_bytes!("../assets/adult.test.gz"),
+            include_bytes!("../../assets/adult.data.gz"),
+            include_bytes!("../../assets/adult.test.gz"),
             false,
         )
         .expect("data");
@@ -815,8 +821,8 @@ mod tests {
             data()
         } else {
             owned = load_data(
-                include_bytes!("../assets/adult.data.gz"),
-                include_bytes!("../assets/adult.test.gz"),
+                include_bytes!("../../assets/adult.data.gz"),
+                include_bytes!("../../assets/adult.test.gz"),
                 false,
             )
             .expect("data");
@@ -826,10 +832,9 @@ mod tests {
         let (_, report) = t.run_to_end().expect("finite losses");
         // The funnel's CVR over every impression reads as a third task.
         report
-            .tasks
-            .iter()
-            .chain(&report.cvr_all)
-            .map(|s| s.headline().unwrap_or(f64::NAN))
+            .headlines()
+            .into_iter()
+            .map(|(_, v)| v.unwrap_or(f64::NAN))
             .collect()
     }
 
@@ -838,7 +843,7 @@ mod tests {
     /// texts state no outcome (`lesson_texts_state_no_outcome`); the learner's run does.
     #[test]
     fn lesson_claims_hold() {
-        use crate::lessons::{Check, lessons};
+        use crate::page::lessons::{Check, lessons};
         let mut failures = Vec::new();
         let mut cache: Vec<(Experiment, Vec<f64>)> = Vec::new();
         for lesson in lessons() {
@@ -871,19 +876,18 @@ mod tests {
                 for claim in step.claims {
                     let prev = |t: usize| previous.as_ref().map_or(f64::NAN, |p| p[t]);
                     let (measured, holds) = match claim.check {
-                        Check::AucNear { task, value, tol } => {
+                        Check::ScoreNear { task, value, tol } => {
                             (aucs[task], (aucs[task] - value).abs() <= tol)
                         }
-                        Check::AucAtMost { task, max } => (aucs[task], aucs[task] <= max),
-                        Check::AucAsPrevious { task, gap } => {
+                        Check::ScoreAsPrevious { task, gap } => {
                             let d = (aucs[task] - prev(task)).abs();
                             (d, d <= gap)
                         }
-                        Check::AucBelowPrevious { task, drop } => {
+                        Check::ScoreBelowPrevious { task, drop } => {
                             let d = prev(task) - aucs[task];
                             (d, d >= drop)
                         }
-                        Check::AucAbovePrevious { task, rise } => {
+                        Check::ScoreAbovePrevious { task, rise } => {
                             let d = aucs[task] - prev(task);
                             (d, d >= rise)
                         }
@@ -953,10 +957,8 @@ mod tests {
             let mut t = Training::new(1, &e, &data, &Device::flex()).expect("builds");
             assert_eq!(t.info().tasks, ["ctr", "ctcvr"]);
             assert_eq!(t.info().input_fields[0], "item");
-            while !t.finished() {
-                t.train_chunk(64).read().expect("finite losses");
-            }
-            let report = test_report(t.steps(), &t.test().read().expect("reads"));
+            // As the page runs it: to the end, with its one test.
+            let (_, report) = t.run_to_end().expect("finite losses");
             assert_eq!(report.cvr_all.is_some(), model.predicts_cvr(), "{model}");
             if let Some(all) = report.cvr_all {
                 // One epoch only: how good each is after ten, the lesson's claims measure.

@@ -3,10 +3,11 @@
 //! drives it ([`SeedSweep`] says which seed comes next); the history groups the runs it made and
 //! summarises them ([`spread`]).
 
+use mtl_stats::MeanSd;
 use serde::Serialize;
 
-use crate::fields::SEED_MAX;
-use crate::history::RunRecord;
+use crate::page::history::{RunRecord, scores_over};
+use crate::protocol::fields::SEED_MAX;
 
 /// The most seeds one sweep trains.
 pub const MAX_SEEDS: usize = 10;
@@ -60,25 +61,10 @@ impl SeedSweep {
     }
 }
 
-/// Mean and sample standard deviation (0 for a single value).
-pub fn mean_sd(values: &[f64]) -> (f64, f64) {
-    let n = values.len() as f64;
-    if values.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let mean = values.iter().sum::<f64>() / n;
-    let sd = if values.len() > 1 {
-        (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-    } else {
-        0.0
-    };
-    (mean, sd)
-}
-
 /// One score over a sweep's runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpreadScore {
-    /// The task's name (or `cvr_all`, the funnel's CVR over every impression).
+    /// The score's name ([`crate::protocol::headlines`]).
     pub name: String,
     pub mean: f64,
     pub sd: f64,
@@ -119,7 +105,7 @@ pub fn band(curves: &[&[(f64, f64)]]) -> Vec<BandPoint> {
                 .iter()
                 .map(|c| interpolate(c, step))
                 .collect::<Option<_>>()?;
-            let (mean, sd) = mean_sd(&values);
+            let MeanSd { mean, sd, .. } = MeanSd::of(&values)?;
             Some(BandPoint { step, mean, sd })
         })
         .collect()
@@ -159,26 +145,13 @@ pub fn spread(runs: &[RunRecord]) -> Vec<Spread> {
         .into_iter()
         .map(|(group, members)| {
             let first = members[0];
-            let mut scores = Vec::new();
-            let tasks = first
-                .tests
-                .iter()
-                .map(|t| t.name.clone())
-                .chain(first.cvr_all.as_ref().map(|c| c.name.clone()));
-            for name in tasks {
-                let values: Vec<f64> = members
-                    .iter()
-                    .filter_map(|r| {
-                        r.tests
-                            .iter()
-                            .chain(&r.cvr_all)
-                            .find(|t| t.name == name)
-                            .and_then(|t| t.headline())
-                    })
-                    .collect();
-                let (mean, sd) = mean_sd(&values);
-                scores.push(SpreadScore { name, mean, sd });
-            }
+            let scores = scores_over(&members)
+                .into_iter()
+                .filter_map(|(name, values)| {
+                    let MeanSd { mean, sd, .. } = MeanSd::of(&values)?;
+                    Some(SpreadScore { name, mean, sd })
+                })
+                .collect();
             let valid_loss = first
                 .tests
                 .iter()
@@ -205,8 +178,8 @@ pub fn spread(runs: &[RunRecord]) -> Vec<Spread> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::{Experiment, ModelKind};
     use crate::protocol::TaskScore;
+    use crate::protocol::experiment::{Experiment, ModelKind};
 
     #[test]
     fn sweep_walks_its_seeds_once() {
@@ -282,7 +255,6 @@ mod tests {
         assert!((income.sd - 0.02).abs() < 1e-12, "{}", income.sd);
         assert!(s[0].scores[1].sd.abs() < 1e-12);
         assert_eq!((s[1].runs(), s[1].scores[0].sd), (1, 0.0));
-        assert!(mean_sd(&[]).0.is_nan());
         // The validation loss band: per step, mean and sd over the sweep's runs.
         let (name, income) = &s[0].valid_loss[0];
         assert_eq!((name.as_str(), income.len()), ("income", 2));

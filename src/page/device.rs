@@ -1,25 +1,8 @@
 //! Which device trains, and why. The page probes WebGPU (in `web`), and this plain logic turns
 //! the learner's choice and the probe into a backend and a sentence for the device status.
 
-use serde::{Deserialize, Serialize};
-
-use crate::experiment::DeviceChoice;
-use crate::protocol::Backend;
-
-/// What the browser said when asked for a WebGPU adapter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AdapterProbe {
-    /// Not asked yet.
-    Pending,
-    /// `navigator.gpu` does not exist (no WebGPU in this browser, or not a secure context).
-    NoApi,
-    /// `requestAdapter()` gave nothing, or threw.
-    NoAdapter(String),
-    /// A software fallback such as SwiftShader: WebGPU works, but slower than the CPU device.
-    Fallback(String),
-    /// A real GPU.
-    Hardware(String),
-}
+use crate::protocol::experiment::DeviceChoice;
+use crate::protocol::{AdapterProbe, Backend};
 
 /// The backend to run, and the reason in words.
 #[derive(Debug, Clone, PartialEq, Eq)]

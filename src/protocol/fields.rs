@@ -1,15 +1,15 @@
 //! The experiment's settings as one table, as TF Playground's `state.ts` declares its state:
 //! each setting once, with its URL key, its control's id, label and help, its bounds and which
-//! models use it. The URL ([`crate::experiment::to_query`], [`crate::experiment::from_query`]),
-//! [`Experiment::sanitize`] and the controls all read [`FIELDS`]; the runner builds the core's
-//! config from [`Experiment::arch`], which is the core's own [`mtl_vocab::ModelSettings`], so
-//! every knob the core has reaches the page.
+//! models use it. What reads the table lives here too: the URL ([`to_query`], [`from_query`]),
+//! [`Experiment::sanitize`] and [`Experiment::needs_rebuild`]; the controls read [`FIELDS`] as
+//! well. The runner builds the core's config from [`Experiment::arch`], which is the core's own
+//! [`mtl_vocab::ModelSettings`], so every knob the core has reaches the page.
 //!
 //! Adding a knob: a field in `ModelSettings` (or `Experiment`), one row here. Nothing else.
 
 use mtl_vocab::{DataKind, Knob, ModelKind};
 
-use crate::experiment::{DeviceChoice, Experiment, format_units, parse_units};
+use crate::protocol::experiment::{DeviceChoice, Experiment, Notice, format_units};
 
 /// The control group a field is shown in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,8 +39,8 @@ pub enum Value {
         get: fn(&Experiment) -> f64,
         set: fn(&mut Experiment, f64),
     },
-    /// Layer sizes such as `64,32`: 1 to [`MAX_LAYERS`] layers (0 allowed if `may_be_empty`) of
-    /// 1 to [`MAX_UNITS`] units.
+    /// Layer sizes such as `64,32`: 1 to [`FIELD_MAX_LAYERS`] layers (0 allowed if `may_be_empty`) of
+    /// 1 to [`FIELD_MAX_UNITS`] units.
     Units {
         may_be_empty: bool,
         get: fn(&Experiment) -> &[usize],
@@ -155,10 +155,18 @@ impl Field {
     }
 }
 
-/// Layers per list of layer sizes.
-pub const MAX_LAYERS: usize = 4;
-/// Units per layer.
-pub const MAX_UNITS: usize = 512;
+/// Layers per list of layer sizes, on the page. The page's field bounds are deliberately
+/// tighter than what the core builds at all (`mtl_vocab::limits`), so that every model a learner
+/// sets up trains at a usable speed in a tab. Each stays inside its limit: the layer bounds by a
+/// compile-time assertion below, the counts by `fields_bounds_are_within_the_vocabularys_limits`.
+pub const FIELD_MAX_LAYERS: usize = 4;
+/// Units per hidden layer, on the page (see [`FIELD_MAX_LAYERS`]).
+pub const FIELD_MAX_UNITS: usize = 512;
+// The layer bounds inside the vocabulary's, checked as the crate compiles.
+const _: () = assert!(
+    FIELD_MAX_LAYERS <= mtl_vocab::limits::MAX_LAYERS
+        && FIELD_MAX_UNITS <= mtl_vocab::limits::MAX_UNITS
+);
 /// Seeds stay within JavaScript's exact integers, so they survive JSON and URLs.
 pub const SEED_MAX: u64 = (1 << 53) - 1;
 
@@ -631,9 +639,423 @@ pub fn field(key: &str) -> Option<&'static Field> {
     FIELDS.iter().find(|f| f.key == key)
 }
 
+/// The operations that read the field table. They are [`Experiment`]'s methods, written here
+/// beside the table so that the experiment, which the table's getters and setters name, does not
+/// import it back.
+impl Experiment {
+    /// Whether going from `self` to `next` needs a new model (anything but the live settings,
+    /// such as the learning rate and the loss weights, which the worker applies in place).
+    pub fn needs_rebuild(&self, next: &Experiment) -> bool {
+        let mut next = next.clone();
+        for f in FIELDS.iter().filter(|f| f.live) {
+            f.copy(self, &mut next);
+        }
+        *self != next
+    }
+
+    /// Clamps every field into its bound and says what it changed, in words for the page.
+    pub fn sanitize(&mut self) -> Vec<Notice> {
+        let mut notices = Vec::new();
+        let tutorial = Experiment::tutorial(self.model);
+        for f in FIELDS {
+            let name = f.name();
+            match f.value {
+                Value::Count { min, max, get, set } => {
+                    let v = get(self);
+                    if v < min || v > max {
+                        let c = v.clamp(min, max);
+                        notices.push(Notice::new(
+                            name,
+                            format!("must be between {min} and {max}; {v} became {c}"),
+                        ));
+                        set(self, c);
+                    }
+                }
+                Value::Real {
+                    min, max, get, set, ..
+                } => {
+                    let v = get(self);
+                    if !v.is_finite() {
+                        let d = get(&tutorial);
+                        notices.push(Notice::new(name, format!("is not a number; reset to {d}")));
+                        set(self, d);
+                    } else if v < min || v > max {
+                        let c = v.clamp(min, max);
+                        notices.push(Notice::new(
+                            name,
+                            format!("must be in [{min}, {max}]; {v} became {c}"),
+                        ));
+                        set(self, c);
+                    }
+                }
+                Value::Units {
+                    may_be_empty,
+                    get,
+                    set,
+                } => {
+                    let mut units = get(self).to_vec();
+                    clamp_units(&mut units, may_be_empty, &name, &mut notices);
+                    set(self, units);
+                }
+                Value::Flag { .. } | Value::Choice { .. } => {}
+            }
+        }
+        if !self.data.offers(self.model) {
+            notices.push(Notice::new(
+                "model",
+                format!(
+                    "{} does not train on {}; switched to MMoE",
+                    self.model.label(),
+                    self.data.label()
+                ),
+            ));
+            *self = self.with_model(ModelKind::Mmoe);
+        }
+        if self.loss_weights.iter().all(|&w| w == 0.0) {
+            notices.push(Notice::new(
+                "loss weights",
+                "cannot all be 0 (nothing would train); both reset to 1",
+            ));
+            self.loss_weights = [1.0, 1.0];
+        }
+        notices
+    }
+}
+
+/// Keeps a list of layer sizes within [`FIELD_MAX_LAYERS`] layers of 1 to [`FIELD_MAX_UNITS`] units.
+fn clamp_units(units: &mut Vec<usize>, may_be_empty: bool, field: &str, notices: &mut Vec<Notice>) {
+    if units.is_empty() && !may_be_empty {
+        notices.push(Notice::new(field, "cannot be empty; set to 16"));
+        units.push(16);
+    }
+    if units.len() > FIELD_MAX_LAYERS {
+        notices.push(Notice::new(
+            field,
+            format!("at most {FIELD_MAX_LAYERS} layers; extra layers dropped"),
+        ));
+        units.truncate(FIELD_MAX_LAYERS);
+    }
+    if units.iter().any(|u| !(1..=FIELD_MAX_UNITS).contains(u)) {
+        notices.push(Notice::new(
+            field,
+            format!("each layer needs 1 to {FIELD_MAX_UNITS} units; clamped"),
+        ));
+        for u in units.iter_mut() {
+            *u = (*u).clamp(1, FIELD_MAX_UNITS);
+        }
+    }
+}
+
+/// Parses `"64, 32"` into `[64, 32]`, refusing anything that is not a list of positive integers.
+pub fn parse_units(text: &str) -> Result<Vec<usize>, String> {
+    let parts: Vec<&str> = text
+        .split([',', ' ', ';'])
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.is_empty() {
+        return Err("give at least one layer size, such as 64,32".into());
+    }
+    parts
+        .iter()
+        .map(|p| {
+            p.parse::<usize>()
+                .ok()
+                .filter(|&u| u > 0)
+                .ok_or_else(|| format!("'{}' is not a positive whole number of units", shorten(p)))
+        })
+        .collect()
+}
+
+/// The experiment as a URL query (without the `?`): every field of [`FIELDS`], in its order, so
+/// a link reproduces the setup. [`from_query`] reads it back.
+pub fn to_query(e: &Experiment) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for f in FIELDS {
+        query.append_pair(f.key, &f.text(e));
+    }
+    query.finish()
+}
+
+/// Reads an experiment from a URL query (with or without the `?`). It never fails: unknown keys,
+/// malformed values and out-of-range numbers are reported as notices and replaced by the
+/// tutorial's defaults or clamped. Echoed values are shortened and stay plain text.
+pub fn from_query(query: &str) -> (Experiment, Vec<Notice>) {
+    let mut notices = Vec::new();
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
+            .into_owned()
+            .collect();
+    // The data set and the model first: they decide the defaults of the fields the query
+    // leaves out, wherever they stand in it.
+    let data = match pairs.iter().rev().find(|(k, _)| k == "data") {
+        None => DataKind::Adult,
+        Some((_, slug)) => DataKind::from_slug(slug).unwrap_or_else(|| {
+            notices.push(Notice::new(
+                "data",
+                format!("'{}' is not a data set; using Adult", shorten(slug)),
+            ));
+            DataKind::Adult
+        }),
+    };
+    let model = pairs.iter().rev().find(|(k, _)| k == "model");
+    let model = match model {
+        None => ModelKind::Mmoe,
+        Some((_, slug)) => ModelKind::from_slug(slug).unwrap_or_else(|| {
+            notices.push(Notice::new(
+                "model",
+                format!("'{}' is not a model; using MMoE", shorten(slug)),
+            ));
+            ModelKind::Mmoe
+        }),
+    };
+    let mut e = Experiment::tutorial_on(model, data);
+    for (key, raw) in pairs.iter().filter(|(k, _)| k != "model" && k != "data") {
+        match field(key) {
+            Some(f) => {
+                if let Err(why) = f.parse(&mut e, raw) {
+                    notices.push(Notice::new(
+                        key.as_str(),
+                        format!("{why}; kept the default"),
+                    ));
+                }
+            }
+            None => notices.push(Notice::new(shorten(key), "is not a setting; ignored")),
+        }
+    }
+    notices.extend(e.sanitize());
+    (e, notices)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sanitize_clamps_and_reports_each_field() {
+        let mut e = Experiment::default();
+        e.arch.experts = 0;
+        e.arch.levels = 9;
+        e.arch.tower_units = vec![];
+        e.arch.expert_units = vec![5000, 1, 2, 3, 4, 5];
+        e.arch.dropout = 0.99;
+        e.learning_rate = f64::NAN;
+        e.batch_size = 1;
+        e.loss_weights = [0.0, 0.0];
+        e.seed = u64::MAX;
+        let notices = e.sanitize();
+        assert_eq!((e.arch.experts, e.arch.levels, e.batch_size), (1, 4, 16));
+        assert_eq!(e.arch.tower_units, vec![16]);
+        assert_eq!(e.arch.expert_units, vec![512, 1, 2, 3]);
+        assert_eq!((e.arch.dropout, e.learning_rate), (0.9, 1e-3));
+        assert_eq!(e.loss_weights, [1.0, 1.0]);
+        assert_eq!(e.seed, SEED_MAX);
+        let fields: Vec<&str> = notices.iter().map(|n| n.field.as_str()).collect();
+        for f in [
+            "experts",
+            "levels",
+            "tower layers",
+            "expert layers",
+            "dropout",
+            "learning rate",
+            "batch size",
+            "loss weights",
+            "seed",
+        ] {
+            assert!(fields.contains(&f), "no notice for {f}: {fields:?}");
+        }
+        // A valid experiment is left alone, an empty gate DNN included.
+        for (data, model) in offered() {
+            let mut ok = Experiment::tutorial_on(model, data);
+            assert!(ok.sanitize().is_empty(), "{model} on {data:?}");
+            assert_eq!(ok, Experiment::tutorial_on(model, data));
+        }
+        // A model the data set does not offer is switched, and said so.
+        let mut naive = Experiment::tutorial_on(ModelKind::NaiveCvr, DataKind::Funnel);
+        naive.data = DataKind::Adult;
+        let notices = naive.sanitize();
+        assert_eq!(naive.model, ModelKind::Mmoe);
+        assert!(notices[0].message.contains("Naive CVR"), "{notices:?}");
+    }
+
+    /// Every data set with every model it offers.
+    fn offered() -> Vec<(DataKind, ModelKind)> {
+        DataKind::ALL
+            .into_iter()
+            .flat_map(|d| crate::protocol::experiment::models_on(d).map(move |m| (d, m)))
+            .collect()
+    }
+
+    #[test]
+    fn parse_units_accepts_lists_and_refuses_junk() {
+        assert_eq!(parse_units("64,32"), Ok(vec![64, 32]));
+        assert_eq!(parse_units(" 64 , 32 "), Ok(vec![64, 32]));
+        assert!(parse_units("").is_err());
+        assert!(parse_units("64,-1").is_err());
+        assert!(parse_units("0").is_err());
+        assert!(parse_units("<b>").is_err());
+        assert_eq!(format_units(&[64, 32]), "64,32");
+    }
+
+    #[test]
+    fn needs_rebuild_ignores_live_settings() {
+        let e = Experiment::default();
+        let mut live = e.clone();
+        live.learning_rate = 0.01;
+        live.loss_weights = [2.0, 0.5];
+        live.epochs = 50;
+        assert!(!e.needs_rebuild(&live));
+        for change in [
+            |e: &mut Experiment| e.arch.experts = 8,
+            |e: &mut Experiment| e.arch.dropout = 0.1,
+            |e: &mut Experiment| e.seed = 2,
+            |e: &mut Experiment| e.batch_size = 512,
+        ] {
+            let mut arch = live.clone();
+            change(&mut arch);
+            assert!(e.needs_rebuild(&arch), "{arch:?}");
+        }
+    }
+
+    #[test]
+    fn query_round_trips_every_model() {
+        for (data, model) in offered() {
+            let mut e = Experiment::tutorial_on(model, data);
+            e.seed = 42;
+            e.learning_rate = 0.003;
+            e.loss_weights = [0.5, 2.0];
+            e.relationship = false;
+            e.device = DeviceChoice::Cpu;
+            e.arch.tower_units = vec![32, 16, 8];
+            e.arch.gate_units = vec![8];
+            e.arch.dropout = 0.1;
+            e.arch.l2_embedding = 0.0;
+            let (back, notices) = from_query(&to_query(&e));
+            assert_eq!(back, e, "{model}");
+            assert!(notices.is_empty(), "{notices:?}");
+        }
+        let (e, notices) = from_query("");
+        assert_eq!((e, notices.len()), (Experiment::default(), 0));
+        // An empty gate DNN survives the trip.
+        let e = Experiment::default();
+        assert!(to_query(&e).contains("gate_units=&"));
+        assert_eq!(from_query(&to_query(&e)).0, e);
+        // The model is read first, whatever its place: the fields before it are kept.
+        let (e, _) = from_query("experts=9&model=omoe");
+        assert_eq!((e.model, e.arch.experts), (ModelKind::Omoe, 9));
+        // The CLI's spelling works in a link too.
+        assert_eq!(
+            from_query("model=shared-bottom").0.model,
+            ModelKind::SharedBottom
+        );
+    }
+
+    #[test]
+    fn experiment_data_set_brings_its_setup_and_round_trips() {
+        let mut e = Experiment::tutorial(ModelKind::Esmm);
+        e.seed = 9;
+        let c = e.with_data(DataKind::Correlated);
+        // ESMM needs a funnel: the correlated tasks get MMoE, with their own sizes and training.
+        assert_eq!(
+            (c.model, c.seed, c.data),
+            (ModelKind::Mmoe, 9, DataKind::Correlated)
+        );
+        assert_eq!(
+            (c.arch.expert_units.clone(), c.learning_rate, c.batch_size),
+            (vec![12, 4], 3e-3, 128)
+        );
+        assert_eq!(c.task_names(), ["y1", "y2"]);
+        assert_eq!(
+            c.with_model(ModelKind::SharedBottom).arch.bottom_units,
+            vec![48, 4]
+        );
+        let mut q = c.with_model(ModelKind::Ple);
+        q.p = -0.3;
+        q.c = 3.0;
+        q.noise = 0.2;
+        q.arch.levels = 3;
+        let (back, notices) = from_query(&to_query(&q));
+        assert_eq!(back, q);
+        assert!(notices.is_empty(), "{notices:?}");
+        // The data set is read first wherever it stands, and p is clamped.
+        let (e, notices) = from_query("p=3&model=cgc&data=correlated");
+        assert_eq!(
+            (e.data, e.model, e.p),
+            (DataKind::Correlated, ModelKind::Cgc, 1.0)
+        );
+        assert!(notices.iter().any(|n| n.field.contains("correlation")));
+        let (e, notices) = from_query("data=correlated&model=esmm");
+        assert_eq!(e.model, ModelKind::Mmoe);
+        assert!(notices.iter().any(|n| n.message.contains("does not train")));
+        assert_eq!(from_query("data=nope").0.data, DataKind::Adult);
+        // The summary repeats only what differs from the data set's own setup.
+        let summary = c.summary();
+        assert!(summary.contains("correlated tasks, p = 0.5"), "{summary}");
+        assert!(
+            !summary.contains("emb") && !summary.contains("L2"),
+            "{summary}"
+        );
+        assert!(q.summary().contains("c = 3, noise 0.2"), "{}", q.summary());
+    }
+
+    #[test]
+    fn query_reports_malformed_and_hostile_values() {
+        let (e, notices) = from_query(
+            "?model=ple&levels=99&experts=abc&lr=-5&tower_units=%3Cscript%3Ealert(1)%3C/script%3E&evil=%3Cimg%20src=x%3E&seed=1e999&relationship=maybe&device=quantum&batch=&dropout=2",
+        );
+        assert_eq!(e.model, ModelKind::Ple);
+        assert_eq!(e.arch.levels, 4);
+        assert_eq!(e.arch.experts, 4);
+        assert_eq!(e.learning_rate, 1e-5);
+        assert_eq!(e.arch.tower_units, vec![16, 16]);
+        assert_eq!(e.arch.dropout, 0.9);
+        assert_eq!(e.seed, 1);
+        assert!(e.relationship);
+        assert_eq!(e.device, DeviceChoice::Auto);
+        let text: Vec<String> = notices.iter().map(|n| n.to_string()).collect();
+        for needle in [
+            "levels",
+            "experts",
+            "learning rate",
+            "tower_units",
+            "is not a setting",
+            "seed",
+            "relationship",
+            "device",
+            "batch",
+            "dropout",
+        ] {
+            assert!(
+                text.iter().any(|t| t.contains(needle)),
+                "no notice about {needle}: {text:?}"
+            );
+        }
+        let (_, notices) = from_query(&format!("model={}", "x".repeat(5000)));
+        assert!(notices[0].message.len() < 100, "echoes are shortened");
+        let (e, _) = from_query("model=%ZZ&%=1&&=&a");
+        assert_eq!(e.model, ModelKind::Mmoe);
+    }
+
+    #[test]
+    fn fields_bounds_are_within_the_vocabularys_limits() {
+        use mtl_vocab::limits;
+        let mut checked = 0;
+        for f in FIELDS {
+            let Value::Count { max, .. } = f.value else {
+                continue;
+            };
+            let limit = match f.knob {
+                Some(Knob::Experts | Knob::SpecificExperts | Knob::SharedExperts) => {
+                    limits::MAX_EXPERTS
+                }
+                Some(Knob::Levels) => limits::MAX_LEVELS,
+                Some(Knob::EmbeddingDim) => limits::MAX_EMBEDDING_DIM,
+                _ => continue,
+            };
+            assert!(max <= limit as u64, "{}: {max} > {limit}", f.key);
+            checked += 1;
+        }
+        assert_eq!(checked, 5, "experts, specific, shared, levels, emb");
+    }
 
     #[test]
     fn fields_have_unique_keys_and_ids() {

@@ -18,11 +18,11 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::experiment::{DataKind, Experiment};
+use crate::protocol::experiment::{DataKey, DataKind, Experiment};
 use crate::protocol::{Backend, Command, Event};
-use crate::runner::{RunError, Training, load_data, synthetic_data};
-use crate::schedule::{Action, Chunk, ChunkOutcome, Schedule, SessionState};
 use crate::web::{fetch_bytes, now, sleep, to_js};
+use crate::worker::runner::{RunError, Training, load_data, synthetic_data};
+use crate::worker::schedule::{Action, Chunk, ChunkOutcome, Schedule, SessionState};
 
 /// Where the Adult files come from.
 pub enum DataSource {
@@ -41,45 +41,6 @@ impl DataSource {
     }
 }
 
-/// What decides a data set's rows: Adult's by the relationship option, the correlated tasks' by
-/// p, c, noise and the seed, the funnel's by the seed.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct DataKey {
-    data: DataKind,
-    relationship: bool,
-    p: f64,
-    c: f64,
-    noise: f64,
-    seed: u64,
-}
-
-impl DataKey {
-    fn of(e: &Experiment) -> Self {
-        let key = Self {
-            data: e.data,
-            relationship: false,
-            p: 0.0,
-            c: 0.0,
-            noise: 0.0,
-            seed: e.seed,
-        };
-        match e.data {
-            DataKind::Adult => Self {
-                relationship: e.relationship,
-                seed: 0,
-                ..key
-            },
-            DataKind::Correlated => Self {
-                p: e.p,
-                c: e.c,
-                noise: e.noise,
-                ..key
-            },
-            DataKind::Funnel => key,
-        }
-    }
-}
-
 pub struct Driver {
     backend: Backend,
     device: Device,
@@ -88,8 +49,7 @@ pub struct Driver {
     queue: RefCell<VecDeque<Command>>,
     /// Resolves the driver's wait for the next command.
     wake: RefCell<Option<Function>>,
-    /// Decoded data, with and without `relationship`.
-    /// Data sets already decoded or drawn, by what decides them.
+    /// Data sets already decoded or drawn, by the rows they hold.
     data: RefCell<Vec<(DataKey, Rc<Dataset>)>>,
     training: RefCell<Option<Training>>,
     /// When to train, score and stop. Never borrowed across an `await`.
@@ -297,7 +257,7 @@ impl Driver {
     }
 
     async fn data(&self, session: u32, e: &Experiment) -> Result<Rc<Dataset>, String> {
-        let key = DataKey::of(e);
+        let key = e.data_key();
         if let Some((_, d)) = self.data.borrow().iter().find(|(k, _)| *k == key) {
             return Ok(d.clone());
         }
@@ -317,7 +277,7 @@ impl Driver {
                 ),
             });
             // Draws differ in their knobs and seed: keep only the latest one of each data set.
-            self.data.borrow_mut().retain(|(k, _)| k.data != e.data);
+            self.data.borrow_mut().retain(|(k, _)| k.data() != e.data);
             self.data.borrow_mut().push((key, data.clone()));
             return Ok(data);
         }
@@ -349,7 +309,7 @@ impl Driver {
         Ok(data)
     }
 
-    async fn build(&self, session: u32, experiment: crate::experiment::Experiment) {
+    async fn build(&self, session: u32, experiment: Experiment) {
         self.schedule.borrow_mut().on_build();
         // Free the old model's buffers before allocating the new one.
         self.training.borrow_mut().take();

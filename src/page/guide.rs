@@ -3,10 +3,11 @@
 //! trains several), and against the lesson's previous step, the difference per task and how
 //! their parameter counts compare.
 
-use crate::experiment::Experiment;
-use crate::history::{History, RunRecord};
-use crate::lessons::Lesson;
-use crate::sweep::mean_sd;
+use mtl_stats::MeanSd;
+
+use crate::page::history::{History, RunRecord, scores_over};
+use crate::page::lessons::Lesson;
+use crate::protocol::experiment::Experiment;
 
 /// The latest run of each of the step's seeds (its setup's seed on), whatever the device; `None`
 /// until every seed has one.
@@ -33,44 +34,12 @@ pub fn step_runs<'a>(
         .collect()
 }
 
-/// Per score (each task's test AUC or R², then the funnel's CVR over every impression), its
-/// name and the values over `runs`.
-fn scores(runs: &[&RunRecord]) -> Vec<(String, Vec<f64>)> {
-    let Some(first) = runs.first() else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = first.tests.iter().map(|t| t.name.clone()).collect();
-    if first.cvr_all.is_some() {
-        names.push("cvr (every impression)".into());
-    }
-    names
-        .into_iter()
-        .map(|name| {
-            let values = runs
-                .iter()
-                .filter_map(|r| {
-                    let score = r
-                        .tests
-                        .iter()
-                        .find(|t| t.name == name)
-                        .or(match name.as_str() {
-                            "cvr (every impression)" => r.cvr_all.as_ref(),
-                            _ => None,
-                        });
-                    score.and_then(|s| s.headline())
-                })
-                .collect();
-            (name, values)
-        })
-        .collect()
-}
-
+/// Mean ± sd over seeds, or the one value of a single run; a dash where there is none.
 fn describe(values: &[f64]) -> String {
-    let (mean, sd) = mean_sd(values);
-    if values.len() > 1 {
-        format!("{mean:.4} ± {sd:.4}")
-    } else {
-        format!("{mean:.4}")
+    match MeanSd::of(values) {
+        Some(MeanSd { mean, sd, n }) if n > 1 => format!("{mean:.4} ± {sd:.4}"),
+        Some(MeanSd { mean, .. }) => format!("{mean:.4}"),
+        None => "–".into(),
     }
 }
 
@@ -79,7 +48,7 @@ pub fn step_result(lesson: &Lesson, step: usize, history: &History) -> Option<St
     let s = lesson.steps.get(step)?;
     let setup = (s.setup)();
     let runs = step_runs(&setup, s.seeds, history)?;
-    let mine = scores(&runs);
+    let mine = scores_over(&runs);
     let model = setup.model.label();
     let params = runs[0].params;
     let who = if runs.len() > 1 {
@@ -112,12 +81,12 @@ pub fn step_result(lesson: &Lesson, step: usize, history: &History) -> Option<St
             step_runs(&setup, p.seeds, history).map(|runs| (setup, runs))
         });
     if let Some((other, theirs)) = before {
-        let base = scores(&theirs);
+        let base = scores_over(&theirs);
         let deltas: Vec<String> = mine
             .iter()
             .filter_map(|(name, v)| {
                 let (_, w) = base.iter().find(|(n, _)| n == name)?;
-                let d = mean_sd(v).0 - mean_sd(w).0;
+                let d = MeanSd::of(v)?.mean - MeanSd::of(w)?.mean;
                 Some(format!("{name} {d:+.4}"))
             })
             .collect();
@@ -149,9 +118,9 @@ pub fn step_result(lesson: &Lesson, step: usize, history: &History) -> Option<St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::DeviceChoice;
-    use crate::lessons::lessons;
+    use crate::page::lessons::lessons;
     use crate::protocol::TaskScore;
+    use crate::protocol::experiment::DeviceChoice;
 
     fn record(e: &Experiment, number: u32, params: usize, aucs: [f64; 2]) -> RunRecord {
         let score = |name: &str, auc: f64| TaskScore {
