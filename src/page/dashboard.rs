@@ -426,6 +426,7 @@ mod tests {
             }],
             label_correlation: None,
             grad_cosine_every: Some(25),
+            seeds: vec![1],
         }
     }
 
@@ -455,6 +456,7 @@ mod tests {
                     vec![]
                 },
                 samples_per_sec: 1000.0,
+                replica_losses: Vec::new(),
             },
         }
     }
@@ -491,6 +493,7 @@ mod tests {
                 tasks: Vec::new(),
                 gates,
                 gate_spread: Vec::new(),
+                replicas: Vec::new(),
             },
         };
         d.apply(&point(0, vec![vec![0.6, 0.4], vec![0.45, 0.55]]));
@@ -507,6 +510,7 @@ mod tests {
                 gates: vec![vec![0.7, 0.3], vec![0.2, 0.8]],
                 grad_cosine: Vec::new(),
                 samples_per_sec: 1.0,
+                replica_losses: Vec::new(),
             },
         });
         d.apply(&point(10, vec![vec![0.1, 0.9], vec![0.1, 0.9]]));
@@ -521,6 +525,7 @@ mod tests {
                     tasks: Vec::new(),
                     gates: Vec::new(),
                     gate_spread: vec![h, h],
+                    replicas: Vec::new(),
                 },
             });
         }
@@ -555,6 +560,7 @@ mod tests {
                 tasks: Vec::new(),
                 gates: Vec::new(),
                 gate_spread,
+                replicas: Vec::new(),
             },
         };
         assert_eq!(d.apply(&point(Vec::new())), Some(Parts::VALIDATION));
@@ -641,6 +647,7 @@ mod tests {
                 ],
                 gates: Vec::new(),
                 gate_spread: Vec::new(),
+                replicas: Vec::new(),
             },
         });
         assert_eq!(d.latest_auc(), vec![Some(0.8), Some(0.9)]);

@@ -199,7 +199,7 @@ pub fn layout(e: &Experiment) -> Diagram {
                 t.push("shared bottom".into());
             }
         }
-        ModelKind::Esmm | ModelKind::NaiveCvr => {}
+        ModelKind::Esmm | ModelKind::NaiveCvr | ModelKind::IpwCvr => {}
         ModelKind::Omoe | ModelKind::Mmoe | ModelKind::Cgc | ModelKind::Ple => {
             let levels = gates.levels();
             // What each expert group reads at the current level: the embeddings at level 1.
@@ -299,7 +299,8 @@ pub fn layout(e: &Experiment) -> Diagram {
     let mut towers = Row::new();
     let mut outputs = Row::new();
     if e.model.predicts_cvr() {
-        let naive = e.model == ModelKind::NaiveCvr;
+        // The naive and IPW models train their CVR tower on the clicked impressions; ESMM does not.
+        let naive = matches!(e.model, ModelKind::NaiveCvr | ModelKind::IpwCvr);
         let [click, convert] = match e.data {
             DataKind::Adult => ["income > 50K", "never married"],
             _ => ["click", "click and conversion"],
@@ -319,7 +320,10 @@ pub fn layout(e: &Experiment) -> Diagram {
         );
         outputs.push(
             "pCVR",
-            if naive {
+            if e.model == ModelKind::IpwCvr {
+                "conversion given click, trained on the clicked impressions, each weighted by 1 / pCTR"
+                    .to_string()
+            } else if naive {
                 "conversion given click, trained on the clicked impressions only".to_string()
             } else {
                 "conversion given click: never trained directly".to_string()

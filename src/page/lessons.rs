@@ -73,6 +73,14 @@ pub fn note(model: ModelKind) -> ModelNote {
                 "The naive CVR model has no gates: its CTR and CVR towers share nothing at all.",
             ),
         },
+        ModelKind::IpwCvr => ModelNote {
+            blurb: "The naive CVR model with each clicked impression weighted by 1 / pCTR (inverse propensity weighting).",
+            adds: "Keeps the naive model's training on the clicked impressions, but weights each by one over its predicted click probability (clipped at 0.05), so the rarely clicked impressions count as much as the often clicked ones: an unbiased CVR loss when the clicks depend only on what the model sees (Schnabel et al., ICML 2016; Zhang et al., Multi-IPW, WWW 2020). A cause of both clicks and conversions that the model does not see breaks that assumption, as it does ESMM's.",
+            paper: "Schnabel et al., Recommendations as Treatments, ICML 2016.",
+            no_gates: Some(
+                "The IPW CVR model has no gates: its CTR and CVR towers share nothing at all.",
+            ),
+        },
     }
 }
 
@@ -760,7 +768,7 @@ pub fn deepctr_code(e: &Experiment) -> String {
             py_units(&e.arch.tower_units)
         ),
         // Only the funnel offers it, and the funnel has no DeepCTR code (above).
-        ModelKind::NaiveCvr => String::new(),
+        ModelKind::NaiveCvr | ModelKind::IpwCvr => String::new(),
         ModelKind::Esmm => format!(
             "{}from deepctr.models import ESMM\nmodel = ESMM(dnn_feature_columns, tower_dnn_hidden_units={}, {common})",
             if e.arch.shared_embedding {

@@ -205,6 +205,7 @@ mod tests {
                 gates: vec![],
                 grad_cosine: vec![],
                 samples_per_sec: 0.0,
+                replica_losses: Vec::new(),
             },
         }
     }
@@ -236,6 +237,7 @@ mod tests {
                 ],
                 cvr: None,
                 cvr_all: None,
+                replicas: Vec::new(),
             },
         }
     }

@@ -111,6 +111,11 @@ pub struct Experiment {
     #[serde(default = "default_noise")]
     pub noise: f64,
     pub seed: u64,
+    /// Seeds trained side by side as one computation (replicas): `seed`, `seed + 1`, …. On the
+    /// synthetic data sets each seed draws its own data too. Saved runs from before it existed
+    /// trained one.
+    #[serde(default = "one_replica")]
+    pub replicas: usize,
     /// Training stops by itself after this many epochs.
     pub epochs: usize,
     /// Epochs without a better validation loss before training stops early; 0 trains the whole
@@ -119,6 +124,10 @@ pub struct Experiment {
     #[serde(default)]
     pub patience: usize,
     pub device: DeviceChoice,
+}
+
+fn one_replica() -> usize {
+    1
 }
 
 impl Default for Experiment {
@@ -151,6 +160,7 @@ impl Experiment {
             c: CORRELATED_C,
             noise: CORRELATED_NOISE,
             seed: 1,
+            replicas: 1,
             epochs: training.epochs,
             patience: DEFAULT_PATIENCE,
             device: DeviceChoice::Auto,
@@ -249,6 +259,22 @@ impl Experiment {
         }
     }
 
+    /// The seeds of its replicas, in order.
+    pub fn seeds(&self) -> Vec<u64> {
+        (0..self.replicas.max(1) as u64)
+            .map(|k| self.seed.saturating_add(k))
+            .collect()
+    }
+
+    /// This setup as one model of `seed`: one replica of it.
+    pub fn reseeded(&self, seed: u64) -> Self {
+        Self {
+            seed,
+            replicas: 1,
+            ..self.clone()
+        }
+    }
+
     /// Which rows this setup trains on: see [`DataKey`].
     pub fn data_key(&self) -> DataKey {
         match self.data {
@@ -282,7 +308,7 @@ impl Experiment {
                 a.levels,
                 experts(format!("{}+{}", a.specific_experts, a.shared_experts))
             ),
-            ModelKind::Esmm | ModelKind::NaiveCvr => towers,
+            ModelKind::Esmm | ModelKind::NaiveCvr | ModelKind::IpwCvr => towers,
         };
         // Settings left at the data set's own value are not repeated.
         let tutorial = ModelSettings::for_data(self.model, self.data);
@@ -515,7 +541,7 @@ mod tests {
             models_in_words(DataKind::Adult),
             "Single-task, Shared-Bottom, OMoE, MMoE, CGC, PLE or ESMM"
         );
-        assert!(models_in_words(DataKind::Funnel).ends_with("ESMM or Naive CVR"));
+        assert!(models_in_words(DataKind::Funnel).ends_with("ESMM, Naive CVR or IPW CVR"));
         assert!(!models_in_words(DataKind::Correlated).contains("ESMM"));
     }
 }

@@ -162,10 +162,14 @@ impl Field {
 pub const FIELD_MAX_LAYERS: usize = 4;
 /// Units per hidden layer, on the page (see [`FIELD_MAX_LAYERS`]).
 pub const FIELD_MAX_UNITS: usize = 512;
-// The layer bounds inside the vocabulary's, checked as the crate compiles.
+/// Seeds trained side by side, on the page: 32, enough for the paired comparisons the page
+/// teaches (20–30 seeds) in one build.
+pub const MAX_PAGE_REPLICAS: usize = 32;
+// The layer and replica bounds inside the vocabulary's, checked as the crate compiles.
 const _: () = assert!(
     FIELD_MAX_LAYERS <= mtl_vocab::limits::MAX_LAYERS
         && FIELD_MAX_UNITS <= mtl_vocab::limits::MAX_UNITS
+        && MAX_PAGE_REPLICAS <= mtl_vocab::limits::MAX_REPLICAS
 );
 /// Seeds stay within JavaScript's exact integers, so they survive JSON and URLs.
 pub const SEED_MAX: u64 = (1 << 53) - 1;
@@ -560,6 +564,24 @@ pub static FIELDS: &[Field] = &[
             max: SEED_MAX,
             get: |e| e.seed,
             set: |e, v| e.seed = v,
+        },
+    },
+    Field {
+        key: "seeds",
+        id: "replicas",
+        label: "Seeds side by side",
+        help: "Trains this many seeds (seed, seed + 1, …) of the setup at once, as one \
+               computation: the plots show their mean in bold and each seed faintly, and the \
+               test reports each. On synthetic data each seed draws its own data too.",
+        group: Group::Training,
+        knob: None,
+        data: &[],
+        live: false,
+        value: Value::Count {
+            min: 1,
+            max: MAX_PAGE_REPLICAS as u64,
+            get: |e| e.replicas as u64,
+            set: |e, v| e.replicas = v as usize,
         },
     },
     Field {

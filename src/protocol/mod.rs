@@ -149,7 +149,11 @@ pub enum AdapterProbe {
 /// What the page needs to know about a freshly built model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelInfo {
+    /// Parameters of one model (one replica).
     pub params: usize,
+    /// The seeds trained side by side, one replica each; one seed for a plain run.
+    #[serde(default)]
+    pub seeds: Vec<u64>,
     pub tasks: Vec<String>,
     /// The gates, in the order of [`Progress::gates`]: which expert each weight belongs to.
     pub gates: GateLayout,
@@ -209,7 +213,12 @@ pub struct Progress {
     /// [`ModelInfo::grad_cosine_every`] steps; none for models whose tasks share nothing).
     #[serde(default)]
     pub grad_cosine: Vec<(u64, f32)>,
+    /// Rows a second, all replicas together.
     pub samples_per_sec: f64,
+    /// With several replicas (seeds trained side by side), each one's mean training loss per
+    /// task; `losses` and `gates` are then their means. Empty for one model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replica_losses: Vec<Vec<f32>>,
 }
 
 /// Validation numbers at one step.
@@ -225,6 +234,10 @@ pub struct EvalPoint {
     /// 1 when every row weighs every expert alike, near 0 when each row picks one expert).
     #[serde(default)]
     pub gate_spread: Vec<f32>,
+    /// With several replicas, each one's scores; `tasks`, `gates` and `gate_spread` are then
+    /// their means. Empty for one model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<Vec<TaskScore>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -258,6 +271,34 @@ impl TaskScore {
     /// The score the page plots and tabulates: AUC for a binary task, R² for a regression one.
     pub fn headline(&self) -> Option<f64> {
         self.auc.or(self.r2)
+    }
+
+    /// Per task, the mean of several replicas' scores (each replica's list in task order): a
+    /// metric is averaged where every replica has it.
+    pub fn means(replicas: &[Vec<TaskScore>]) -> Vec<TaskScore> {
+        let Some(first) = replicas.first() else {
+            return Vec::new();
+        };
+        let n = replicas.len() as f64;
+        let mean = |t: usize, get: fn(&TaskScore) -> Option<f64>| -> Option<f64> {
+            replicas
+                .iter()
+                .map(|r| r.get(t).and_then(get))
+                .sum::<Option<f64>>()
+                .map(|total| total / n)
+        };
+        first
+            .iter()
+            .enumerate()
+            .map(|(t, score)| TaskScore {
+                name: score.name.clone(),
+                loss: mean(t, |s| Some(s.loss)).unwrap_or(f64::NAN),
+                auc: mean(t, |s| s.auc),
+                logloss: mean(t, |s| s.logloss),
+                r2: mean(t, |s| s.r2),
+                mse_true: mean(t, |s| s.mse_true),
+            })
+            .collect()
     }
 }
 
@@ -296,6 +337,30 @@ pub struct TestReport {
     /// true pCVR: the funnel only.
     #[serde(default)]
     pub cvr_all: Option<TaskScore>,
+    /// With several replicas (seeds trained side by side), each one's report, in seed order;
+    /// the fields above are then their means (`step`: the latest of their best steps). Empty
+    /// for one model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<ReplicaTest>,
+}
+
+/// One replica's test scores: of its own best weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaTest {
+    pub seed: u64,
+    /// The step of this replica's best validation point, whose weights were scored.
+    pub step: u64,
+    pub valid: Vec<TaskScore>,
+    pub tasks: Vec<TaskScore>,
+    pub cvr: Option<TaskScore>,
+    pub cvr_all: Option<TaskScore>,
+}
+
+impl ReplicaTest {
+    /// This replica's [`headlines`].
+    pub fn headlines(&self) -> Vec<(String, Option<f64>)> {
+        headlines(&self.tasks, self.cvr_all.as_ref())
+    }
 }
 
 impl TestReport {

@@ -200,9 +200,9 @@ impl Driver {
                         todo.push_front(action);
                     }
                 }
-                Action::KeepBest => {
+                Action::KeepBest(which) => {
                     if let Some(s) = self.training.borrow_mut().as_mut() {
-                        s.keep_best();
+                        s.keep_best(&which);
                     }
                 }
                 Action::Conclude => self.conclude().await,
@@ -276,8 +276,6 @@ impl Driver {
                     now() - started
                 ),
             });
-            // Draws differ in their knobs and seed: keep only the latest one of each data set.
-            self.data.borrow_mut().retain(|(k, _)| k.data() != e.data);
             self.data.borrow_mut().push((key, data.clone()));
             return Ok(data);
         }
@@ -309,11 +307,29 @@ impl Driver {
         Ok(data)
     }
 
+    /// The data sets of an experiment's replicas: Adult's one, shared, or on a synthetic data
+    /// set one drawn per seed. Draws of other knobs or seeds are let go first.
+    async fn datasets(&self, session: u32, e: &Experiment) -> Result<Vec<Rc<Dataset>>, String> {
+        if e.data == DataKind::Adult {
+            return Ok(vec![self.data(session, e).await?]);
+        }
+        let each: Vec<Experiment> = e.seeds().into_iter().map(|s| e.reseeded(s)).collect();
+        let keys: Vec<_> = each.iter().map(Experiment::data_key).collect();
+        self.data
+            .borrow_mut()
+            .retain(|(k, _)| k.data() != e.data || keys.contains(k));
+        let mut sets = Vec::with_capacity(each.len());
+        for one in &each {
+            sets.push(self.data(session, one).await?);
+        }
+        Ok(sets)
+    }
+
     async fn build(&self, session: u32, experiment: Experiment) {
         self.schedule.borrow_mut().on_build();
         // Free the old model's buffers before allocating the new one.
         self.training.borrow_mut().take();
-        let data = match self.data(session, &experiment).await {
+        let data = match self.datasets(session, &experiment).await {
             Ok(d) => d,
             Err(message) => {
                 self.post(Event::Error { session, message });
@@ -333,6 +349,7 @@ impl Driver {
             session,
             message: format!("Building {}…", experiment.model.label()),
         });
+        let data: Vec<&Dataset> = data.iter().map(|d| &**d).collect();
         match Training::new(session, &experiment, &data, &self.device) {
             Ok(s) => {
                 let actions = self.schedule.borrow_mut().on_built(s.validation_every());

@@ -7,12 +7,14 @@ use mtl::burn::tensor::{Device, Tensor, TensorData};
 use mtl::data::{AdultData, DataError, DataOptions, Dataset};
 use mtl::models::{ConfigError, ModelConfig};
 use mtl::train::{
-    EvalReport, EvalSet, GRADIENT_COSINE_EVERY, Readback, TaskMetrics, TrainConfig, TrainError,
-    Trainer, check_finite, f32_values, transaction,
+    EvalReport, EvalSet, GRADIENT_COSINE_EVERY, Readback, Replicas, TaskMetrics, TrainConfig,
+    TrainError, Trainer, check_finite, f32_values, per_replica, task_names_of, transaction,
 };
 
 use crate::protocol::experiment::{DataKind, Experiment};
-use crate::protocol::{EvalPoint, ModelInfo, Progress, Proxy, StopReason, TaskScore, TestReport};
+use crate::protocol::{
+    EvalPoint, ModelInfo, Progress, Proxy, ReplicaTest, StopReason, TaskScore, TestReport,
+};
 use crate::worker::schedule::{Action, ChunkOutcome, Schedule, SessionState, Validated};
 
 #[derive(Debug, thiserror::Error)]
@@ -46,12 +48,21 @@ pub fn model_config(e: &Experiment) -> ModelConfig {
     ModelConfig::from_settings(e.model, &e.arch)
 }
 
+/// How an experiment's replicas read their data: on the synthetic data sets each seed draws its
+/// own (replica r on data set r, as [`synthetic_data`] of `e.reseeded(seed)` draws it); Adult's
+/// replicas share its rows.
+pub fn replicas(e: &Experiment) -> Replicas {
+    match e.data {
+        DataKind::Adult => Replicas::seeds(&e.seeds()),
+        DataKind::Correlated | DataKind::Funnel => Replicas::each_on_its_data(&e.seeds()),
+    }
+}
+
 pub fn train_config(e: &Experiment) -> TrainConfig {
     TrainConfig::new()
         .with_learning_rate(e.learning_rate)
         .with_batch_size(e.batch_size)
         .with_loss_weights(e.loss_weights.to_vec())
-        .with_seed(e.seed)
 }
 
 /// Draws an experiment's synthetic data set from its seed: the correlated tasks with its p, c
@@ -95,8 +106,9 @@ pub fn load_data(train: &[u8], test: &[u8], relationship: bool) -> Result<Datase
     Ok(AdultData::from_text(&text(train)?, &text(test)?, options)?.into())
 }
 
-/// One model in training, with its validation and test sets resident on the device. `session`
-/// is the id the page gave its build; every event about this model carries it.
+/// One model in training (or several seeds of it side by side, as replicas), with its
+/// validation and test sets resident on the device. `session` is the id the page gave its build;
+/// every event about this model carries it.
 pub struct Training {
     pub session: u32,
     pub experiment: Experiment,
@@ -108,40 +120,58 @@ pub struct Training {
     /// The step at which to measure the task-gradient cosine next; `None` for a model whose
     /// tasks share no parameter.
     next_cosine: Option<u64>,
-    /// The latest validation point, which [`Training::keep_best`] keeps with the weights.
-    last_point: Option<EvalPoint>,
-    /// The weights with the best validation loss so far, and their point.
-    best: Option<(EvalPoint, mtl::models::MtlModel)>,
+    /// Per replica, its latest validation scores, which [`Training::keep_best`] keeps with its
+    /// weights.
+    last_points: Vec<(u64, Vec<TaskScore>)>,
+    /// Per replica, the validation point of its best weights so far.
+    best_points: Vec<Option<(u64, Vec<TaskScore>)>>,
+    /// Every replica's best weights so far (a replica not yet kept holds its initial ones).
+    best: Option<mtl::models::MtlModel>,
 }
 
 impl Training {
+    /// Builds the experiment's model, one replica per seed. `data` holds one data set shared by
+    /// every replica, or one per replica (see [`replicas`]).
     pub fn new(
         session: u32,
         experiment: &Experiment,
-        data: &Dataset,
+        data: &[&Dataset],
         device: &Device,
     ) -> Result<Self, RunError> {
         let mut experiment = experiment.clone();
         experiment.sanitize();
-        let mut tasks = data.tasks.clone();
+        let mut replicas = replicas(&experiment);
+        if data.len() == 1 {
+            replicas.data = vec![0; replicas.len()];
+        }
+        let Some(&first) = data.first() else {
+            return Err(RunError::Schedule("there is no data to train on".into()));
+        };
+        let data = data.to_vec();
+        let mut tasks = first.tasks.clone();
         for (t, task) in tasks.iter_mut().enumerate() {
             task.name = experiment.model.task_name(t, &task.name).to_string();
         }
         let trainer = Trainer::new(
             model_config(&experiment),
             train_config(&experiment),
-            &data.input,
+            &first.input,
             tasks,
-            &data.train,
+            &data.iter().map(|d| &d.train).collect::<Vec<_>>(),
+            replicas.clone(),
             device,
         )?;
+        let data_of = |r: usize| data[replicas.data[r]];
+        let seeds = replicas.seeds.clone();
         let eval_device = trainer.eval_device();
         let task_names: Vec<String> = trainer.tasks().iter().map(|t| t.name.clone()).collect();
         // Whether the tasks share a parameter shows in the first measurement.
         let shares = trainer.gradient_cosine().is_some();
+        let data = first;
         let info = ModelInfo {
             grad_cosine_every: shares.then_some(GRADIENT_COSINE_EVERY),
             params: trainer.num_params(),
+            seeds: seeds.clone(),
             tasks: task_names.clone(),
             gates: trainer.gate_layout().clone(),
             input_fields: data.fields.clone(),
@@ -158,18 +188,28 @@ impl Training {
                 mtl::data::synthetic::correlation(&labels(0), &labels(1))
             }),
         };
+        let eval_set =
+            |split: fn(&Dataset) -> &mtl::data::Split,
+             truth: fn(&mtl::data::synthetic::FunnelTruth) -> &mtl::data::synthetic::CvrTruth|
+             -> Result<EvalSet, RunError> {
+                let splits: Vec<&mtl::data::Split> =
+                    (0..seeds.len()).map(|r| split(data_of(r))).collect();
+                let truths = (0..seeds.len())
+                    .map(|r| data_of(r).cvr_truth.as_ref().map(truth).cloned())
+                    .collect();
+                Ok(EvalSet::stack(&splits, &eval_device)?.with_cvr_truth(truths))
+            };
         Ok(Self {
             session,
-            valid: EvalSet::new(&data.valid, &eval_device)
-                .with_cvr_truth(data.cvr_truth.as_ref().map(|t| &t.valid)),
-            test: EvalSet::new(&data.test, &eval_device)
-                .with_cvr_truth(data.cvr_truth.as_ref().map(|t| &t.test)),
+            valid: eval_set(|d| &d.valid, |t| &t.valid)?,
+            test: eval_set(|d| &d.test, |t| &t.test)?,
             experiment,
             trainer,
             info,
             task_names,
             next_cosine: shares.then_some(GRADIENT_COSINE_EVERY),
-            last_point: None,
+            last_points: Vec::new(),
+            best_points: vec![None; seeds.len()],
             best: None,
         })
     }
@@ -213,8 +253,8 @@ impl Training {
     /// Trains `steps` batches (fewer if the epoch budget ends first). The losses and gate
     /// weights are summed on the device and read once, by the returned chunk.
     pub fn train_chunk(&mut self, steps: usize) -> Readback<ChunkResult, RunError> {
-        let mut losses: Option<Tensor<1>> = None;
-        let mut gates: Vec<Tensor<1>> = Vec::new();
+        let mut losses: Option<Tensor<2>> = None;
+        let mut gates: Vec<Tensor<2>> = Vec::new();
         let mut done = 0;
         let mut samples = 0;
         // The task-gradient cosine every GRADIENT_COSINE_EVERY steps, read with the chunk.
@@ -231,7 +271,7 @@ impl Training {
                 self.next_cosine = Some(at + GRADIENT_COSINE_EVERY);
             }
             let step = self.trainer.step();
-            samples += step.batch_size;
+            samples += step.batch_size * self.replica_count();
             done += 1;
             losses = Some(match losses {
                 Some(acc) => acc + step.losses,
@@ -257,6 +297,7 @@ impl Training {
             epoch: self.trainer.epoch(),
             epoch_progress: self.trainer.epoch_progress(),
             task_names: self.task_names.clone(),
+            seeds: self.info.seeds.clone(),
             learning_rate: self.experiment.learning_rate,
         };
         Readback::new(
@@ -265,60 +306,87 @@ impl Training {
                     .losses
                     .iter()
                     .chain(&chunk.gates)
-                    .chain(chunk.cosines.iter().map(|(_, c)| c)),
+                    .map(|t| t.clone().flatten::<1>(0, 1))
+                    .chain(chunk.cosines.iter().map(|(_, c)| c.clone())),
             ),
             move |data| chunk.finish(data),
         )
     }
 
-    /// Scores the validation split (on the device until read).
-    pub fn validation(&self) -> Readback<EvalReport> {
+    /// How many seeds train side by side.
+    pub fn replica_count(&self) -> usize {
+        self.info.seeds.len().max(1)
+    }
+
+    /// Scores the validation split, one report per replica (on the device until read).
+    pub fn validation(&self) -> Readback<Vec<EvalReport>> {
         self.trainer.evaluate_pending(&self.valid)
     }
 
-    /// Takes a validation report of the current weights: the point the page plots, and what
-    /// selection reads of it (the losses weighted as in training).
-    pub fn validated(&mut self, report: &EvalReport) -> (EvalPoint, Validated) {
-        let point = eval_point(self.steps(), report);
-        self.last_point = Some(point.clone());
+    /// Takes the replicas' validation reports of the current weights: the point the page plots
+    /// (their mean, and each with several), and what selection reads of it (each replica's
+    /// losses weighted as in training).
+    pub fn validated(&mut self, reports: &[EvalReport]) -> (EvalPoint, Validated) {
+        let step = self.steps();
+        let point = eval_point(step, reports);
+        self.last_points = reports
+            .iter()
+            .map(|r| (step, r.tasks.iter().map(task_score).collect()))
+            .collect();
         let validated = Validated {
-            step: self.steps(),
-            loss: report.weighted_loss(&self.experiment.loss_weights),
+            step,
+            losses: reports
+                .iter()
+                .map(|r| r.weighted_loss(&self.experiment.loss_weights))
+                .collect(),
             patience: self.experiment.patience,
             steps_per_epoch: self.trainer.steps_per_epoch() as u64,
         };
         (point, validated)
     }
 
-    /// Keeps a copy of the current weights with their validation point, as the best so far.
-    pub fn keep_best(&mut self) {
-        if let Some(point) = self.last_point.clone() {
-            self.best = Some((point, self.trainer.model().clone()));
+    /// Keeps a copy of replicas `which`'s current weights with their validation points, as
+    /// their best so far.
+    pub fn keep_best(&mut self, which: &[usize]) {
+        let current = self.trainer.model();
+        self.best = Some(match self.best.take() {
+            Some(best) => best.with_replicas_from(current, which),
+            None => current.clone(),
+        });
+        for &r in which {
+            if let (Some(slot), Some(point)) =
+                (self.best_points.get_mut(r), self.last_points.get(r))
+            {
+                *slot = Some(point.clone());
+            }
         }
     }
 
     /// Ends the run: the kept weights go back into the model (it trains no further), and the
-    /// test split is scored with them. Without kept weights (a run ended at step 0) the current
-    /// ones are scored.
+    /// test split is scored with them, each replica with its own. A replica without kept
+    /// weights (a run ended at step 0) is scored with its current ones.
     pub fn conclude(&mut self) -> Readback<TestReport> {
         let trained_steps = self.steps();
-        let (step, valid) = match self.best.take() {
-            Some((point, model)) => {
-                self.trainer.restore(model);
-                (point.step, point.tasks)
-            }
-            None => (
-                trained_steps,
-                self.last_point.clone().map(|p| p.tasks).unwrap_or_default(),
-            ),
-        };
+        if let Some(model) = self.best.take() {
+            self.trainer.restore(model);
+        }
+        let last = self.last_points.clone();
+        let points: Vec<(u64, Vec<TaskScore>)> = (0..self.replica_count())
+            .map(|r| {
+                self.best_points[r]
+                    .clone()
+                    .or_else(|| {
+                        last.get(r)
+                            .cloned()
+                            .map(|(_, valid)| (trained_steps, valid))
+                    })
+                    .unwrap_or((trained_steps, Vec::new()))
+            })
+            .collect();
+        let seeds = self.info.seeds.clone();
         self.trainer
             .evaluate_pending(&self.test)
-            .map(move |report| TestReport {
-                trained_steps,
-                valid,
-                ..test_report(step, &report)
-            })
+            .map(move |reports| test_report(trained_steps, &seeds, &points, &reports))
     }
 
     /// Trains to the end exactly as the worker does, with the same [`Schedule`] (validation
@@ -347,11 +415,11 @@ impl Training {
                     }))
                 }
                 Action::Validate => {
-                    let report = self.validation().read()?;
-                    schedule.after_validation(self.validated(&report).1)
+                    let reports = self.validation().read()?;
+                    schedule.after_validation(self.validated(&reports).1)
                 }
-                Action::KeepBest => {
-                    self.keep_best();
+                Action::KeepBest(which) => {
+                    self.keep_best(&which);
                     Vec::new()
                 }
                 Action::Conclude => {
@@ -376,9 +444,9 @@ impl Training {
         }
     }
 
-    /// The model's weights on their way to a model file (a Burn record).
+    /// The first replica's weights on their way to a model file (a Burn record).
     pub fn export(&self) -> Readback<Vec<u8>> {
-        self.trainer.export_pending()
+        self.trainer.export_pending(0)
     }
 
     /// How often to score the validation split: five times an epoch, but at least every 10 steps.
@@ -389,9 +457,12 @@ impl Training {
 
 /// A chunk of training whose numbers are still on the device.
 struct Chunk {
-    losses: Option<Tensor<1>>,
-    gates: Vec<Tensor<1>>,
-    /// The task-gradient cosines measured in the chunk, with the step each was measured at.
+    /// `[R, tasks]`, summed over the chunk's steps.
+    losses: Option<Tensor<2>>,
+    /// Per gate, `[R, experts]`, summed over the chunk's steps.
+    gates: Vec<Tensor<2>>,
+    /// The task-gradient cosines measured in the chunk (`[R]` each), with the step each was
+    /// measured at.
     cosines: Vec<(u64, Tensor<1>)>,
     steps: usize,
     samples: usize,
@@ -399,6 +470,7 @@ struct Chunk {
     epoch: usize,
     epoch_progress: f64,
     task_names: Vec<String>,
+    seeds: Vec<u64>,
     learning_rate: f64,
 }
 
@@ -410,12 +482,15 @@ pub struct ChunkResult {
     pub step: u64,
     pub epoch: usize,
     pub epoch_progress: f64,
-    /// Mean per task over the chunk.
+    /// Mean per task over the chunk (and over the replicas).
     pub losses: Vec<f32>,
-    /// Mean per gate and expert over the chunk.
+    /// Mean per gate and expert over the chunk (and over the replicas).
     pub gates: Vec<Vec<f32>>,
-    /// The task-gradient cosines measured during the chunk: (step, cosine).
+    /// The task-gradient cosines measured during the chunk: (step, cosine, the replicas'
+    /// mean).
     pub grad_cosine: Vec<(u64, f32)>,
+    /// With several replicas, each one's mean per task over the chunk; empty for one.
+    pub replica_losses: Vec<Vec<f32>>,
 }
 
 impl ChunkResult {
@@ -432,6 +507,7 @@ impl ChunkResult {
             } else {
                 0.0
             },
+            replica_losses: self.replica_losses.clone(),
         }
     }
 }
@@ -439,6 +515,7 @@ impl ChunkResult {
 impl Chunk {
     fn finish(self, data: Vec<TensorData>) -> Result<ChunkResult, RunError> {
         let n = self.steps.max(1) as f32;
+        let replicas = self.seeds.len().max(1);
         let mut data = f32_values(data)?;
         // The cosines come last and are not sums over the chunk.
         let measured = data.split_off(data.len().saturating_sub(self.cosines.len()));
@@ -446,29 +523,53 @@ impl Chunk {
             .cosines
             .iter()
             .zip(measured)
-            .filter_map(|((step, _), v)| Some((*step, *v.first()?)))
-            .filter(|(_, c)| c.is_finite())
+            .filter_map(|((step, _), v)| Some((*step, finite_mean(&v)?)))
             .collect();
-        let mut values = data
-            .into_iter()
-            .map(|v| v.into_iter().map(|x| x / n).collect::<Vec<f32>>());
-        let losses = if self.losses.is_some() {
-            values.next().unwrap_or_default()
+        let mut values = data.into_iter().map(|v| {
+            let rows = per_replica(v.into_iter().map(|x| x / n).collect(), replicas);
+            (mean_rows(&rows), rows)
+        });
+        let replica_losses = if self.losses.is_some() {
+            values.next().map(|(_, rows)| rows).unwrap_or_default()
         } else {
             Vec::new()
         };
-        check_finite(&losses, &self.task_names, self.step, self.learning_rate)?;
+        for (r, losses) in replica_losses.iter().enumerate() {
+            let names = task_names_of(&self.task_names, &self.seeds, r);
+            check_finite(losses, &names, self.step, self.learning_rate)?;
+        }
         Ok(ChunkResult {
             steps: self.steps,
             samples: self.samples,
             step: self.step,
             epoch: self.epoch,
             epoch_progress: self.epoch_progress,
-            losses,
-            gates: values.collect(),
+            losses: mean_rows(&replica_losses),
+            gates: values.map(|(mean, _)| mean).collect(),
             grad_cosine,
+            replica_losses: if replicas > 1 {
+                replica_losses
+            } else {
+                Vec::new()
+            },
         })
     }
+}
+
+/// The element-wise mean of equally long rows.
+fn mean_rows(rows: &[Vec<f32>]) -> Vec<f32> {
+    let Some(first) = rows.first() else {
+        return Vec::new();
+    };
+    (0..first.len())
+        .map(|i| rows.iter().map(|r| r[i]).sum::<f32>() / rows.len() as f32)
+        .collect()
+}
+
+/// The mean of the finite values, if there is one.
+fn finite_mean(values: &[f32]) -> Option<f32> {
+    let finite: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    (!finite.is_empty()).then(|| finite.iter().sum::<f32>() / finite.len() as f32)
 }
 
 fn task_score(m: &TaskMetrics) -> TaskScore {
@@ -517,23 +618,81 @@ fn proxies(data: &Dataset, task_names: &[String]) -> Vec<Proxy> {
     found
 }
 
-pub fn eval_point(step: u64, report: &EvalReport) -> EvalPoint {
+/// The validation point of the replicas' reports: their mean, and with several each one's
+/// scores.
+pub fn eval_point(step: u64, reports: &[EvalReport]) -> EvalPoint {
+    let per_replica: Vec<Vec<TaskScore>> = reports
+        .iter()
+        .map(|r| r.tasks.iter().map(task_score).collect())
+        .collect();
+    let gates: Vec<Vec<Vec<f32>>> = reports
+        .iter()
+        .map(|r| r.gates.iter().map(|g| g.mean.clone()).collect())
+        .collect();
+    let gate_count = gates.first().map_or(0, Vec::len);
+    let spread: Vec<Vec<f32>> = reports
+        .iter()
+        .map(|r| r.gates.iter().map(|g| g.row_entropy).collect())
+        .collect();
     EvalPoint {
         step,
-        tasks: report.tasks.iter().map(task_score).collect(),
-        gates: report.gates.iter().map(|g| g.mean.clone()).collect(),
-        gate_spread: report.gates.iter().map(|g| g.row_entropy).collect(),
+        tasks: TaskScore::means(&per_replica),
+        gates: (0..gate_count)
+            .map(|g| mean_rows(&gates.iter().map(|r| r[g].clone()).collect::<Vec<_>>()))
+            .collect(),
+        gate_spread: mean_rows(&spread),
+        replicas: if reports.len() > 1 {
+            per_replica
+        } else {
+            Vec::new()
+        },
     }
 }
 
-fn test_report(step: u64, report: &EvalReport) -> TestReport {
+/// The test report of the replicas' reports, each of the weights kept at its own best point
+/// (`points[r]`: that point's step and validation scores).
+fn test_report(
+    trained_steps: u64,
+    seeds: &[u64],
+    points: &[(u64, Vec<TaskScore>)],
+    reports: &[EvalReport],
+) -> TestReport {
+    let replicas: Vec<ReplicaTest> = reports
+        .iter()
+        .zip(points)
+        .zip(seeds)
+        .map(|((report, (step, valid)), &seed)| ReplicaTest {
+            seed,
+            step: *step,
+            valid: valid.clone(),
+            tasks: report.tasks.iter().map(task_score).collect(),
+            cvr: report.cvr.as_ref().map(task_score),
+            cvr_all: report.cvr_all.as_ref().map(task_score),
+        })
+        .collect();
+    let mean_of = |get: fn(&ReplicaTest) -> Option<&TaskScore>| -> Option<TaskScore> {
+        let scores: Option<Vec<Vec<TaskScore>>> = replicas
+            .iter()
+            .map(|r| get(r).map(|s| vec![s.clone()]))
+            .collect();
+        scores.and_then(|s| TaskScore::means(&s).pop())
+    };
     TestReport {
-        step,
-        trained_steps: step,
-        valid: Vec::new(),
-        tasks: report.tasks.iter().map(task_score).collect(),
-        cvr: report.cvr.as_ref().map(task_score),
-        cvr_all: report.cvr_all.as_ref().map(task_score),
+        step: replicas
+            .iter()
+            .map(|r| r.step)
+            .max()
+            .unwrap_or(trained_steps),
+        trained_steps,
+        valid: TaskScore::means(&replicas.iter().map(|r| r.valid.clone()).collect::<Vec<_>>()),
+        tasks: TaskScore::means(&replicas.iter().map(|r| r.tasks.clone()).collect::<Vec<_>>()),
+        cvr: mean_of(|r| r.cvr.as_ref()),
+        cvr_all: mean_of(|r| r.cvr_all.as_ref()),
+        replicas: if replicas.len() > 1 {
+            replicas
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -572,7 +731,7 @@ mod tests {
             .into_iter()
             .filter(|&m| DataKind::Adult.offers(m));
         for model in adult {
-            let s0 = Training::new(1, &small(model), data(), &Device::flex());
+            let s0 = Training::new(1, &small(model), &[data()], &Device::flex());
             let mut s = s0.unwrap_or_else(|e| panic!("{model}: {e}"));
             let info = s.info().clone();
             assert_eq!(info.tasks, small(model).task_names());
@@ -589,6 +748,7 @@ mod tests {
             }
             let valid = s.validation().read().expect("validation reads");
             let point = eval_point(s.steps(), &valid);
+            assert!(point.replicas.is_empty(), "one model, no replica list");
             assert!(
                 point
                     .tasks
@@ -600,7 +760,8 @@ mod tests {
 
     #[test]
     fn session_marks_relationship_as_a_proxy_for_never_married() {
-        let s = Training::new(1, &small(ModelKind::Mmoe), data(), &Device::flex()).expect("builds");
+        let s =
+            Training::new(1, &small(ModelKind::Mmoe), &[data()], &Device::flex()).expect("builds");
         let info = s.info();
         assert_eq!(info.categorical_fields, 7);
         assert_eq!(info.proxies.len(), 1, "{:?}", info.proxies);
@@ -616,14 +777,14 @@ mod tests {
             false,
         )
         .expect("data");
-        let s =
-            Training::new(1, &small(ModelKind::Mmoe), &without, &Device::flex()).expect("builds");
+        let s = Training::new(1, &small(ModelKind::Mmoe), &[&without], &Device::flex())
+            .expect("builds");
         assert_eq!(s.info().categorical_fields, 6);
         assert!(s.info().proxies.is_empty(), "{:?}", s.info().proxies);
         // The funnel's item id does not give its labels away.
         let e = Experiment::tutorial_on(ModelKind::Esmm, DataKind::Funnel);
         let funnel = synthetic_data(&e).expect("synthetic").expect("drawn");
-        let s = Training::new(1, &e, &funnel, &Device::flex()).expect("builds");
+        let s = Training::new(1, &e, &[&funnel], &Device::flex()).expect("builds");
         assert!(s.info().proxies.is_empty(), "{:?}", s.info().proxies);
     }
 
@@ -633,7 +794,7 @@ mod tests {
         // the trainer's layout and the task names the page shows.
         let mut e = small(ModelKind::Ple);
         e.arch.levels = 2;
-        let s = Training::new(1, &e, data(), &Device::flex()).expect("builds");
+        let s = Training::new(1, &e, &[data()], &Device::flex()).expect("builds");
         assert_eq!(s.info().gates, model_config(&e).gate_layout(2));
         assert_eq!(
             s.info().gate_labels()[4],
@@ -642,7 +803,7 @@ mod tests {
         // CGC ignores the levels setting.
         let mut c = small(ModelKind::Cgc);
         c.arch.levels = 3;
-        let s = Training::new(1, &c, data(), &Device::flex()).expect("builds");
+        let s = Training::new(1, &c, &[data()], &Device::flex()).expect("builds");
         assert_eq!(s.info().gates.len(), 2);
     }
 
@@ -651,13 +812,13 @@ mod tests {
         let mut e = small(ModelKind::Mmoe);
         e.batch_size = 4096;
         e.epochs = 1;
-        let mut s = Training::new(1, &e, data(), &Device::flex()).expect("builds");
+        let mut s = Training::new(1, &e, &[data()], &Device::flex()).expect("builds");
         let per_epoch = s.trainer.steps_per_epoch();
         let chunk = s.train_chunk(1000).read().expect("reads");
         assert_eq!(chunk.steps, per_epoch);
         assert!(s.finished());
         assert_eq!(s.state(), SessionState::Finished { epochs: 1 });
-        let (reason, report) = Training::new(1, &e, data(), &Device::flex())
+        let (reason, report) = Training::new(1, &e, &[data()], &Device::flex())
             .expect("builds")
             .run_to_end()
             .expect("runs");
@@ -680,7 +841,7 @@ mod tests {
         // step 25 are each tested by a run of their own, with the same seed (the same numbers,
         // `session_same_seed_same_numbers`), concluded there without kept weights.
         let tested_at = |steps: usize| {
-            let mut s = Training::new(1, &e, data(), &Device::flex()).expect("builds");
+            let mut s = Training::new(1, &e, &[data()], &Device::flex()).expect("builds");
             s.train_chunk(steps).read().expect("finite");
             s.conclude().read().expect("reads")
         };
@@ -691,11 +852,11 @@ mod tests {
             "the weights they ended with"
         );
         assert_ne!(at_5.tasks, at_25.tasks, "training moved the weights");
-        let mut s = Training::new(1, &e, data(), &Device::flex()).expect("builds");
+        let mut s = Training::new(1, &e, &[data()], &Device::flex()).expect("builds");
         s.train_chunk(5).read().expect("finite");
         let report = s.validation().read().expect("reads");
         let (point, _) = s.validated(&report);
-        s.keep_best();
+        s.keep_best(&[0]);
         s.train_chunk(20).read().expect("finite");
         let concluded = s.conclude().read().expect("reads");
         assert_eq!((concluded.step, concluded.trained_steps), (5, 25));
@@ -718,7 +879,7 @@ mod tests {
         e.batch_size = 32;
         e.epochs = 100;
         e.patience = 2;
-        let mut s = Training::new(1, &e, &data, &Device::flex()).expect("builds");
+        let mut s = Training::new(1, &e, &[&data], &Device::flex()).expect("builds");
         let (reason, report) = s.run_to_end().expect("runs");
         let StopReason::EarlyStopped {
             patience,
@@ -743,7 +904,7 @@ mod tests {
     fn session_same_seed_same_numbers() {
         let e = small(ModelKind::Cgc);
         let run = || {
-            let mut s = Training::new(1, &e, data(), &Device::flex()).expect("builds");
+            let mut s = Training::new(1, &e, &[data()], &Device::flex()).expect("builds");
             s.train_chunk(4).read().expect("reads").losses
         };
         assert_eq!(run(), run());
@@ -760,7 +921,7 @@ mod tests {
             false,
         )
         .expect("data");
-        let mut s = Training::new(1, &e, &d, &Device::flex()).expect("builds");
+        let mut s = Training::new(1, &e, &[&d], &Device::flex()).expect("builds");
         s.train_chunk(2).read().expect("reads");
         let bytes = s.export().read().expect("exports");
         let (file, model) =
@@ -783,17 +944,17 @@ mod tests {
         e.arch.gate_units = vec![4];
         e.arch.dropout = 0.25;
         e.arch.l2_embedding = 0.0;
-        let s = Training::new(1, &e, data(), &Device::flex()).expect("builds");
+        let s = Training::new(1, &e, &[data()], &Device::flex()).expect("builds");
         let bytes = s.export().read().expect("exports");
         let (file, _) = mtl::train::ModelFile::load(bytes, &Device::flex()).expect("loads back");
-        let c = &file.config;
+        let c = &file.config.settings;
         assert_eq!(
             (c.gate_units.clone(), c.dropout, c.l2_embedding),
             (vec![4], 0.25, 0.0),
             "these once stopped at the runner"
         );
         let plain =
-            Training::new(1, &small(ModelKind::Ple), data(), &Device::flex()).expect("builds");
+            Training::new(1, &small(ModelKind::Ple), &[data()], &Device::flex()).expect("builds");
         assert!(
             s.info().params > plain.info().params,
             "the gate DNN has weights"
@@ -828,7 +989,7 @@ mod tests {
             .expect("data");
             &owned
         };
-        let mut t = Training::new(1, e, data, &Device::flex()).expect("builds");
+        let mut t = Training::new(1, e, &[data], &Device::flex()).expect("builds");
         let (_, report) = t.run_to_end().expect("finite losses");
         // The funnel's CVR over every impression reads as a third task.
         report
@@ -930,7 +1091,7 @@ mod tests {
         .expect("valid knobs");
         let mut e = small(ModelKind::Mmoe);
         e.batch_size = 128;
-        let mut s = Training::new(1, &e, &data, &Device::flex()).expect("builds");
+        let mut s = Training::new(1, &e, &[&data], &Device::flex()).expect("builds");
         assert_eq!(
             (s.info().input_fields.len(), s.info().tasks.clone()),
             (16, vec!["y1".to_string(), "y2".to_string()])
@@ -954,7 +1115,7 @@ mod tests {
             let mut e = Experiment::tutorial_on(model, DataKind::Funnel);
             e.epochs = 1;
             let data = synthetic_data(&e).expect("synthetic").expect("draws");
-            let mut t = Training::new(1, &e, &data, &Device::flex()).expect("builds");
+            let mut t = Training::new(1, &e, &[&data], &Device::flex()).expect("builds");
             assert_eq!(t.info().tasks, ["ctr", "ctcvr"]);
             assert_eq!(t.info().input_fields[0], "item");
             // As the page runs it: to the end, with its one test.
@@ -987,7 +1148,7 @@ mod tests {
             (ModelKind::SingleTask, false),
         ] {
             let e = Experiment::tutorial_on(model, DataKind::Correlated);
-            let mut t = Training::new(1, &e, &data, &Device::flex()).expect("builds");
+            let mut t = Training::new(1, &e, &[&data], &Device::flex()).expect("builds");
             assert_eq!(t.info().grad_cosine_every.is_some(), shares, "{model}");
             let before = t.train_chunk(every).read().expect("finite");
             assert!(before.grad_cosine.is_empty(), "{model}: not yet");
@@ -1010,10 +1171,68 @@ mod tests {
         }
     }
 
+    /// Seeds trained side by side are the seeds' own runs: each replica, on the data its seed
+    /// draws, selects and tests its own best weights as a run of that seed alone does; the
+    /// report's top line is their mean.
+    #[test]
+    fn session_replicas_are_each_seeds_own_run() {
+        let mut e = small(ModelKind::Mmoe).with_data(DataKind::Correlated);
+        e.arch.experts = 3;
+        e.arch.expert_units = vec![8];
+        e.arch.tower_units = vec![4];
+        // A learning rate this high overfits within a few epochs, each seed at its own step.
+        e.learning_rate = 0.05;
+        e.batch_size = 64;
+        e.epochs = 6;
+        e.patience = 2;
+        e.seed = 4;
+        e.replicas = 3;
+        let drawn: Vec<Dataset> = e
+            .seeds()
+            .into_iter()
+            .map(|s| {
+                synthetic_data(&e.reseeded(s))
+                    .expect("synthetic")
+                    .expect("draws")
+            })
+            .collect();
+        let sets: Vec<&Dataset> = drawn.iter().collect();
+        let mut together = Training::new(1, &e, &sets, &Device::flex()).expect("builds");
+        assert_eq!(together.info().seeds, [4, 5, 6]);
+        let (_, report) = together.run_to_end().expect("finite losses");
+        assert_eq!(report.replicas.len(), 3);
+        let steps: Vec<u64> = report.replicas.iter().map(|r| r.step).collect();
+        assert!(
+            steps.iter().any(|&s| s != steps[0]),
+            "the premise: the seeds' best points differ ({steps:?})"
+        );
+        for (r, replica) in report.replicas.iter().enumerate() {
+            let alone = e.reseeded(e.seeds()[r]);
+            let mut t = Training::new(1, &alone, &[sets[r]], &Device::flex()).expect("builds");
+            let (_, own) = t.run_to_end().expect("finite losses");
+            assert_eq!(replica.seed, alone.seed);
+            assert_eq!(
+                replica.step, own.step,
+                "seed {}: its own best point",
+                alone.seed
+            );
+            for (a, b) in replica.tasks.iter().zip(&own.tasks) {
+                assert!(
+                    (a.loss - b.loss).abs() < 1e-4,
+                    "seed {}: {a:?} vs {b:?}",
+                    alone.seed
+                );
+            }
+        }
+        let mean = report.replicas.iter().map(|r| r.tasks[0].loss).sum::<f64>() / 3.0;
+        assert!((report.tasks[0].loss - mean).abs() < 1e-12);
+        assert!(report.tasks[0].r2.is_some());
+    }
+
     #[test]
     fn session_refuses_a_bad_live_learning_rate() {
         let mut s =
-            Training::new(1, &small(ModelKind::Mmoe), data(), &Device::flex()).expect("builds");
+            Training::new(1, &small(ModelKind::Mmoe), &[data()], &Device::flex()).expect("builds");
         assert!(s.set_learning_rate(-1.0).is_err());
         assert!(s.set_learning_rate(0.01).is_ok());
         assert_eq!(s.experiment.learning_rate, 0.01);

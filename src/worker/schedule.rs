@@ -9,6 +9,8 @@
 //! without a better validation loss. The test split is scored once per run, when it ends (its
 //! budget, early stopping, or "Finish and test"), with the kept weights. Pause scores nothing.
 
+use mtl::train::ReplicaSelection;
+
 use crate::protocol::StopReason;
 
 /// Milliseconds of training per progress report: about ten updates a second.
@@ -44,8 +46,8 @@ pub enum Action {
     Train(usize),
     /// Score the validation split, post the point, then tell [`Schedule::after_validation`].
     Validate,
-    /// Keep a copy of the current weights: they have the best validation loss so far.
-    KeepBest,
+    /// Keep a copy of these replicas' current weights: each has its best validation loss so far.
+    KeepBest(Vec<usize>),
     /// End the run: put the kept weights back and score the test split with them, once.
     Conclude,
     /// Tell the page that training stopped, and why.
@@ -83,12 +85,12 @@ pub struct Chunk {
 }
 
 /// A validation score, as selection reads it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Validated {
     /// The step of the weights scored.
     pub step: u64,
-    /// The loss that selects: the validation losses weighted as in training.
-    pub loss: f64,
+    /// Per replica, the loss that selects: the validation losses weighted as in training.
+    pub losses: Vec<f64>,
     /// Epochs without a better loss before the run stops early; 0 never stops early.
     pub patience: usize,
     pub steps_per_epoch: u64,
@@ -109,8 +111,9 @@ pub struct Schedule {
     next_validation: u64,
     /// The step the validation split was last scored at.
     validated_at: Option<u64>,
-    /// The best validation point after step 0: its step and loss.
-    best: Option<(u64, f64)>,
+    /// Each replica's best validation point after step 0 and its early stop: the core's
+    /// selection, so the CLI and the page mean one thing by patience. Made at the first point.
+    selection: Option<ReplicaSelection>,
     /// Why the run ends, once its last validation point is in.
     ending: Option<StopReason>,
     /// The run has ended and been tested; it trains no further.
@@ -136,7 +139,7 @@ impl Schedule {
             validation_every: 1,
             next_validation: 1,
             validated_at: None,
-            best: None,
+            selection: None,
             ending: None,
             ended: false,
             pace: None,
@@ -291,27 +294,37 @@ impl Schedule {
         while self.next_validation <= v.step {
             self.next_validation += self.validation_every;
         }
+        let selection = self.selection.get_or_insert_with(|| {
+            ReplicaSelection::new(v.losses.len(), v.patience, v.steps_per_epoch)
+        });
+        // The page's patience field is live: it applies from this point on.
+        selection.set_patience(v.patience);
+        let verdict = selection.observe(v.step, &v.losses);
         let mut actions = Vec::new();
-        if v.step > 0 && v.loss.is_finite() && self.best.is_none_or(|(_, best)| v.loss < best) {
-            self.best = Some((v.step, v.loss));
-            actions.push(Action::KeepBest);
+        if !verdict.improved.is_empty() {
+            actions.push(Action::KeepBest(verdict.improved));
         }
         if let Some(reason) = self.ending.take() {
             actions.extend(self.conclude(reason));
             return actions;
         }
-        let waited_out = |(best_step, _): (u64, f64)| {
-            v.patience > 0
-                && v.step - best_step.min(v.step) >= v.patience as u64 * v.steps_per_epoch
-        };
-        if let Some(best) = self.best.filter(|&b| waited_out(b)) {
+        if selection.all_stopped() {
+            let best_step = (0..v.losses.len())
+                .filter_map(|r| selection.best(r).map(|(step, _)| step))
+                .max()
+                .unwrap_or(0);
             self.running = false;
             actions.extend(self.conclude(StopReason::EarlyStopped {
                 patience: v.patience,
-                best_step: best.0,
+                best_step,
             }));
         }
         actions
+    }
+
+    /// Replica `r`'s best validation point so far: its step and loss.
+    pub fn best(&self, r: usize) -> Option<(u64, f64)> {
+        self.selection.as_ref().and_then(|s| s.best(r))
     }
 
     /// Ends the run for `reason`: at once if the current weights have their validation point,
@@ -374,7 +387,7 @@ mod tests {
     fn scored(step: u64, loss: f64, patience: usize) -> Validated {
         Validated {
             step,
-            loss,
+            losses: vec![loss],
             patience,
             steps_per_epoch: PER_EPOCH,
         }
@@ -481,12 +494,12 @@ mod tests {
             log,
             vec![
                 Action::Validate,
-                Action::KeepBest,
+                Action::KeepBest(vec![0]),
                 Action::Validate,
-                Action::KeepBest,
+                Action::KeepBest(vec![0]),
                 // The budget ends at 25, off the cadence: a point there, then the end.
                 Action::Validate,
-                Action::KeepBest,
+                Action::KeepBest(vec![0]),
                 Action::Stop(StopReason::Finished { epochs: EPOCHS }),
                 Action::Conclude,
             ]
@@ -520,9 +533,12 @@ mod tests {
         let loss = |step: u64| (step as f64 - 30.0).abs() + 1.0;
         let mut s = playing();
         let log = drive(&mut s, 0, 100, loss);
-        let keeps = log.iter().filter(|a| **a == Action::KeepBest).count();
+        let keeps = log
+            .iter()
+            .filter(|a| matches!(a, Action::KeepBest(_)))
+            .count();
         assert_eq!(keeps, 3, "kept at 10, 20 and 30, and never after: {log:?}");
-        assert_eq!(s.best, Some((30, 1.0)));
+        assert_eq!(s.best(0), Some((30, 1.0)));
     }
 
     #[test]
@@ -553,6 +569,46 @@ mod tests {
         );
     }
 
+    /// Replicas keep their own best weights and stop on their own; the run ends when the last
+    /// has stopped, naming the latest best step.
+    #[test]
+    fn schedule_replicas_select_and_stop_each_on_their_own() {
+        let mut s = Schedule::new();
+        s.on_build();
+        s.on_built(EVERY);
+        let point = |step: u64, losses: [f64; 2]| Validated {
+            step,
+            losses: losses.to_vec(),
+            patience: 1,
+            steps_per_epoch: PER_EPOCH,
+        };
+        assert!(s.after_validation(point(0, [0.9, 0.9])).is_empty());
+        assert_eq!(
+            s.after_validation(point(10, [0.5, 0.5])),
+            vec![Action::KeepBest(vec![0, 1])]
+        );
+        assert_eq!(
+            s.after_validation(point(20, [0.6, 0.4])),
+            vec![Action::KeepBest(vec![1])]
+        );
+        // A patience of one epoch (50 steps) after step 10: replica 0 stops at 60, replica 1
+        // (best at 20) goes on until 70.
+        assert!(s.after_validation(point(60, [0.7, 0.7])).is_empty());
+        assert_eq!(s.best(0), Some((10, 0.5)));
+        assert_eq!(
+            s.after_validation(point(70, [0.1, 0.7])),
+            vec![
+                Action::Stop(StopReason::EarlyStopped {
+                    patience: 1,
+                    best_step: 20
+                }),
+                Action::Conclude
+            ],
+            "a stopped replica takes no more points, however good"
+        );
+        assert!(s.ended());
+    }
+
     #[test]
     fn schedule_never_keeps_the_untrained_model() {
         let mut s = Schedule::new();
@@ -561,7 +617,7 @@ mod tests {
         assert!(s.after_validation(scored(0, 0.1, 1)).is_empty());
         assert_eq!(
             s.after_validation(scored(10, 0.5, 1)),
-            vec![Action::KeepBest]
+            vec![Action::KeepBest(vec![0])]
         );
     }
 
@@ -660,7 +716,7 @@ mod tests {
         s.on_build();
         assert_eq!(s.next_chunk(), None, "a build stops training");
         assert!(!s.ended(), "the new model's run has not ended");
-        assert_eq!(s.best, None);
+        assert_eq!(s.best(0), None);
         s.on_built(EVERY);
         s.on_play(SessionState::Unfinished);
         assert_eq!(
