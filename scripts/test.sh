@@ -56,7 +56,7 @@ echo "$scored"
 grep -q '"event":"eval"' <<<"$scored"
 
 step "the experiment command works (tiny correlation and funnel grids: one seed, few steps)"
-# The real run (6 seeds, 1,500 steps) is an experiment, not a test: README "Experiments".
+# The real run (30 seeds, 1,500 steps) is an experiment, not a test: README "Experiments".
 ran=$("$CARGO_TARGET_DIR/debug/mtl" experiment correlation --seeds 1 --steps 20 --p 1.0,0.0 --models shared_bottom,mmoe --json)
 tail -n 1 <<<"$ran"
 tail -n 1 <<<"$ran" | grep -q '"event":"experiment","name":"correlation"'

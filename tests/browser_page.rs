@@ -43,6 +43,7 @@ fn info(gated: bool, experts: usize) -> ModelInfo {
         }],
         label_correlation: None,
         grad_cosine_every: Some(25),
+        seeds: vec![1],
     }
 }
 
@@ -96,6 +97,7 @@ async fn components_follow_the_worker_and_the_controls() {
             gates: vec![vec![0.7, 0.1, 0.1, 0.1], vec![0.1, 0.1, 0.1, 0.7]],
             grad_cosine: vec![],
             samples_per_sec: 5000.0,
+            replica_losses: Vec::new(),
         },
     });
     // A stale session's events are ignored.
@@ -109,6 +111,7 @@ async fn components_follow_the_worker_and_the_controls() {
             gates: vec![],
             grad_cosine: vec![],
             samples_per_sec: 0.0,
+            replica_losses: Vec::new(),
         },
     });
     sleep(0).await;

@@ -18,7 +18,7 @@ use mtl::models::ModelInput;
 use mtl::train::loss::task_loss;
 use mtl_playground::protocol::experiment::{Experiment, ModelKind};
 use mtl_playground::protocol::{
-    AdapterProbe, Backend, Command, Event, Progress, StopReason, TaskScore, TestReport,
+    AdapterProbe, Backend, Command, Event, Progress, ReplicaTest, StopReason, TaskScore, TestReport,
 };
 use mtl_playground::web::{from_js, now, probe_webgpu, sleep, to_js};
 use mtl_playground::worker::driver::{DataSource, Driver};
@@ -69,6 +69,8 @@ fn protocol_messages_survive_post_message() {
                 gates: vec![vec![0.25; 4], vec![]],
                 grad_cosine: vec![],
                 samples_per_sec: 1e5,
+                // Seeds side by side: each one's losses travel with their mean.
+                replica_losses: vec![vec![0.5, 0.25], vec![0.75, f32::MIN_POSITIVE]],
             },
         },
         Event::Test {
@@ -87,6 +89,14 @@ fn protocol_messages_survive_post_message() {
                 }],
                 cvr: None,
                 cvr_all: None,
+                replicas: vec![ReplicaTest {
+                    seed: (1 << 53) - 1,
+                    step: 9,
+                    valid: vec![],
+                    tasks: vec![],
+                    cvr: None,
+                    cvr_all: None,
+                }],
             },
         },
         Event::Stopped {
@@ -355,7 +365,7 @@ async fn webgpu_smoke_test_on_the_software_adapter() {
     e.arch.expert_units = vec![8];
     e.arch.tower_units = vec![4];
     e.batch_size = 64;
-    let mut session = Training::new(1, &e, &data, &device).expect("builds on WebGPU");
+    let mut session = Training::new(1, &e, &[&data], &device).expect("builds on WebGPU");
     let chunk = session.train_chunk(1).read_async().await.expect("one step");
     assert_eq!(chunk.step, 1);
     assert!(chunk.losses.iter().all(|l| l.is_finite() && *l > 0.0));
@@ -418,19 +428,20 @@ async fn outputs_and_gradients(bytes: Vec<u8>, device: &Device, data: &Dataset) 
         .train
         .subset(&(0..rows).collect::<Vec<_>>())
         .to_device(&device)
-        .range(0, rows);
+        .range(&[0], 0, rows);
     let out = model.forward(&ModelInput::from(&batch));
     let mut total: Option<Tensor<1>> = None;
-    let first = batch.labels.clone().slice([0..rows, 0..1]);
+    // Labels are [replicas, rows, tasks]: one replica here.
+    let first = batch.labels.clone().slice([0..1, 0..rows, 0..1]);
     for (t, task) in file.tasks.iter().enumerate() {
-        let labels = batch.labels.clone().slice([0..rows, t..t + 1]);
+        let labels = batch.labels.clone().slice([0..1, 0..rows, t..t + 1]);
         let loss = task_loss(&out.tasks[t], labels, first.clone(), task.kind);
         total = Some(match total {
             Some(sum) => sum + loss,
             None => loss,
         });
     }
-    let outputs = Tensor::cat(out.tasks.iter().map(|p| p.raw().detach()).collect(), 1);
+    let outputs = Tensor::cat(out.tasks.iter().map(|p| p.raw().detach()).collect(), 2);
     let grads = GradientsParams::from_grads(total.expect("two tasks").backward(), &model);
     let mut visitor = Gradients {
         grads: &grads,
@@ -460,7 +471,7 @@ async fn webgpu_and_cpu_agree_on_outputs_and_gradients() {
     e.arch.expert_units = vec![8];
     e.arch.tower_units = vec![4];
     // The weights come from one CPU-built model, written as a model file and loaded on each side.
-    let session = Training::new(1, &e, &data, &Device::flex()).expect("builds on the CPU");
+    let session = Training::new(1, &e, &[&data], &Device::flex()).expect("builds on the CPU");
     let bytes = session.export().read_async().await.expect("exports");
     let gpu = webgpu().await;
     let [cpu_out, cpu_grads] = outputs_and_gradients(bytes.clone(), &Device::flex(), &data).await;

@@ -27,6 +27,18 @@ pub struct TaskCurves {
     pub valid_loss: Curve,
     /// Validation AUC, or R² for a regression task.
     pub valid_auc: Curve,
+    /// With several seeds side by side, each replica's curves (the ones above are then their
+    /// means); empty for one model.
+    #[serde(default)]
+    pub replicas: Vec<ReplicaCurves>,
+}
+
+/// One replica's curves of one task.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ReplicaCurves {
+    pub train_loss: Curve,
+    pub valid_loss: Curve,
+    pub valid_auc: Curve,
 }
 
 /// One gate's history: per report, the step and the mean weight per expert.
@@ -134,6 +146,8 @@ pub struct Dashboard {
     /// The latest problem, shown until the next build.
     pub error: Option<String>,
     smoothers: Vec<Smoother>,
+    /// Per task, each replica's smoother.
+    replica_smoothers: Vec<Vec<Smoother>>,
 }
 
 impl Dashboard {
@@ -169,13 +183,24 @@ impl Dashboard {
                 Parts::RUN
             }
             Event::Built { info, .. } => {
+                let replicas = if info.seeds.len() > 1 {
+                    info.seeds.len()
+                } else {
+                    0
+                };
                 self.tasks = info
                     .tasks
                     .iter()
                     .map(|name| TaskCurves {
                         name: name.clone(),
+                        replicas: vec![ReplicaCurves::default(); replicas],
                         ..TaskCurves::default()
                     })
+                    .collect();
+                self.replica_smoothers = info
+                    .tasks
+                    .iter()
+                    .map(|_| vec![Smoother::new(LOSS_SMOOTHING_STEPS); replicas])
                     .collect();
                 self.smoothers = info
                     .tasks
@@ -211,6 +236,18 @@ impl Dashboard {
                 {
                     let v = smoother.push(loss as f64, covered);
                     push_bounded(&mut curves.train_loss, (step, v), MAX_POINTS);
+                }
+                for (r, losses) in progress.replica_losses.iter().enumerate() {
+                    for (t, &loss) in losses.iter().enumerate() {
+                        let (Some(curves), Some(smoother)) = (
+                            self.tasks.get_mut(t).and_then(|c| c.replicas.get_mut(r)),
+                            self.replica_smoothers.get_mut(t).and_then(|s| s.get_mut(r)),
+                        ) else {
+                            continue;
+                        };
+                        let v = smoother.push(loss as f64, covered);
+                        push_bounded(&mut curves.train_loss, (step, v), MAX_POINTS);
+                    }
                 }
                 let mut changed = Parts::RUN | Parts::LOSS;
                 if !progress.grad_cosine.is_empty() {
@@ -248,6 +285,20 @@ impl Dashboard {
                     // AUC, or R² for a regression task.
                     if let Some(v) = score.headline() {
                         push_bounded(&mut curves.valid_auc, (step, v), MAX_POINTS);
+                    }
+                }
+                for (r, scores) in point.replicas.iter().enumerate() {
+                    for (t, score) in scores.iter().enumerate() {
+                        let Some(curves) =
+                            self.tasks.get_mut(t).and_then(|c| c.replicas.get_mut(r))
+                        else {
+                            continue;
+                        };
+                        let step = point.step as f64;
+                        push_bounded(&mut curves.valid_loss, (step, score.loss), MAX_POINTS);
+                        if let Some(v) = score.headline() {
+                            push_bounded(&mut curves.valid_auc, (step, v), MAX_POINTS);
+                        }
                     }
                 }
                 changed

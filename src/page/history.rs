@@ -9,8 +9,8 @@ use crate::protocol::TaskScore;
 use crate::protocol::experiment::Experiment;
 use crate::protocol::fields::{FIELDS, to_query};
 
-/// Runs kept; the oldest go first.
-pub const MAX_RUNS: usize = 50;
+/// Runs kept (a sweep adds one per seed); the oldest go first.
+pub const MAX_RUNS: usize = 150;
 /// Points kept per stored curve (enough to overlay, small enough for localStorage).
 pub const CURVE_POINTS: usize = 120;
 /// The localStorage key.
@@ -98,8 +98,61 @@ impl RunRecord {
         format!("{built_ms:.0}-{session}")
     }
 
-    /// A record of the dashboard's run `id` (of seed sweep `group`), if it has test scores.
+    /// The records of the dashboard's run `id` (of seed sweep `group`), once it has test
+    /// scores: one, or with seeds side by side one per seed, each with its own scores and
+    /// curves, grouped (in `group`, else in a group of their own).
     pub fn from_dashboard(
+        id: &str,
+        group: Option<&str>,
+        d: &Dashboard,
+        experiment: &Experiment,
+        backend: &str,
+        time_ms: f64,
+    ) -> Vec<Self> {
+        let (Some(test), Some(info)) = (d.test.as_ref(), d.info.as_ref()) else {
+            return Vec::new();
+        };
+        if test.replicas.is_empty() {
+            return Self::one_from_dashboard(id, group, d, experiment, backend, time_ms)
+                .into_iter()
+                .collect();
+        }
+        let group = group.unwrap_or(id);
+        test.replicas
+            .iter()
+            .enumerate()
+            .map(|(k, r)| {
+                let curves = |get: fn(&crate::page::dashboard::ReplicaCurves) -> &Curve| {
+                    d.tasks
+                        .iter()
+                        .map(|t| t.replicas.get(k).map(|c| thin(get(c), CURVE_POINTS)))
+                        .map(Option::unwrap_or_default)
+                        .collect()
+                };
+                Self {
+                    id: format!("{id}-seed{}", r.seed),
+                    number: 0,
+                    group: Some(group.to_string()),
+                    session: d.session,
+                    time_ms,
+                    experiment: experiment.reseeded(r.seed),
+                    backend: backend.to_string(),
+                    params: info.params,
+                    steps: r.step,
+                    trained_steps: test.trained_steps,
+                    epochs: d.epoch,
+                    valid: r.valid.clone(),
+                    tests: r.tasks.clone(),
+                    cvr: r.cvr.clone(),
+                    cvr_all: r.cvr_all.clone(),
+                    valid_loss: curves(|c| &c.valid_loss),
+                    valid_auc: curves(|c| &c.valid_auc),
+                }
+            })
+            .collect()
+    }
+
+    fn one_from_dashboard(
         id: &str,
         group: Option<&str>,
         d: &Dashboard,

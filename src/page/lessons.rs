@@ -202,7 +202,7 @@ pub fn lessons() -> Vec<Lesson> {
                     button: "Now MMoE",
                     setup: || tutorial(ModelKind::Mmoe),
                     seeds: 1,
-                    look_for: "Same seed, same data, same epochs, but not the same size: MMoE's towers here are the tutorial's [16, 8] against Shared-Bottom's [64, 32], so it has 10,702 parameters against 42,110 (the result below says so too). Train it, then read the result below: how far apart do the two models end on each task? Two tasks on 13 features leave little for experts to specialise on, so expect them close, and look at whether the gap is larger than a seed's spread (Train over 3 seeds tells). Watch the two gates drift apart anyway.",
+                    look_for: "Same seed, same data, same epochs, but not the same size: MMoE's towers here are the tutorial's [16, 8] against Shared-Bottom's [64, 32], so it has 10,702 parameters against 42,110 (the result below says so too). Train it, then read the result below: how far apart do the two models end on each task? Two tasks on 13 features leave little for experts to specialise on, so expect them close, and look at whether the gap is larger than a seed's spread (Train 3 seeds side by side tells). Watch the two gates drift apart anyway.",
                     watch: Some("gate-heatmap"),
                     claims: &[
                         Claim {
@@ -434,7 +434,7 @@ pub fn lessons() -> Vec<Lesson> {
                     button: "Shared-Bottom, unrelated tasks (p = 0)",
                     setup: || correlated(ModelKind::SharedBottom, 0.0),
                     seeds: 3,
-                    look_for: "One narrow shared layer (48 then 4 units) for two unrelated tasks. The MMoE paper predicts Shared-Bottom falls behind MMoE here, where at p = 1 the two tied: its narrow shared layer must serve one task and let the other go, where MMoE's gates keep both. The result below gives the difference per task, mean over the seeds. The task-gradient conflict panel shows the pull: at p = 1 the two tasks' gradients on the shared bottom point the same way, at p = 0 they no longer do. The seeds differ a lot (the ± in Runs); over six seeds the README's experiment measured MMoE ahead at every p, by a gap that does not grow as p falls.",
+                    look_for: "One narrow shared layer (48 then 4 units) for two unrelated tasks. The MMoE paper predicts Shared-Bottom falls behind MMoE here, where at p = 1 the two tied: its narrow shared layer must serve one task and let the other go, where MMoE's gates keep both. The result below gives the difference per task, mean over the seeds. The task-gradient conflict panel shows the pull: at p = 1 the two tasks' gradients on the shared bottom point the same way, at p = 0 they no longer do. The seeds differ a lot (the ± in Runs); over 30 paired seeds the README's experiment measured MMoE ahead at every p (its 95% intervals exclude 0), by a gap that grows from p = 1 to p = 0.9 and no further beyond the seed noise.",
                     watch: Some("grad-conflict"),
                     claims: &[
                         Claim {
@@ -652,7 +652,7 @@ pub fn lessons() -> Vec<Lesson> {
                         e
                     },
                     seeds: 3,
-                    look_for: "The naive model again, its CVR tower still learning from clicks only, but reading the embedding table that its CTR tower learns from every impression. Compare its CVR AUC over every impression with ESMM's in the result below, against the seeds' spread: if they are level, what lifts CVR on this funnel is the item representation learned from every impression, more than where the CVR tower's loss is counted. The README's six-seed table separates the two (ESMM without the shared table, ESMM-NS, is in it). ESMM's CVR is not unbiased in general either (ESCM², 2022).",
+                    look_for: "The naive model again, its CVR tower still learning from clicks only, but reading the embedding table that its CTR tower learns from every impression. Compare its CVR AUC over every impression with ESMM's in the result below, against the seeds' spread: if they are level, what lifts CVR on this funnel is the item representation learned from every impression, more than where the CVR tower's loss is counted. The README's 30-seed table separates the two (ESMM without the shared table, ESMM-NS, is in it). ESMM's CVR is not unbiased in general either (ESCM², 2022).",
                     watch: Some("seed-spread"),
                     claims: &[
                         Claim {

@@ -9,17 +9,15 @@ use serde::Serialize;
 use crate::page::history::{RunRecord, scores_over};
 use crate::protocol::fields::SEED_MAX;
 
-/// The most seeds one sweep trains.
-pub const MAX_SEEDS: usize = 10;
+/// The most seeds one sweep trains: the page's bound on seeds side by side.
+pub const MAX_SEEDS: usize = crate::protocol::fields::MAX_PAGE_REPLICAS;
 
-/// A sweep in progress: the seeds it trains, in order, and how many have finished.
+/// A sweep in progress: the seeds it trains side by side, as the replicas of one build.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeedSweep {
     /// The history's name for the sweep's runs ([`RunRecord::group`]).
     pub group: String,
     pub seeds: Vec<u64>,
-    /// Runs finished so far.
-    pub done: usize,
 }
 
 impl SeedSweep {
@@ -31,32 +29,17 @@ impl SeedSweep {
         Self {
             group,
             seeds: (first..first + n).collect(),
-            done: 0,
         }
-    }
-
-    /// The seed training now (`None` once every seed is done).
-    pub fn current(&self) -> Option<u64> {
-        self.seeds.get(self.done).copied()
-    }
-
-    /// The current seed's run finished: the next seed to train, or `None` when the sweep is
-    /// complete.
-    pub fn finished_one(&mut self) -> Option<u64> {
-        self.done = (self.done + 1).min(self.seeds.len());
-        self.current()
     }
 
     /// Where the sweep stands, for the status line.
     pub fn describe(&self) -> String {
-        match self.current() {
-            Some(seed) => format!(
-                "Training over {} seeds: seed {seed}, run {} of {}.",
-                self.seeds.len(),
-                self.done + 1,
+        match (self.seeds.first(), self.seeds.last()) {
+            (Some(a), Some(b)) if a != b => format!(
+                "Training {} seeds side by side ({a} to {b}).",
                 self.seeds.len()
             ),
-            None => format!("Trained over {} seeds.", self.seeds.len()),
+            _ => "Training one seed.".to_string(),
         }
     }
 }
@@ -182,15 +165,10 @@ mod tests {
     use crate::protocol::experiment::{Experiment, ModelKind};
 
     #[test]
-    fn sweep_walks_its_seeds_once() {
-        let mut s = SeedSweep::new("g".into(), 7, 3);
-        assert_eq!((s.seeds.clone(), s.current()), (vec![7, 8, 9], Some(7)));
-        assert!(s.describe().contains("seed 7, run 1 of 3"));
-        assert_eq!(s.finished_one(), Some(8));
-        assert_eq!(s.finished_one(), Some(9));
-        assert_eq!(s.finished_one(), None);
-        assert_eq!(s.finished_one(), None, "a late report does not overrun");
-        assert_eq!(s.describe(), "Trained over 3 seeds.");
+    fn sweep_takes_its_seeds_in_bounds() {
+        let s = SeedSweep::new("g".into(), 7, 3);
+        assert_eq!(s.seeds, vec![7, 8, 9]);
+        assert_eq!(s.describe(), "Training 3 seeds side by side (7 to 9).");
         assert_eq!(SeedSweep::new("g".into(), 1, 50).seeds.len(), MAX_SEEDS);
         assert_eq!(SeedSweep::new("g".into(), 1, 0).seeds, vec![1]);
         let last = SeedSweep::new("g".into(), SEED_MAX, 3).seeds;

@@ -6,7 +6,7 @@ use mtl_vocab::GateLayout;
 use mtl_vocab::palette::{series_colour, series_dash};
 
 use super::Playground;
-use crate::page::dashboard::{LOSS_SMOOTHING_STEPS, Parts, upto};
+use crate::page::dashboard::{Curve, LOSS_SMOOTHING_STEPS, Parts, ReplicaCurves, upto};
 use crate::page::lessons::note;
 use crate::page::plot::{
     LinearScale, against_even, diverging, expert_style, extent, format_tick, nice_ticks, y_range,
@@ -32,6 +32,9 @@ pub struct Series {
     /// The dash pattern's index when it should differ from the colour's (a run's tasks: one
     /// colour per run, one dash per task); `None` pairs it with `style`.
     pub dash: Option<usize>,
+    /// The seeds' own lines when the line is their mean: drawn thin and faint in its colour,
+    /// under it, and not in the legend.
+    pub replicas: Vec<Vec<(f64, f64)>>,
 }
 
 /// A line chart with labelled axes and a legend.
@@ -59,6 +62,7 @@ pub fn LineChart(
         let data_y = extent(all.iter().flat_map(|s| {
             s.points
                 .iter()
+                .chain(s.replicas.iter().flatten())
                 .map(|p| p.1)
                 .chain(s.band.iter().flat_map(|b| [b.1, b.2]))
         }));
@@ -85,29 +89,35 @@ pub fn LineChart(
                 )
             })
             .collect();
+        let polyline = |points: &[(f64, f64)]| {
+            points
+                .iter()
+                .filter(|p| p.1.is_finite())
+                .map(|p| {
+                    format!(
+                        "{:.1},{:.1}",
+                        x.map(p.0),
+                        y.map(p.1.clamp(y.domain.0, y.domain.1))
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         let lines: Vec<(String, String, &'static str, &'static str)> = all
             .iter()
             .map(|s| {
-                let points = s
-                    .points
-                    .iter()
-                    .filter(|p| p.1.is_finite())
-                    .map(|p| {
-                        format!(
-                            "{:.1},{:.1}",
-                            x.map(p.0),
-                            y.map(p.1.clamp(y.domain.0, y.domain.1))
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" ");
                 (
                     s.name.clone(),
-                    points,
+                    polyline(&s.points),
                     series_colour(s.style),
                     series_dash(s.dash.unwrap_or(s.style)),
                 )
             })
+            .collect();
+        let faint: Vec<(String, &'static str)> = all
+            .iter()
+            .flat_map(|s| s.replicas.iter().map(move |r| (r, series_colour(s.style))))
+            .map(|(r, colour)| (polyline(r), colour))
             .collect();
         let xt = nice_ticks(x.domain.0, x.domain.1, 5);
         let yt = nice_ticks(y.domain.0, y.domain.1, 5);
@@ -119,7 +129,7 @@ pub fn LineChart(
             .iter()
             .map(|&t| (y.map(t), format_tick(t, &yt)))
             .collect();
-        (lines, x_ticks, y_ticks, bands)
+        (lines, x_ticks, y_ticks, bands, faint)
     });
     let empty = move || series.with(|s| s.iter().all(|s| s.points.is_empty()));
     view! {
@@ -129,7 +139,7 @@ pub fn LineChart(
                 <line class="axis" x1=LEFT y1=H - BOTTOM x2=W - RIGHT y2=H - BOTTOM />
                 <line class="axis" x1=LEFT y1=TOP x2=LEFT y2=H - BOTTOM />
                 {move || {
-                    let (_, x_ticks, y_ticks, _) = geometry.get();
+                    let (_, x_ticks, y_ticks, _, _) = geometry.get();
                     let xs = x_ticks
                         .into_iter()
                         .map(|(px, label)| {
@@ -160,6 +170,19 @@ pub fn LineChart(
                         .into_iter()
                         .map(|(points, colour)| {
                             view! { <polygon class="band" points=points fill=colour fill-opacity="0.18" stroke="none" /> }
+                        })
+                        .collect_view()
+                }}
+                {move || {
+                    geometry
+                        .get()
+                        .4
+                        .into_iter()
+                        .map(|(points, colour)| {
+                            view! {
+                                <polyline class="replica" points=points fill="none" stroke=colour
+                                    stroke-width="1" stroke-opacity="0.3" />
+                            }
                         })
                         .collect_view()
                 }}
@@ -204,6 +227,15 @@ pub fn LineChart(
     }
 }
 
+/// A legend's note that a line is the mean of `n` seeds (each drawn faintly); nothing for one.
+fn mean_of(n: usize) -> String {
+    if n > 1 {
+        format!(", mean of {n} seeds (each faint)")
+    } else {
+        String::new()
+    }
+}
+
 /// Training (smoothed) and validation loss per task.
 #[component]
 pub fn LossChart() -> impl IntoView {
@@ -215,26 +247,30 @@ pub fn LossChart() -> impl IntoView {
                 .iter()
                 .enumerate()
                 .flat_map(|(t, c)| {
+                    let of = mean_of(c.replicas.len());
+                    let each = |get: fn(&ReplicaCurves) -> &Curve| {
+                        c.replicas.iter().map(|r| upto(get(r), at)).collect()
+                    };
                     [
                         Series {
                             name: format!(
-                                "{} train (smoothed over ~{LOSS_SMOOTHING_STEPS} steps: lags)",
+                                "{} train{of} (smoothed over ~{LOSS_SMOOTHING_STEPS} steps: lags)",
                                 p.experiment.with_untracked(|e| e.task_title(&c.name))
                             ),
                             points: upto(&c.train_loss, at),
                             style: t * 2,
-                            band: Vec::new(),
-                            dash: None,
+                            replicas: each(|r| &r.train_loss),
+                            ..Series::default()
                         },
                         Series {
                             name: format!(
-                                "{} validation",
+                                "{} validation{of}",
                                 p.experiment.with_untracked(|e| e.task_title(&c.name))
                             ),
                             points: upto(&c.valid_loss, at),
                             style: t * 2 + 1,
-                            band: Vec::new(),
-                            dash: None,
+                            replicas: each(|r| &r.valid_loss),
+                            ..Series::default()
                         },
                     ]
                 })
@@ -257,13 +293,14 @@ pub fn AucChart() -> impl IntoView {
                 .enumerate()
                 .map(|(t, c)| Series {
                     name: format!(
-                        "{} validation",
-                        p.experiment.with_untracked(|e| e.task_title(&c.name))
+                        "{} validation{}",
+                        p.experiment.with_untracked(|e| e.task_title(&c.name)),
+                        mean_of(c.replicas.len())
                     ),
                     points: upto(&c.valid_auc, at),
                     style: t * 2 + 1,
-                    band: Vec::new(),
-                    dash: None,
+                    replicas: c.replicas.iter().map(|r| upto(&r.valid_auc, at)).collect(),
+                    ..Series::default()
                 })
                 .collect()
         })
@@ -287,6 +324,7 @@ pub fn GradientConflictChart() -> impl IntoView {
                 style: 2,
                 band: Vec::new(),
                 dash: None,
+                replicas: Vec::new(),
             }]
         })
     });
@@ -525,6 +563,7 @@ pub fn GateHistoryChart() -> impl IntoView {
                             style,
                             band: Vec::new(),
                             dash: Some(dash),
+                            replicas: Vec::new(),
                         }
                     })
                     .collect();
@@ -536,6 +575,7 @@ pub fn GateHistoryChart() -> impl IntoView {
                         style: 7,
                         band: Vec::new(),
                         dash: Some(1),
+                        replicas: Vec::new(),
                     });
                 }
                 lines

@@ -280,13 +280,14 @@ pub fn Controls() -> impl IntoView {
     }
 }
 
-/// "Train over N seeds": the setup trained to its epoch budget once per seed, in sequence.
+/// "Train N seeds side by side": the setup's seeds trained to the epoch budget as the replicas
+/// of one build.
 #[component]
 fn SeedSweepControl() -> impl IntoView {
     let p = expect_context::<Playground>();
     view! {
         <div class="field">
-            <label for="seed-count">"Seeds to repeat over"</label>
+            <label for="seed-count">"Seeds to train side by side"</label>
             <div class="inline">
                 <input id="seed-count" type="number" min="1" max=MAX_SEEDS.to_string() step="1"
                     aria-describedby="seed-count-help"
@@ -295,7 +296,7 @@ fn SeedSweepControl() -> impl IntoView {
                         match event_target_value(&ev).trim().parse::<usize>() {
                             Ok(n) if (1..=MAX_SEEDS).contains(&n) => p.sweep_seeds.set(n),
                             _ => {
-                                p.notify(format!("seeds to repeat over must be a whole number from 1 to {MAX_SEEDS}; kept {}", p.sweep_seeds.get_untracked()));
+                                p.notify(format!("seeds to train side by side must be a whole number from 1 to {MAX_SEEDS}; kept {}", p.sweep_seeds.get_untracked()));
                                 p.sweep_seeds.set(p.sweep_seeds.get_untracked());
                             }
                         }
@@ -303,10 +304,10 @@ fn SeedSweepControl() -> impl IntoView {
                 <button type="button" data-testid="seed-repeat"
                     disabled=move || p.dashboard.with(Parts::MODEL, |d| d.info.is_none())
                     on:click=move |_| p.start_sweep(p.sweep_seeds.get_untracked())>
-                    {move || format!("Train over {} seeds", p.sweep_seeds.get())}
+                    {move || format!("Train {} seeds side by side", p.sweep_seeds.get())}
                 </button>
             </div>
-            <small id="seed-count-help">"Trains this setup to the end once per seed, from the seed above on, one after the other. Runs then shows each task's mean ± sd: how far runs differ by chance alone."</small>
+            <small id="seed-count-help">"Trains this many seeds of the setup to the end, from the seed above on, side by side as one computation (the Seeds side by side setting). The plots show their mean in bold and each seed faintly; Runs then shows each task's mean ± sd: how far runs differ by chance alone."</small>
         </div>
     }
 }

@@ -429,8 +429,9 @@ impl Playground {
         self.rebuild();
     }
 
-    /// Trains the current setup to its epoch budget once per seed, from its seed on, one
-    /// after the other; the runs share a group in the history, which shows their spread.
+    /// Trains the current setup over `seeds` seeds from its seed on, side by side as one
+    /// computation (the replicas of one build); their runs share a group in the history, which
+    /// shows their spread.
     pub fn start_sweep(self, seeds: usize) {
         let first = self.experiment.with_untracked(|e| e.seed);
         let sweep = SeedSweep::new(
@@ -438,22 +439,18 @@ impl Playground {
             first,
             seeds,
         );
-        let Some(seed) = sweep.current() else {
-            return;
-        };
+        let (first, n) = (sweep.seeds[0], sweep.seeds.len());
         self.sweep.set(Some(sweep));
-        self.train_seed(seed);
-    }
-
-    /// Builds the setup with `seed` and trains it (Play is queued behind the build).
-    fn train_seed(self, seed: u64) {
-        self.experiment.update(|e| e.seed = seed);
+        self.experiment.update(|e| {
+            e.seed = first;
+            e.replicas = n;
+        });
         self.rebuild();
         self.dashboard.update(Parts::RUN, |d| d.playing());
         self.send(Command::Play);
     }
 
-    /// After a run's test scores: the next seed of the sweep, once this run has finished.
+    /// After a run's test scores: the sweep is done once its run has finished.
     fn advance_sweep(self) {
         if self.sweep.with_untracked(Option::is_none)
             || !self
@@ -462,22 +459,13 @@ impl Playground {
         {
             return;
         }
-        let next = self
+        let n = self
             .sweep
-            .try_update(|s| s.as_mut().and_then(SeedSweep::finished_one))
-            .flatten();
-        match next {
-            Some(seed) => self.train_seed(seed),
-            None => {
-                let n = self
-                    .sweep
-                    .with_untracked(|s| s.as_ref().map_or(0, |s| s.seeds.len()));
-                self.sweep.set(None);
-                self.notify(format!(
-                    "Trained over {n} seeds: the Runs panel shows their mean ± sd."
-                ));
-            }
-        }
+            .with_untracked(|s| s.as_ref().map_or(0, |s| s.seeds.len()));
+        self.sweep.set(None);
+        self.notify(format!(
+            "Trained {n} seeds side by side: the Runs panel shows their mean ± sd."
+        ));
     }
 
     /// Stops a sweep in progress (the runs it finished stay grouped), and says why.
@@ -485,8 +473,7 @@ impl Playground {
         if let Some(sweep) = self.sweep.get_untracked() {
             self.sweep.set(None);
             self.notify(format!(
-                "The seed sweep stopped after {} of {} runs: {why}.",
-                sweep.done,
+                "The seed sweep of {} seeds stopped: {why}.",
                 sweep.seeds.len()
             ));
         }
@@ -515,8 +502,9 @@ impl Playground {
                 )
             })
         });
-        if let Some(record) = record {
-            self.history.update(|h| h.record(record));
+        if !record.is_empty() {
+            self.history
+                .update(|h| record.into_iter().for_each(|r| h.record(r)));
         }
     }
 
@@ -704,8 +692,9 @@ impl Playground {
     /// Keeps a lane's ended run in the history, in the race's group.
     fn record_lane(self, lane: usize) {
         let record = self.race.with_untracked(|r| {
-            let r = r.as_ref()?;
-            let l = r.lanes.get(lane)?;
+            let Some((r, l)) = r.as_ref().and_then(|r| Some((r, r.lanes.get(lane)?))) else {
+                return Vec::new();
+            };
             RunRecord::from_dashboard(
                 &format!("{}-{lane}", r.id),
                 Some(&r.id),
@@ -715,8 +704,9 @@ impl Playground {
                 crate::web::now_epoch_ms(),
             )
         });
-        if let Some(record) = record {
-            self.history.update(|h| h.record(record));
+        if !record.is_empty() {
+            self.history
+                .update(|h| record.into_iter().for_each(|r| h.record(r)));
         }
     }
 

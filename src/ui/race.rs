@@ -85,6 +85,7 @@ pub fn RacePanel() -> impl IntoView {
                                     style: i,
                                     band: Vec::new(),
                                     dash: None,
+                                    replicas: Vec::new(),
                                 })
                             })
                             .collect()

@@ -200,6 +200,7 @@ pub fn RunsPanel() -> impl IntoView {
                                 style: i,
                                 band: Vec::new(),
                                 dash: Some(t),
+                                replicas: Vec::new(),
                             })
                             .collect::<Vec<_>>()
                     })
@@ -399,6 +400,7 @@ fn SeedSpreadTable() -> impl IntoView {
                                 .map(|b| (b.step, b.mean - b.sd, b.mean + b.sd))
                                 .collect(),
                             dash: None,
+                            replicas: Vec::new(),
                         })
                         .collect()
                 })

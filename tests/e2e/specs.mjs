@@ -562,7 +562,7 @@ export const specs = [
     },
   },
   {
-    name: 'seed spread: one setup trained over three seeds, their runs grouped with mean ± sd',
+    name: 'seed spread: three seeds of one setup trained side by side, their runs grouped with mean ± sd',
     slug: 'sweep',
     async run({ page, base, shots }) {
       const p = new PlaygroundPage(page, base);
@@ -570,9 +570,12 @@ export const specs = [
       await p.id('clear-runs').click();
       await page.fill('#seed-count', '3');
       await page.press('#seed-count', 'Tab');
-      assert(/Train over 3 seeds/.test(await p.id('seed-repeat').textContent()), 'the button says how many');
+      assert(/Train 3 seeds side by side/.test(await p.id('seed-repeat').textContent()), 'the button says how many');
       await p.id('seed-repeat').click();
-      assert(/seed 5, run 1 of 3/.test(await p.id('sweep-status').textContent()), 'the sweep says where it is');
+      assert(/Training 3 seeds side by side \(5 to 7\)/.test(await p.id('sweep-status').textContent()), 'the sweep says what it trains');
+      // While they train, each seed's loss is a faint line under the bold mean.
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=loss-chart] polyline.replica').length === 12, null, { timeout: 60_000 });
+      assert(/mean of 3 seeds/.test(await page.locator('[data-testid=loss-chart] .legend').textContent()), 'the legend says the bold line is a mean');
       await page.waitForFunction(
         () => /5–7 \(3 runs\)/.test(document.querySelector('[data-testid=seed-spread]')?.textContent || ''),
         null,
@@ -587,13 +590,14 @@ export const specs = [
       const bands = await page.locator('[data-testid=seed-band-chart] polygon.band').count();
       const means = await p.linePoints("seed-band-chart");
       assert(bands === 2 && means.length === 2 && means.every((n) => n >= 10), `two bands: ${bands}, means of ${means} points`);
-      assert(/Trained over 3 seeds/.test(await p.id('notices').textContent()), 'and says so');
-      // The next seed of a sweep is the one the URL now holds: the last run is reproducible.
-      assert(/seed=7/.test(await page.evaluate(() => location.search)), 'the URL holds the last seed');
+      assert(/Trained 3 seeds side by side/.test(await p.id('notices').textContent()), 'and says so');
+      // The URL holds the sweep: its first seed and how many, so it is reproducible.
+      const search = await page.evaluate(() => location.search);
+      assert(/seed=5/.test(search) && /seeds=3/.test(search), `the URL holds the seeds: ${search}`);
       // A bad count is refused and kept.
       await page.fill('#seed-count', '40');
       await page.press('#seed-count', 'Tab');
-      assert(/Train over 3 seeds/.test(await p.id('seed-repeat').textContent()), 'a count above 10 is refused');
+      assert(/Train 3 seeds side by side/.test(await p.id('seed-repeat').textContent()), 'a count above 32 is refused');
       await p.screenshot(shots, 'sweep');
     },
   },
@@ -647,7 +651,7 @@ export const specs = [
         if (id === 'lesson-3-1') assert(!(await page.isChecked('#relationship')), 'the leak lesson turns relationship off');
         if (sweeping) {
           assert(/over 3 seeds/.test(text) || /3 seeds/.test(await page.locator('.lesson-title').nth(Number(id.split('-')[1])).textContent()), `${id}: a three-seed step says so`);
-          assert(/Training over 3 seeds/.test(await p.id('sweep-status').textContent()), `${id} starts a sweep`);
+          assert(/Training 3 seeds side by side/.test(await p.id('sweep-status').textContent()), `${id} starts a sweep`);
           // Pausing stops the sweep, and says so.
           await page.waitForFunction(() => Number(/Step (\d+)/.exec(document.querySelector('[data-testid=step-counter]')?.textContent || '')?.[1] || 0) >= 40);
           await p.pauseIfRunning();

@@ -894,7 +894,8 @@ fn funnel_experiment(args: &ExperimentArgs) -> Result<(), String> {
         let path = dir.join(format!("{stem}.csv"));
         std::fs::write(&path, funnel_csv(&rows)).map_err(|e| format!("{}: {e}", path.display()))?;
         let title = format!(
-            "The funnel{}: CVR over every impression ({} seeds, {steps} steps)",
+            // Short enough for the chart's width.
+            "Funnel{}: CVR AUC ({} seeds, {steps} steps)",
             if protocol.confound > 0.0 {
                 format!(", hidden factor {}", protocol.confound)
             } else {
