@@ -542,11 +542,15 @@ mod tests {
         h.record(later);
         assert_eq!(h.runs.len(), 1);
         assert_eq!((h.runs[0].tests[0].auc, h.runs[0].number), (Some(0.85), 1));
-        for s in 2..=60 {
+        let last = MAX_RUNS as u32 + 10;
+        for s in 2..=last {
             h.record(run(s, 0.9));
         }
         assert_eq!(h.runs.len(), MAX_RUNS);
-        assert_eq!(h.runs.last().map(|r| (r.session, r.number)), Some((60, 60)));
+        assert_eq!(
+            h.runs.last().map(|r| (r.session, r.number)),
+            Some((last, last))
+        );
     }
 
     /// The page's session numbers restart at 1 on every visit: a run of the same model in the

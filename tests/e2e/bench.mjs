@@ -1,12 +1,13 @@
 // In-browser benchmark: headless Chromium (Playwright) against the release build in dist/.
 // Prints one JSON line per figure; scripts/bench.sh runs it and puts the figures side by side.
 //
-//   node tests/e2e/bench.mjs [--seconds 6] [--models mmoe,ple]
+//   node tests/e2e/bench.mjs [--seconds 6] [--models mmoe,ple] [--sweep-seeds 20]
 //
 // For each model: samples/s on the CPU device inside wasm (the page's own readout, averaged
 // over the run after a warm-up), the longest main-thread task while training, the page's
 // main-thread time per progress report (Chrome's own task and script durations over the run,
-// divided by the reports the page drew), and the time until the controls are interactive. WebGPU is measured only where a hardware adapter exists.
+// divided by the reports the page drew), and the time until the controls are interactive; and a
+// seed sweep's time (`--sweep-seeds` seeds of MMoE on the correlated tasks side by side). WebGPU is measured only where a hardware adapter exists.
 import { chromium } from 'playwright-core';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -142,6 +143,27 @@ emit({
     { model: raceB, alone: aloneB, together: togetherB, ratio: Number((togetherB / aloneB).toFixed(2)) },
   ],
 });
+
+// A seed sweep as the page trains it: `n` seeds of MMoE on the correlated tasks side by side in
+// the CPU worker (one build of n replicas), from Play to the last seed's test score in Runs.
+async function sweepSeconds(n) {
+  const page = await browser.newPage();
+  await page.goto(`${base}?data=correlated&model=mmoe&device=cpu&seed=1&seeds=${n}`);
+  await page.waitForFunction(() => /Ready/.test(document.querySelector('[data-testid=run-status]')?.textContent || ''), null, { timeout: 120_000 });
+  const steps = await page.evaluate(() => document.querySelector('#epochs')?.value);
+  const t0 = Date.now();
+  await page.getByTestId('train-toggle').click();
+  await page.waitForFunction(
+    (k) => document.querySelectorAll('[data-testid=runs-table] tbody tr').length >= k,
+    n,
+    { timeout: 600_000 },
+  );
+  const elapsed = (Date.now() - t0) / 1000;
+  await page.close();
+  return { seeds: n, epochs: Number(steps), seconds: Number(elapsed.toFixed(1)) };
+}
+const sweepSeeds = Number(flag('--sweep-seeds', '20'));
+emit({ event: 'wasm_sweep', model: 'mmoe', data: 'correlated', device: 'cpu', ...(await sweepSeconds(sweepSeeds)) });
 
 // Does this browser have a hardware WebGPU adapter?
 const probe = await browser.newPage();
