@@ -859,6 +859,8 @@ mod tests {
                     "worse than",
                     "ahead of",
                     "falls behind",
+                    " tied",
+                    " tie ",
                 ] {
                     assert!(
                         !lower.contains(verdict),

@@ -517,7 +517,7 @@ export const specs = [
         const rows = await p.metrics();
         const tasks = rows.map((r) => r.task);
         assert(tasks[0] === 'ctr' && tasks[1] === 'ctcvr', `${model}: tasks ${tasks}`);
-        const cvr = ['esmm', 'naive_cvr'].includes(model);
+        const cvr = ['esmm', 'naive_cvr', 'ipw_cvr'].includes(model);
         assert(tasks.includes('cvr (every impression)') === cvr && tasks.includes('cvr (clicked impressions)') === cvr, `${model}: rows ${tasks}`);
         for (const r of rows) assert(r.testAuc > 0 && r.testAuc < 1, `${model} ${r.task}: test AUC ${r.testAuc}`);
       }
@@ -553,9 +553,10 @@ export const specs = [
       await p.selectModel('esmm');
       // The runs table compares them on CVR over every impression.
       const cvrCells = await page.$$eval('[data-testid=runs-table] tbody td.cvr-auc', (tds) => tds.map((td) => td.textContent));
-      // (models without a CVR head show a dash; the four ESMM and naive runs, two numbers each).
+      // (models without a CVR head show a dash; the short runs of ESMM, naive and IPW CVR and the
+      // two whole runs, two numbers each).
       const scored = cvrCells.filter((t) => t !== '–');
-      assert(scored.length === 4 && scored.every((t) => /^0\.\d{4} \/ 0\.\d{4}$/.test(t)), `CVR cells: ${cvrCells}`);
+      assert(scored.length === 5 && scored.every((t) => /^0\.\d{4} \/ 0\.\d{4}$/.test(t)), `CVR cells: ${cvrCells}`);
       await p.id('show-code').click();
       assert(/The funnel is synthetic/.test(await p.id('code').textContent()), 'Show code gives the generator');
       await p.screenshot(shots, 'funnel');
@@ -1055,7 +1056,7 @@ export const specs = [
       assert(model.bytes.readUInt32LE(0) === 0x4255524e && model.bytes.readUInt16LE(4) === 1, 'burnpack header');
       const metaEnd = 10 + model.bytes.readUInt32LE(6);
       const meta = model.bytes.subarray(10, metaEnd).toString('latin1');
-      assert(meta.includes('mtl-playground model v1') && meta.includes('"shared_bottom"'), `model metadata: ${meta.slice(0, 200)}`);
+      assert(meta.includes('mtl-playground model v2') && meta.includes('"shared_bottom"'), `model metadata: ${meta.slice(0, 200)}`);
       assert(model.bytes.length >= 4 * one.params, `model file of ${model.bytes.length} bytes for ${one.params} parameters`);
       // The history survives a reload (localStorage), and a run of the next visit never
       // replaces one of the last, though the page's session numbers start at 1 again.
