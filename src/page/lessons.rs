@@ -345,7 +345,7 @@ pub fn lessons() -> Vec<Lesson> {
                     button: "MMoE, one task twice (p = 1)",
                     setup: || correlated(ModelKind::Mmoe, 1.0),
                     seeds: 3,
-                    look_for: "Two regression tasks whose weight vectors point the same way. The button trains seeds 7, 8 and 9 to the end, one after the other (a few seconds each); the Runs panel then shows each task's test R², mean ± sd, and so does the result below.",
+                    look_for: "Two regression tasks whose weight vectors point the same way. The button trains seeds 7, 8 and 9 to the end, side by side as one computation (each seed a faint line under their bold mean); the Runs panel then shows each task's test R², mean ± sd, and so does the result below.",
                     watch: Some("gate-heatmap"),
                     claims: &[
                         Claim {

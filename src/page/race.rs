@@ -71,8 +71,10 @@ impl Race {
         }
         let setups: Vec<Experiment> = setups
             .into_iter()
+            // One seed each: a lane is one model, its records one run.
             .map(|e| Experiment {
                 seed: first.seed,
+                replicas: 1,
                 ..e
             })
             .collect();

@@ -1,7 +1,7 @@
-//! Seed spread: one setup trained over several seeds in sequence, so a learner sees how far
+//! Seed spread: one setup trained over several seeds side by side, so a learner sees how far
 //! runs differ by chance before reading anything into a difference between models. The page
-//! drives it ([`SeedSweep`] says which seed comes next); the history groups the runs it made and
-//! summarises them ([`spread`]).
+//! drives it ([`SeedSweep`]: the seeds, trained as the replicas of one build); the history keeps
+//! one run per seed, grouped, and summarises them ([`spread`]).
 
 use mtl_stats::MeanSd;
 use serde::Serialize;
@@ -74,9 +74,9 @@ pub struct BandPoint {
     pub sd: f64,
 }
 
-/// Mean ± sd of curves at the first curve's steps. The runs of a sweep validate at about the
-/// same steps, but not exactly (a chunk's length follows the clock), so each other curve is read
-/// by linear interpolation; a step outside some curve's range (a run paused early) is left out.
+/// Mean ± sd of curves at the first curve's steps. The seeds of one sweep validate at the same
+/// steps; runs grouped otherwise (older histories, runs of other builds) need not, so each other
+/// curve is read by linear interpolation; a step outside some curve's range is left out.
 pub fn band(curves: &[&[(f64, f64)]]) -> Vec<BandPoint> {
     let Some(first) = curves.first() else {
         return Vec::new();

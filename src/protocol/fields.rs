@@ -740,6 +740,18 @@ impl Experiment {
             ));
             self.loss_weights = [1.0, 1.0];
         }
+        // The last seed side by side stays within JavaScript's exact integers too.
+        let last = SEED_MAX - (self.replicas.max(1) as u64 - 1);
+        if self.seed > last {
+            notices.push(Notice::new(
+                "seed",
+                format!(
+                    "with {} seeds side by side must be at most {last}; {} became {last}",
+                    self.replicas, self.seed
+                ),
+            ));
+            self.seed = last;
+        }
         notices
     }
 }
@@ -885,6 +897,15 @@ mod tests {
         ] {
             assert!(fields.contains(&f), "no notice for {f}: {fields:?}");
         }
+        // Seeds side by side end at the largest seed too: the first one moves down.
+        let mut e = Experiment {
+            seed: SEED_MAX,
+            replicas: 3,
+            ..Experiment::default()
+        };
+        let notices = e.sanitize();
+        assert_eq!((e.seed, e.seeds().last()), (SEED_MAX - 2, Some(&SEED_MAX)));
+        assert_eq!(notices.len(), 1, "{notices:?}");
         // A valid experiment is left alone, an empty gate DNN included.
         for (data, model) in offered() {
             let mut ok = Experiment::tutorial_on(model, data);

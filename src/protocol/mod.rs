@@ -206,7 +206,8 @@ pub struct Progress {
     pub epoch_progress: f64,
     /// Mean training loss per task over the steps since the last report.
     pub losses: Vec<f32>,
-    /// Per gate, the mean weight per expert over those steps.
+    /// Per gate, the mean weight per expert over those steps (with several seeds, the first
+    /// seed's: experts are numbered arbitrarily in each seed, so they have no mean).
     pub gates: Vec<Vec<f32>>,
     /// The cosine between the two tasks' loss gradients over the parameters both reach, as
     /// (step, cosine) for each measurement since the last report (every
@@ -216,7 +217,7 @@ pub struct Progress {
     /// Rows a second, all replicas together.
     pub samples_per_sec: f64,
     /// With several replicas (seeds trained side by side), each one's mean training loss per
-    /// task; `losses` and `gates` are then their means. Empty for one model.
+    /// task; `losses` and `grad_cosine` are then their means. Empty for one model.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replica_losses: Vec<Vec<f32>>,
 }
@@ -234,8 +235,8 @@ pub struct EvalPoint {
     /// 1 when every row weighs every expert alike, near 0 when each row picks one expert).
     #[serde(default)]
     pub gate_spread: Vec<f32>,
-    /// With several replicas, each one's scores; `tasks`, `gates` and `gate_spread` are then
-    /// their means. Empty for one model.
+    /// With several replicas, each one's scores; `tasks` and `gate_spread` are then their means
+    /// and `gates` the first seed's. Empty for one model.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replicas: Vec<Vec<TaskScore>>,
 }

@@ -385,7 +385,21 @@ pub fn GateHeatmap() -> impl IntoView {
         let at = p.replay_at.get();
         p.dashboard.with(Parts::GATES, |d| d.spread_at(at))
     });
-    view! { <Heatmap model layout=layout weights=weights spread=spread /> }
+    // With seeds side by side the weights are the first seed's (experts have no common
+    // numbering across seeds, so they have no mean): say so.
+    let which = Memo::new(move |_| {
+        p.dashboard.with(Parts::MODEL, |d| {
+            d.info
+                .as_ref()
+                .filter(|i| i.seeds.len() > 1)
+                .and_then(|i| i.seeds.first())
+                .map(|s| format!("Seed {s}'s gates, the first of the seeds side by side."))
+        })
+    });
+    view! {
+        <Heatmap model layout=layout weights=weights spread=spread />
+        {move || which.get().map(|t| view! { <p class="hint" data-testid="gate-seed">{t}</p> })}
+    }
 }
 
 /// A gate heatmap over plain data. Its table is built when the layout changes; a report only

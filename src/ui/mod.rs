@@ -57,9 +57,9 @@ pub struct Playground {
     pub device_reason: RwSignal<String>,
     /// Every paused or finished run.
     pub history: RwSignal<History>,
-    /// The seed sweep in progress, if any: the setup trained over several seeds in sequence.
+    /// The seed sweep in progress, if any: the setup's seeds trained side by side.
     pub sweep: RwSignal<Option<SeedSweep>>,
-    /// How many seeds "Train over seeds" trains.
+    /// How many seeds "Train N seeds side by side" trains.
     pub sweep_seeds: RwSignal<usize>,
     /// Steps a second the worker holds training to (`None`: full speed), to watch it.
     pub pace: RwSignal<Option<f64>>,
@@ -350,7 +350,7 @@ impl Playground {
     }
 
     /// Sets lesson `l`'s step `s` up (keeping the learner's device choice) and builds it; a step
-    /// over several seeds starts its seed sweep, which builds each seed's model. Its card under
+    /// over several seeds starts its seed sweep, one build of its seeds side by side. Its card under
     /// the run bar then says what to watch, and what the run came to.
     pub fn start_lesson_step(self, l: usize, s: usize) {
         let lessons = crate::page::lessons::lessons();

@@ -125,7 +125,8 @@ pub struct Training {
     last_points: Vec<(u64, Vec<TaskScore>)>,
     /// Per replica, the validation point of its best weights so far.
     best_points: Vec<Option<(u64, Vec<TaskScore>)>>,
-    /// Every replica's best weights so far (a replica not yet kept holds its initial ones).
+    /// Every replica's best weights so far (a replica not yet kept holds the weights of the
+    /// first keep, and is scored with its current ones: `conclude`).
     best: Option<mtl::models::MtlModel>,
 }
 
@@ -368,6 +369,12 @@ impl Training {
     pub fn conclude(&mut self) -> Readback<TestReport> {
         let trained_steps = self.steps();
         if let Some(model) = self.best.take() {
+            // A replica never kept (no finite validation loss after step 0) is scored with its
+            // current weights, not with those the first keep copied.
+            let never_kept: Vec<usize> = (0..self.replica_count())
+                .filter(|&r| self.best_points[r].is_none())
+                .collect();
+            let model = model.with_replicas_from(self.trainer.model(), &never_kept);
             self.trainer.restore(model);
         }
         let last = self.last_points.clone();
@@ -484,10 +491,9 @@ pub struct ChunkResult {
     pub epoch_progress: f64,
     /// Mean per task over the chunk (and over the replicas).
     pub losses: Vec<f32>,
-    /// Mean per gate and expert over the chunk (and over the replicas).
+    /// Mean per gate and expert over the chunk, of the first replica (seed).
     pub gates: Vec<Vec<f32>>,
-    /// The task-gradient cosines measured during the chunk: (step, cosine, the replicas'
-    /// mean).
+    /// The task-gradient cosines measured during the chunk: (step, the replicas' mean cosine).
     pub grad_cosine: Vec<(u64, f32)>,
     /// With several replicas, each one's mean per task over the chunk; empty for one.
     pub replica_losses: Vec<Vec<f32>>,
@@ -545,7 +551,11 @@ impl Chunk {
             epoch: self.epoch,
             epoch_progress: self.epoch_progress,
             losses: mean_rows(&replica_losses),
-            gates: values.map(|(mean, _)| mean).collect(),
+            // The first seed's gates: experts are numbered arbitrarily in each seed, so a mean
+            // over seeds would blur every specialisation towards the even split.
+            gates: values
+                .map(|(_, rows)| rows.into_iter().next().unwrap_or_default())
+                .collect(),
             grad_cosine,
             replica_losses: if replicas > 1 {
                 replica_losses
@@ -625,11 +635,6 @@ pub fn eval_point(step: u64, reports: &[EvalReport]) -> EvalPoint {
         .iter()
         .map(|r| r.tasks.iter().map(task_score).collect())
         .collect();
-    let gates: Vec<Vec<Vec<f32>>> = reports
-        .iter()
-        .map(|r| r.gates.iter().map(|g| g.mean.clone()).collect())
-        .collect();
-    let gate_count = gates.first().map_or(0, Vec::len);
     let spread: Vec<Vec<f32>> = reports
         .iter()
         .map(|r| r.gates.iter().map(|g| g.row_entropy).collect())
@@ -637,9 +642,12 @@ pub fn eval_point(step: u64, reports: &[EvalReport]) -> EvalPoint {
     EvalPoint {
         step,
         tasks: TaskScore::means(&per_replica),
-        gates: (0..gate_count)
-            .map(|g| mean_rows(&gates.iter().map(|r| r[g].clone()).collect::<Vec<_>>()))
-            .collect(),
+        // The first seed's gates (see `Chunk::finish`); their spread, an entropy, is comparable
+        // across seeds and averaged.
+        gates: reports
+            .first()
+            .map(|r| r.gates.iter().map(|g| g.mean.clone()).collect())
+            .unwrap_or_default(),
         gate_spread: mean_rows(&spread),
         replicas: if reports.len() > 1 {
             per_replica
@@ -1223,6 +1231,19 @@ mod tests {
                     alone.seed
                 );
             }
+        }
+        // The gates shown are the first seed's own (experts are numbered apart in each seed).
+        let gates = |e: &Experiment, sets: &[&Dataset]| {
+            let mut t = Training::new(1, e, sets, &Device::flex()).expect("builds");
+            t.train_chunk(3).read().expect("finite").gates
+        };
+        let (side_by_side, first_alone) = (gates(&e, &sets), gates(&e.reseeded(4), &sets[..1]));
+        for (a, b) in side_by_side
+            .iter()
+            .flatten()
+            .zip(first_alone.iter().flatten())
+        {
+            assert!((a - b).abs() < 1e-5, "{side_by_side:?} vs {first_alone:?}");
         }
         let mean = report.replicas.iter().map(|r| r.tasks[0].loss).sum::<f64>() / 3.0;
         assert!((report.tasks[0].loss - mean).abs() < 1e-12);

@@ -5,8 +5,9 @@
 //!
 //! Selection is by validation only. The validation split is scored every `validation_every`
 //! steps (chunks are cut there, so the points, and the run, do not depend on the machine's
-//! speed); the best point's weights are kept; the run stops early after `patience` epochs
-//! without a better validation loss. The test split is scored once per run, when it ends (its
+//! speed); each replica's (seed's) best point's weights are kept; a replica stops after
+//! `patience` epochs without a better validation loss, and the run stops early when every
+//! replica has. The test split is scored once per run, when it ends (its
 //! budget, early stopping, or "Finish and test"), with the kept weights. Pause scores nothing.
 
 use mtl::train::ReplicaSelection;
@@ -286,9 +287,9 @@ impl Schedule {
         }
     }
 
-    /// After a validation point: keep the weights if they are the best so far (step 0, the
-    /// untrained model, is never kept), and end the run if it is ending or has waited
-    /// `patience` epochs for a better loss.
+    /// After a validation point: keep each replica's weights that are its best so far (step 0,
+    /// the untrained model, is never kept), and end the run if it is ending or every replica has
+    /// waited `patience` epochs for a better loss.
     pub fn after_validation(&mut self, v: Validated) -> Vec<Action> {
         self.validated_at = Some(v.step);
         while self.next_validation <= v.step {

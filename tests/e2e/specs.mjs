@@ -577,6 +577,7 @@ export const specs = [
       // While they train, each seed's loss is a faint line under the bold mean.
       await page.waitForFunction(() => document.querySelectorAll('[data-testid=loss-chart] polyline.replica').length === 12, null, { timeout: 60_000 });
       assert(/mean of 3 seeds/.test(await page.locator('[data-testid=loss-chart] .legend').textContent()), 'the legend says the bold line is a mean');
+      assert(/Seed 5's gates/.test(await p.id('gate-seed').textContent()), 'the gates are one seed\'s, and say whose');
       await page.waitForFunction(
         () => /5–7 \(3 runs\)/.test(document.querySelector('[data-testid=seed-spread]')?.textContent || ''),
         null,

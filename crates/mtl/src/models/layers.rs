@@ -315,6 +315,7 @@ mod tests {
     #[test]
     fn expert_bank_equals_per_expert_loop() {
         let device = Device::flex();
+        let _guard = crate::models::replicas::seed_lock();
         device.seed(3);
         let bank = ExpertBank::new(5, 7, &[6, 4], 0.0, &device);
         let x = Tensor::<3>::random([1, 9, 7], burn::tensor::Distribution::Default, &device);
@@ -333,6 +334,7 @@ mod tests {
     #[test]
     fn gate_rows_sum_to_one_and_mix_weights_experts() {
         let device = Device::flex();
+        let _guard = crate::models::replicas::seed_lock();
         device.seed(1);
         let gate = Gate::new(3, &[], 2, 0.0, &device);
         let x = Tensor::<3>::random([1, 4, 3], burn::tensor::Distribution::Default, &device);

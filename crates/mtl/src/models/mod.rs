@@ -161,9 +161,33 @@ impl ModelConfig {
         GateLayout::new(self.kind, &self.settings, tasks)
     }
 
-    /// Builds one replica of the model on `device`. The device's seed decides the initial
-    /// weights (drawn lazily, at first use); [`ModelConfig::init_replicas`] seeds them.
+    /// Builds one replica of the model on `device`, its initial weights drawn at once from the
+    /// device's random numbers (whose seed [`ModelConfig::init_replicas`] sets), while no other
+    /// thread draws from them ([`replicas::seed_lock`]).
     pub fn init(
+        &self,
+        spec: &InputSpec,
+        tasks: usize,
+        device: &Device,
+    ) -> Result<MtlModel, ConfigError> {
+        let _guard = replicas::seed_lock();
+        self.init_drawn(spec, tasks, device)
+    }
+
+    /// [`ModelConfig::init`] for a caller that holds the seed lock.
+    fn init_drawn(
+        &self,
+        spec: &InputSpec,
+        tasks: usize,
+        device: &Device,
+    ) -> Result<MtlModel, ConfigError> {
+        let model = self.init_lazy(spec, tasks, device)?;
+        model.visit(&mut replicas::ForceInit);
+        Ok(model)
+    }
+
+    /// The model with its weights still to be drawn (lazily, at first use).
+    fn init_lazy(
         &self,
         spec: &InputSpec,
         tasks: usize,

@@ -12,7 +12,7 @@ use super::{ConfigError, ModelConfig, MtlModel};
 use crate::data::InputSpec;
 
 /// Touches every parameter, so lazily initialised ones are drawn now.
-struct ForceInit;
+pub(crate) struct ForceInit;
 
 impl ModuleVisitor for ForceInit {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
@@ -22,6 +22,15 @@ impl ModuleVisitor for ForceInit {
 
 /// Serialises seeding and weight initialisation across threads: the seed may be process-wide.
 static SEED_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds the device's random numbers for the caller: seeding and drawing from them (weights,
+/// random tensors) between taking it and dropping the guard is not interleaved with another
+/// thread's, so a seed always gives the same numbers (tests run in parallel threads).
+pub(crate) fn seed_lock() -> std::sync::MutexGuard<'static, ()> {
+    SEED_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Every float parameter of a model, flattened, with its shape, in the module's visiting order
 /// (the same for any two models of one config).
@@ -96,13 +105,9 @@ impl ModelConfig {
             // Hold the lock until the weights are drawn: Burn draws parameters lazily, at first
             // use, and a model built on another thread in between would take this seed's
             // numbers.
-            let _guard = SEED_LOCK
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let _guard = seed_lock();
             device.seed(seed);
-            let model = self.init(spec, tasks, device)?;
-            model.visit(&mut ForceInit);
-            models.push(model);
+            models.push(self.init_drawn(spec, tasks, device)?);
         }
         Ok(MtlModel::stack(models))
     }

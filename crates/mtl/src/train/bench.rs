@@ -111,46 +111,5 @@ mod launches {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::data::{CorrelatedConfig, correlated};
-    use crate::models::{ModelConfig, ModelKind, ModelSettings};
-    use crate::train::{Replicas, TrainConfig};
-    use mtl_vocab::DataKind;
-
-    #[test]
-    fn bench_graph_nodes_per_step_do_not_grow_with_replicas() {
-        let (data, _) = correlated(&CorrelatedConfig {
-            train_rows: 1_000,
-            valid_rows: 10,
-            test_rows: 10,
-            ..Default::default()
-        })
-        .expect("valid knobs");
-        for kind in [ModelKind::SharedBottom, ModelKind::Mmoe, ModelKind::Ple] {
-            let nodes = |replicas: usize| {
-                let seeds: Vec<u64> = (1..=replicas as u64).collect();
-                let mut t = Trainer::new(
-                    ModelConfig::from_settings(
-                        kind,
-                        &ModelSettings::for_data(kind, DataKind::Correlated),
-                    ),
-                    TrainConfig::new().with_batch_size(64),
-                    &data.input,
-                    data.tasks.clone(),
-                    &[&data.train],
-                    Replicas::seeds(&seeds),
-                    &Device::flex(),
-                )
-                .expect("valid trainer");
-                step_work(&mut t, &Device::flex(), false)
-                    .expect("a finite step")
-                    .graph_nodes
-            };
-            let one = nodes(1);
-            assert!(one > 20, "{kind}: {one} nodes");
-            assert_eq!(nodes(8), one, "{kind}");
-        }
-    }
-}
+// Its test is `tests/graph_nodes.rs`: a process of its own, because node ids come from one
+// process-wide counter that tests running beside it would advance.
