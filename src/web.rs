@@ -200,18 +200,27 @@ fn download_part(name: &str, mime: &str, part: &JsValue) -> Result<(), String> {
     Ok(())
 }
 
-/// Scrolls the element `selector` finds into view once the page has drawn it (after the
-/// current task), and with `focus`, moves the keyboard focus to it. Nothing happens if there is
-/// none.
+/// Scrolls the panel that holds the element `selector` finds (or the element, outside any
+/// panel) into view once the page has drawn it (after the current task), its heading included
+/// and below the sticky run bar, not under it. With `focus`, moves the keyboard focus to the
+/// element. Nothing happens if there is none.
 pub fn reveal(selector: impl Into<String>, focus: bool) {
     let selector = selector.into();
     wasm_bindgen_futures::spawn_local(async move {
         sleep(0).await;
-        let found = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.query_selector(&selector).ok().flatten());
-        if let Some(element) = found {
-            element.scroll_into_view();
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let Some(document) = window.document() else {
+            return;
+        };
+        if let Some(element) = document.query_selector(&selector).ok().flatten() {
+            let panel = element.closest("section, .panel").ok().flatten();
+            panel.as_ref().unwrap_or(&element).scroll_into_view();
+            // The panel's top is at the window's top now, where the run bar covers it.
+            if let Some(bar) = document.query_selector(".runbar").ok().flatten() {
+                window.scroll_by_with_x_and_y(0.0, -f64::from(bar.client_height() + 8));
+            }
             if let Some(html) = element.dyn_ref::<web_sys::HtmlElement>().filter(|_| focus) {
                 let _ = html.focus();
             }

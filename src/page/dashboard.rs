@@ -140,6 +140,9 @@ pub struct Dashboard {
     pub gate_spread: Vec<(f64, Vec<f32>)>,
     /// The task-gradient cosine over the shared parameters, by step.
     pub grad_cosine: Curve,
+    /// The CVR head's validation AUC over every impression, by step (the funnel's CVR models;
+    /// empty for the others).
+    pub cvr_auc: Curve,
     pub test: Option<TestReport>,
     /// What the worker is doing or why it stopped.
     pub status: String,
@@ -148,6 +151,8 @@ pub struct Dashboard {
     smoothers: Vec<Smoother>,
     /// Per task, each replica's smoother.
     replica_smoothers: Vec<Vec<Smoother>>,
+    /// Play was sent with the build (a seed sweep): the model trains as soon as it is built.
+    play_on_build: bool,
 }
 
 impl Dashboard {
@@ -212,8 +217,13 @@ impl Dashboard {
                 self.gates = Vec::new();
                 self.gate_history = vec![GateHistory::default(); info.gates.len()];
                 self.info = Some(info.clone());
-                self.state = RunState::Ready;
-                self.status = format!("Ready: {} parameters. Press Play or Step.", info.params);
+                if self.play_on_build {
+                    self.state = RunState::Running;
+                    self.status = format!("Training {} parameters…", info.params);
+                } else {
+                    self.state = RunState::Ready;
+                    self.status = format!("Ready: {} parameters. Press Play or Step.", info.params);
+                }
                 self.error = None;
                 Parts::ALL
             }
@@ -286,6 +296,9 @@ impl Dashboard {
                     if let Some(v) = score.headline() {
                         push_bounded(&mut curves.valid_auc, (step, v), MAX_POINTS);
                     }
+                }
+                if let Some(auc) = point.cvr_all.as_ref().and_then(|c| c.auc) {
+                    push_bounded(&mut self.cvr_auc, (point.step as f64, auc), MAX_POINTS);
                 }
                 for (r, scores) in point.replicas.iter().enumerate() {
                     for (t, score) in scores.iter().enumerate() {
@@ -403,6 +416,12 @@ impl Dashboard {
             .unwrap_or_default()
     }
 
+    /// The page sent Play right behind the build: the run trains once built, and says so from
+    /// the start (not "Ready … Press Play" while its steps go by).
+    pub fn play_when_built(&mut self) {
+        self.play_on_build = true;
+    }
+
     /// The page asked the worker to train.
     pub fn playing(&mut self) {
         if self.info.is_some() && !matches!(self.state, RunState::Finished | RunState::Loading) {
@@ -513,6 +532,57 @@ mod tests {
     }
 
     #[test]
+    fn the_cvr_heads_validation_auc_is_a_curve_of_its_own() {
+        let mut d = built();
+        let point = |step: u64, auc: Option<f64>| Event::Validation {
+            session: 1,
+            point: EvalPoint {
+                step,
+                tasks: Vec::new(),
+                gates: Vec::new(),
+                gate_spread: Vec::new(),
+                replicas: Vec::new(),
+                cvr_all: auc.map(|auc| crate::protocol::TaskScore {
+                    name: "cvr_all".into(),
+                    loss: 0.4,
+                    auc: Some(auc),
+                    logloss: Some(0.4),
+                    r2: None,
+                    mse_true: Some(0.01),
+                }),
+            },
+        };
+        d.apply(&point(10, Some(0.61)));
+        d.apply(&point(20, None));
+        d.apply(&point(30, Some(0.66)));
+        assert_eq!(d.cvr_auc, vec![(10.0, 0.61), (30.0, 0.66)]);
+    }
+
+    #[test]
+    fn a_build_sent_with_play_trains_from_the_start() {
+        // A seed sweep sends Build and Play together: no "Ready … Press Play" while it trains.
+        let mut d = Dashboard::default();
+        d.begin(1);
+        d.play_when_built();
+        d.apply(&Event::Built {
+            session: 1,
+            info: info(),
+        });
+        assert_eq!(d.state, RunState::Running);
+        assert!(d.is_running(), "the button offers Pause");
+        assert!(d.status.starts_with("Training"), "{}", d.status);
+        d.apply(&progress(5, 0.5));
+        assert_eq!(d.state, RunState::Running, "a report keeps it running");
+        // The next session waits for Play again.
+        d.begin(2);
+        d.apply(&Event::Built {
+            session: 2,
+            info: info(),
+        });
+        assert_eq!(d.state, RunState::Ready);
+    }
+
+    #[test]
     fn dashboard_ignores_stale_sessions() {
         let mut d = Dashboard::default();
         d.begin(2);
@@ -545,6 +615,7 @@ mod tests {
                 gates,
                 gate_spread: Vec::new(),
                 replicas: Vec::new(),
+                cvr_all: None,
             },
         };
         d.apply(&point(0, vec![vec![0.6, 0.4], vec![0.45, 0.55]]));
@@ -577,6 +648,7 @@ mod tests {
                     gates: Vec::new(),
                     gate_spread: vec![h, h],
                     replicas: Vec::new(),
+                    cvr_all: None,
                 },
             });
         }
@@ -612,6 +684,7 @@ mod tests {
                 gates: Vec::new(),
                 gate_spread,
                 replicas: Vec::new(),
+                cvr_all: None,
             },
         };
         assert_eq!(d.apply(&point(Vec::new())), Some(Parts::VALIDATION));
@@ -699,6 +772,7 @@ mod tests {
                 gates: Vec::new(),
                 gate_spread: Vec::new(),
                 replicas: Vec::new(),
+                cvr_all: None,
             },
         });
         assert_eq!(d.latest_auc(), vec![Some(0.8), Some(0.9)]);

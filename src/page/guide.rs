@@ -3,7 +3,7 @@
 //! trains several), and against the lesson's previous step, the difference per task and how
 //! their parameter counts compare.
 
-use mtl_stats::MeanSd;
+use mtl_stats::{MeanSd, Paired};
 
 use crate::page::history::{History, RunRecord, scores_over};
 use crate::page::lessons::Lesson;
@@ -43,6 +43,24 @@ fn describe(values: &[f64]) -> String {
     }
 }
 
+/// This step's scores against the previous step's: over the same seeds, the paired difference
+/// with its 95% interval, and "within noise" when the interval holds 0; one run against one,
+/// the plain difference; otherwise the difference of the means.
+fn difference(mine: &[f64], theirs: &[f64]) -> Option<String> {
+    if mine.len() > 1
+        && let Some(paired) = Paired::of(mine, theirs)
+    {
+        let noise = if paired.within_noise() {
+            ", within noise"
+        } else {
+            ""
+        };
+        return Some(format!("{}{noise}", paired.display(4)));
+    }
+    let d = MeanSd::of(mine)?.mean - MeanSd::of(theirs)?.mean;
+    Some(format!("{d:+.4}"))
+}
+
 /// What lesson step `step` came to in the learner's runs, or `None` until its runs are in.
 pub fn step_result(lesson: &Lesson, step: usize, history: &History) -> Option<String> {
     let s = lesson.steps.get(step)?;
@@ -69,7 +87,8 @@ pub fn step_result(lesson: &Lesson, step: usize, history: &History) -> Option<St
         .map(|(name, v)| format!("{name} {}", describe(v)))
         .collect();
     let mut text = format!(
-        "{who}: test AUC (R² for a regression task) {}.",
+        "{who}: test {} {}.",
+        setup.data.task_kind().headline_name(),
         listed.join(", ")
     );
     // Against the previous step, when the learner ran it too.
@@ -86,8 +105,7 @@ pub fn step_result(lesson: &Lesson, step: usize, history: &History) -> Option<St
             .iter()
             .filter_map(|(name, v)| {
                 let (_, w) = base.iter().find(|(n, _)| n == name)?;
-                let d = MeanSd::of(v)?.mean - MeanSd::of(w)?.mean;
-                Some(format!("{name} {d:+.4}"))
+                Some(format!("{name} {}", difference(v, w)?))
             })
             .collect();
         let their_params = theirs[0].params;
@@ -108,7 +126,13 @@ pub fn step_result(lesson: &Lesson, step: usize, history: &History) -> Option<St
             text += &format!(
                 " Against {label} ({sizes}): {}{}.",
                 deltas.join(", "),
-                if runs.len() > 1 { " (means)" } else { "" }
+                if runs.len() > 1 && runs.len() == theirs.len() {
+                    " (paired by seed, 95% interval)"
+                } else if runs.len() > 1 {
+                    " (means)"
+                } else {
+                    ""
+                }
             );
         }
     }
@@ -164,7 +188,7 @@ mod tests {
         let alone = step_result(lesson, 1, &h).expect("the run is in");
         assert_eq!(
             alone,
-            "Your MMoE run (10702 parameters, seed 7): test AUC (R² for a regression task) income 0.9000, never_married 0.9624."
+            "Your MMoE run (10702 parameters, seed 7): test AUC income 0.9000, never_married 0.9624."
         );
         h.runs.push(record(&sb, 2, 42_110, [0.9085, 0.9634]));
         let both = step_result(lesson, 1, &h).expect("both runs are in");
@@ -214,5 +238,43 @@ mod tests {
         let text = step_result(&lesson, step, &h).expect("all three");
         assert!(text.contains("Your 3 runs of"), "{text}");
         assert!(text.contains("income 0.9200 ± 0.0200"), "{text}");
+    }
+
+    #[test]
+    fn steps_over_the_same_seeds_are_compared_seed_by_seed_with_an_interval() {
+        let (lesson, step) = lessons()
+            .into_iter()
+            .find_map(|l| {
+                let k = (1..l.steps.len())
+                    .find(|&k| l.steps[k].seeds == 3 && l.steps[k - 1].seeds == 3)?;
+                Some((l, k))
+            })
+            .expect("a lesson with two steps over three seeds");
+        let (before, now) = (
+            (lesson.steps[step - 1].setup)(),
+            (lesson.steps[step].setup)(),
+        );
+        assert_eq!(before.seed, now.seed, "the steps share their seeds");
+        let mut h = History::default();
+        let mut number = 0;
+        let mut add = |e: &Experiment, aucs: [[f64; 2]; 3]| {
+            for (k, a) in aucs.into_iter().enumerate() {
+                number += 1;
+                h.runs
+                    .push(record(&e.reseeded(e.seed + k as u64), number, 100, a));
+            }
+        };
+        add(&before, [[0.89, 0.4], [0.90, 0.4], [0.91, 0.4]]);
+        add(&now, [[0.90, 0.5], [0.92, 0.5], [0.94, 0.5]]);
+        let text = step_result(&lesson, step, &h).expect("both steps ran");
+        // Differences 0.01, 0.02, 0.03: mean 0.02, sd 0.01, half-width t(0.975, 2) · 0.01 / √3
+        // = 4.3027 · 0.005774 = 0.0248, which holds 0. The second task differs by 0.1 on every
+        // seed: no noise at all.
+        assert!(
+            text.contains(
+                "income +0.0200 ± 0.0248, within noise, never_married +0.1000 ± 0.0000 (paired by seed, 95% interval)."
+            ),
+            "{text}"
+        );
     }
 }

@@ -70,7 +70,7 @@ pub fn note(model: ModelKind) -> ModelNote {
             adds: "How CVR models were trained before ESMM: a CVR tower that learns from the clicked impressions only (the only ones whose conversion is logged), beside a separate CTR tower. It is then asked about every impression, most of which look unlike the clicked ones: selection bias, and little data.",
             paper: "The baseline of Ma et al., Entire Space Multi-Task Model, SIGIR 2018.",
             no_gates: Some(
-                "The naive CVR model has no gates: its CTR and CVR towers share nothing at all.",
+                "The naive CVR model has no gates: its CTR and CVR towers share nothing, or with one embedding table set, that table only.",
             ),
         },
         ModelKind::IpwCvr => ModelNote {
@@ -78,7 +78,7 @@ pub fn note(model: ModelKind) -> ModelNote {
             adds: "Keeps the naive model's training on the clicked impressions, but weights each by one over its predicted click probability (clipped at 0.05), so the rarely clicked impressions count as much as the often clicked ones: an unbiased CVR loss when the clicks depend only on what the model sees (Schnabel et al., ICML 2016; Zhang et al., Multi-IPW, WWW 2020). A cause of both clicks and conversions that the model does not see breaks that assumption, as it does ESMM's.",
             paper: "Schnabel et al., Recommendations as Treatments, ICML 2016.",
             no_gates: Some(
-                "The IPW CVR model has no gates: its CTR and CVR towers share nothing at all.",
+                "The IPW CVR model has no gates: its CTR and CVR towers share nothing, or with one embedding table set, that table only.",
             ),
         },
     }

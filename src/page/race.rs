@@ -17,6 +17,8 @@ pub const LANE_SESSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lane {
     pub experiment: Experiment,
+    /// "Lane 2: MMoE", and where another lane trains the same model, what sets this one apart.
+    name: String,
     pub dashboard: Dashboard,
     /// (ms, step) of the lane's first and latest progress reports.
     first: Option<(f64, u64)>,
@@ -27,8 +29,8 @@ pub struct Lane {
 
 impl Lane {
     /// The lane's name: its model, and what sets it apart from the others.
-    pub fn label(&self, index: usize) -> String {
-        format!("Lane {}: {}", index + 1, self.experiment.model.label())
+    pub fn label(&self) -> &str {
+        &self.name
     }
 
     /// Whether the lane is done: its run ended (and is tested), or it was stopped.
@@ -42,6 +44,36 @@ impl Lane {
         (t1 > t0 && s1 > s0)
             .then(|| (s1 - s0) as f64 * self.experiment.batch_size as f64 / ((t1 - t0) / 1000.0))
     }
+}
+
+/// Each lane's name: "Lane 1: MMoE", and where lanes train the same model, the parts of its
+/// setup's summary that another lane of that model lacks ("Lane 3: Naive CVR · one embedding
+/// table"), so no two lanes read alike.
+fn lane_names(setups: &[Experiment]) -> Vec<String> {
+    let parts: Vec<Vec<String>> = setups
+        .iter()
+        .map(|e| e.setup_summary().split(" · ").map(str::to_string).collect())
+        .collect();
+    setups
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let twins: Vec<usize> = (0..setups.len())
+                .filter(|&j| j != i && setups[j].model == e.model)
+                .collect();
+            let own: Vec<&str> = parts[i]
+                .iter()
+                .filter(|part| twins.iter().any(|&j| !parts[j].contains(part)))
+                .map(String::as_str)
+                .collect();
+            let mut name = format!("Lane {}: {}", i + 1, e.model.label());
+            for part in own {
+                name += " · ";
+                name += part;
+            }
+            name
+        })
+        .collect()
 }
 
 /// A race in progress or just over.
@@ -89,13 +121,16 @@ impl Race {
                 other.data_key().describe()
             ));
         }
+        let names = lane_names(&setups);
         let lanes = setups
             .into_iter()
-            .map(|experiment| {
+            .zip(names)
+            .map(|(experiment, name)| {
                 let mut dashboard = Dashboard::default();
                 dashboard.begin(LANE_SESSION);
                 Lane {
                     experiment,
+                    name,
                     dashboard,
                     first: None,
                     last: None,
@@ -150,7 +185,8 @@ impl Race {
         self.lanes.iter().all(Lane::is_over)
     }
 
-    /// The race's result in a sentence: each lane's validation and test scores of the weights
+    /// The race's result in words: which lane is ahead, by how much, and that one seed each
+    /// cannot tell that from noise; then each lane's validation and test scores of the weights
     /// it ended with, best validation loss first.
     pub fn summary(&self) -> String {
         let mut ended: Vec<(usize, &Lane, f64)> = self
@@ -169,7 +205,7 @@ impl Race {
         ended.sort_by(|a, b| a.2.total_cmp(&b.2));
         let parts: Vec<String> = ended
             .iter()
-            .map(|(i, l, loss)| {
+            .map(|(_, l, loss)| {
                 let test = l.dashboard.test.as_ref().map_or(String::new(), |t| {
                     t.tasks
                         .iter()
@@ -183,10 +219,20 @@ impl Race {
                         .collect::<Vec<_>>()
                         .join(", ")
                 });
-                format!("{} (valid loss {loss:.4}; test {test})", l.label(*i))
+                format!("{} (valid loss {loss:.4}; test {test})", l.label())
             })
             .collect();
-        format!("By validation loss: {}.", parts.join("; then "))
+        let verdict = match ended.as_slice() {
+            [(_, first, best), (_, _, next), ..] => format!(
+                "{} ahead by {:.4} in validation loss, on one seed each: a gap this size can be \
+                 seed noise, so train both setups over the same seeds (Train N seeds side by \
+                 side) to see it against its interval. ",
+                first.label(),
+                next - best
+            ),
+            _ => String::new(),
+        };
+        format!("{verdict}By validation loss: {}.", parts.join("; then "))
     }
 }
 
@@ -252,11 +298,29 @@ mod tests {
     }
 
     #[test]
+    fn lanes_of_one_model_are_named_by_what_sets_them_apart() {
+        let naive = Experiment::tutorial_on(ModelKind::NaiveCvr, DataKind::Funnel);
+        let esmm = Experiment::tutorial_on(ModelKind::Esmm, DataKind::Funnel);
+        let mut shared = naive.clone();
+        shared.arch.shared_embedding = true;
+        let race = Race::new("r".into(), vec![naive, esmm, shared]).expect("one funnel");
+        let names: Vec<&str> = race.lanes.iter().map(Lane::label).collect();
+        assert_eq!(
+            names,
+            [
+                "Lane 1: Naive CVR · a table per tower",
+                "Lane 2: ESMM",
+                "Lane 3: Naive CVR · one embedding table"
+            ]
+        );
+    }
+
+    #[test]
     fn race_lanes_share_the_first_setups_seed_and_refuse_other_data_sets() {
         let race = two();
         assert_eq!(race.lanes.len(), 2);
         assert!(race.lanes.iter().all(|l| l.experiment.seed == 1));
-        assert_eq!(race.lanes[1].label(1), "Lane 2: MMoE");
+        assert_eq!(race.lanes[1].label(), "Lane 2: MMoE");
         let funnel = Experiment::tutorial_on(ModelKind::Esmm, DataKind::Funnel);
         let mixed = Race::new("r".into(), vec![Experiment::default(), funnel]);
         assert!(mixed.is_err_and(|e| e.contains("UCI Adult; ESMM on the funnel")));
@@ -360,5 +424,9 @@ mod tests {
         );
         assert!(mmoe < sb, "{s}");
         assert!(s.contains("valid loss 0.7000; test income 0.8800"), "{s}");
+        assert!(
+            s.starts_with("Lane 2: MMoE ahead by 0.1000 in validation loss, on one seed each"),
+            "{s}"
+        );
     }
 }

@@ -293,6 +293,15 @@ impl Experiment {
 
     /// A one-line summary for tables and the run history.
     pub fn summary(&self) -> String {
+        self.summarise(Some(self.seed))
+    }
+
+    /// The summary without the seed: what the runs of one setup over several seeds share.
+    pub fn setup_summary(&self) -> String {
+        self.summarise(None)
+    }
+
+    fn summarise(&self, seed: Option<u64>) -> String {
         let a = &self.arch;
         let units = |u: &[usize]| format_units(u);
         let towers = format!("towers [{}]", units(&a.tower_units));
@@ -322,8 +331,8 @@ impl Experiment {
         if a.l2_embedding != tutorial.l2_embedding {
             extra += &format!(" · L2 {}", a.l2_embedding);
         }
-        if self.model.uses(Knob::SharedEmbedding) && a.shared_embedding != tutorial.shared_embedding
-        {
+        // Said whatever its value: the funnel's lessons compare the CVR models on it.
+        if self.model.uses(Knob::SharedEmbedding) {
             extra += if a.shared_embedding {
                 " · one embedding table"
             } else {
@@ -346,12 +355,12 @@ impl Experiment {
             DataKind::Adult | DataKind::Funnel => format!(" · emb {}", a.embedding_dim),
             DataKind::Correlated => String::new(),
         };
+        let seed = seed.map_or(String::new(), |s| format!(" · seed {s}"));
         format!(
-            "{} · {sizes}{emb} · lr {} · batch {} · seed {}{extra}",
+            "{} · {sizes}{emb} · lr {} · batch {}{seed}{extra}",
             self.model.label(),
             self.learning_rate,
             self.batch_size,
-            self.seed,
         )
     }
 }

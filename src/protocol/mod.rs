@@ -239,6 +239,11 @@ pub struct EvalPoint {
     /// and `gates` the first seed's. Empty for one model.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replicas: Vec<Vec<TaskScore>>,
+    /// The CVR head scored over every validation impression against the conversion it would
+    /// have had after a click (the funnel's CVR models; the replicas' mean): the funnel
+    /// lessons' subject, plotted beside the tasks. `None` elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cvr_all: Option<TaskScore>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

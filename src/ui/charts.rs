@@ -11,6 +11,7 @@ use crate::page::lessons::note;
 use crate::page::plot::{
     LinearScale, against_even, diverging, expert_style, extent, format_tick, nice_ticks, y_range,
 };
+use crate::protocol::CVR_ALL;
 use crate::protocol::experiment::ModelKind;
 
 const W: f64 = 560.0;
@@ -280,7 +281,8 @@ pub fn LossChart() -> impl IntoView {
     view! { <LineChart title="Loss" testid="loss-chart" x_label="step" y_label="log loss or MSE" series=series /> }
 }
 
-/// Validation AUC per task.
+/// Validation AUC per task (R² on the correlated tasks), and on the funnel the CVR head's AUC
+/// over every impression, the funnel lessons' subject.
 #[component]
 pub fn AucChart() -> impl IntoView {
     let p = expect_context::<Playground>();
@@ -288,25 +290,36 @@ pub fn AucChart() -> impl IntoView {
     let series = Memo::new(move |_| {
         let at = p.replay_at.get();
         p.dashboard.with(Parts::VALIDATION, |d| {
-            d.tasks
-                .iter()
-                .enumerate()
-                .map(|(t, c)| Series {
-                    name: format!(
-                        "{} validation{}",
-                        p.experiment.with_untracked(|e| e.task_title(&c.name)),
-                        mean_of(c.replicas.len())
-                    ),
-                    points: upto(&c.valid_auc, at),
-                    style: t * 2 + 1,
-                    replicas: c.replicas.iter().map(|r| upto(&r.valid_auc, at)).collect(),
-                    ..Series::default()
-                })
-                .collect()
+            let tasks = d.tasks.iter().enumerate().map(|(t, c)| Series {
+                name: format!(
+                    "{} validation{}",
+                    p.experiment.with_untracked(|e| e.task_title(&c.name)),
+                    mean_of(c.replicas.len())
+                ),
+                points: upto(&c.valid_auc, at),
+                style: t * 2 + 1,
+                replicas: c.replicas.iter().map(|r| upto(&r.valid_auc, at)).collect(),
+                ..Series::default()
+            });
+            let cvr = (!d.cvr_auc.is_empty()).then(|| Series {
+                name: format!(
+                    "{CVR_ALL} validation{}",
+                    mean_of(d.tasks.first().map_or(0, |c| c.replicas.len()))
+                ),
+                points: upto(&d.cvr_auc, at),
+                style: 4,
+                ..Series::default()
+            });
+            tasks.chain(cvr).collect()
         })
     });
-    view! {
-        <LineChart title="Validation AUC (R² for a regression task)" testid="auc-chart" x_label="step" y_label="AUC or R²" series=series y_domain=(0.4, 1.0) />
+    // The score's name follows the data set: the chart is drawn again only when it changes.
+    let metric = Memo::new(move |_| p.experiment.with(|e| e.data.task_kind().headline_name()));
+    move || {
+        let name = metric.get();
+        view! {
+            <LineChart title=format!("Validation {name}") testid="auc-chart" x_label="step" y_label=name series=series y_domain=(0.4, 1.0) />
+        }
     }
 }
 

@@ -9,11 +9,12 @@ mod controls;
 mod panels;
 mod race;
 mod teach;
+mod timing;
 
 use leptos::prelude::*;
 
 use crate::page::dashboard::{Parts, RunState};
-use crate::page::device::plan;
+use crate::page::device::{Measured, Shape, plan};
 use crate::page::history::{History, RunRecord};
 use crate::page::keys::Shortcut;
 use crate::page::race::Race;
@@ -55,6 +56,12 @@ pub struct Playground {
     pub backend: RwSignal<Option<Backend>>,
     /// Why this backend runs, in words.
     pub device_reason: RwSignal<String>,
+    /// Auto's timing of both devices, and the setup shape it timed.
+    measured: RwSignal<Option<(Shape, Measured)>>,
+    /// The timing in progress, with its worker.
+    trial: StoredValue<Option<timing::TrialRun>, LocalStorage>,
+    /// Bumped by each timing, so a stale worker or deadline knows it is stale.
+    trial_id: StoredValue<u32>,
     /// Every paused or finished run.
     pub history: RwSignal<History>,
     /// The seed sweep in progress, if any: the setup's seeds trained side by side.
@@ -99,6 +106,9 @@ impl Playground {
             probe: RwSignal::new(AdapterProbe::Pending),
             backend: RwSignal::new(None),
             device_reason: RwSignal::new("Starting…".into()),
+            measured: RwSignal::new(None),
+            trial: StoredValue::new_local(None),
+            trial_id: StoredValue::new(0),
             history: RwSignal::new(History::default()),
             sweep: RwSignal::new(None),
             sweep_seeds: RwSignal::new(3),
@@ -129,21 +139,26 @@ impl Playground {
 
     pub fn notify(&self, message: impl Into<String>) {
         let message = message.into();
-        self.notices.update(|n| {
-            n.push(message);
-            let excess = n.len().saturating_sub(6);
-            n.drain(..excess);
-        });
+        self.notices
+            .update(|n| crate::page::notices::push_notice(n, message));
     }
 
-    /// Starts the worker for the current device choice, unless it already runs.
-    fn apply_device(self) {
+    /// Starts the worker for the current device choice, unless it already runs (true if it
+    /// started one, which builds the model once ready); where Auto has no timing of this setup
+    /// yet, starts it.
+    fn apply_device(self) -> bool {
         let choice = self.experiment.with_untracked(|e| e.device);
-        let device_plan = self.probe.with_untracked(|p| plan(choice, p));
+        let measured = self.measured_now();
+        let device_plan = self
+            .probe
+            .with_untracked(|p| plan(choice, p, measured.as_ref()));
         self.device_reason.set(device_plan.reason);
-        if self.worker_backend.get_value() != Some(device_plan.backend) {
+        let spawn = self.worker_backend.get_value() != Some(device_plan.backend);
+        if spawn {
             self.spawn_worker(device_plan.backend);
         }
+        self.time_devices();
+        spawn
     }
 
     fn spawn_worker(self, backend: Backend) {
@@ -264,6 +279,8 @@ impl Playground {
             session,
             experiment,
         });
+        // A setup of another shape is timed again, where Auto times.
+        self.time_devices();
     }
 
     /// A new session: its number (which the worker's events carry) and its run id.
@@ -424,9 +441,13 @@ impl Playground {
         self.send(Command::Finish);
     }
 
+    /// New weights, same settings, on the device Auto chose (a timing that ended during the
+    /// run takes over here).
     pub fn reset(self) {
         self.cancel_sweep("the model was reset");
-        self.rebuild();
+        if !self.started.get_value() || !self.apply_device() {
+            self.rebuild();
+        }
     }
 
     /// Trains the current setup over `seeds` seeds from its seed on, side by side as one
@@ -446,7 +467,7 @@ impl Playground {
             e.replicas = n;
         });
         self.rebuild();
-        self.dashboard.update(Parts::RUN, |d| d.playing());
+        self.dashboard.update(Parts::RUN, |d| d.play_when_built());
         self.send(Command::Play);
     }
 

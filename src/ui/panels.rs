@@ -45,7 +45,7 @@ pub fn RunBar() -> impl IntoView {
                 title="End the run now: the weights with the best validation loss are tested, once"
                 disabled=move || !can_train() || step() == 0
                 on:click=move |_| p.finish()>
-                "Finish and test"
+                "Finish"<span class="long">" and test"</span>
             </button>
             <button type="button" data-testid="reset" title="New weights, same settings" on:click=move |_| p.reset()>
                 "Reset"
@@ -192,6 +192,8 @@ pub fn MetricsTable() -> impl IntoView {
                 rows
             })
     });
+    // The tasks' score names: AUC and log loss, or R² and MSE on the correlated tasks.
+    let kind = move || p.experiment.with(|e| e.data.task_kind());
     // The rows are built when the tasks change; a report only updates the numbers in them.
     let names =
         Memo::new(move |_| rows.with(|r| r.iter().map(|r| r[0].clone()).collect::<Vec<_>>()));
@@ -230,9 +232,9 @@ pub fn MetricsTable() -> impl IntoView {
                         <th scope="col">"task"</th>
                         <th scope="col">"train loss"</th>
                         <th scope="col">"valid loss"</th>
-                        <th scope="col" title="R² for a regression task">"valid AUC / R²"</th>
-                        <th scope="col" title="Held out: scored once, when the run ends. R² for a regression task">"test AUC / R² (final)"</th>
-                        <th scope="col" title="Held out: scored once, when the run ends. MSE for a regression task">"test logloss / MSE (final)"</th>
+                        <th scope="col">{move || format!("valid {}", kind().headline_name())}</th>
+                        <th scope="col" title="Held out: scored once, when the run ends">{move || format!("test {} (final)", kind().headline_name())}</th>
+                        <th scope="col" title="Held out: scored once, when the run ends">{move || format!("test {} (final)", kind().error_name())}</th>
                     </tr>
                 </thead>
                 <tbody>

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use super::Playground;
 use super::charts::{LineChart, Series};
 use super::panels::fmt_opt;
+use crate::page::lessons::note;
 use crate::protocol::experiment::{Experiment, ModelKind, models_on};
 use mtl_vocab::palette::series_colour;
 
@@ -76,7 +77,7 @@ pub fn RacePanel() -> impl IntoView {
                             .filter_map(|(i, l)| {
                                 let c = l.dashboard.tasks.get(task)?;
                                 Some(Series {
-                                    name: format!("{} {}", l.label(i), c.name),
+                                    name: format!("{} {}", l.label(), c.name),
                                     points: if auc {
                                         c.valid_auc.clone()
                                     } else {
@@ -111,11 +112,19 @@ pub fn RacePanel() -> impl IntoView {
                 <button type="button" class="primary" data-testid="race-start" on:click=start>"Race"</button>
                 <button type="button" data-testid="race-stop" disabled=move || !racing() on:click=move |_| p.stop_race()>"Stop the race"</button>
             </div>
-            {move || lanes.get().map(|(_, n)| view! {
+            {move || lanes.get().map(|(_, n)| {
+                // The lanes share their rows, so their tasks' score: AUC, or R² on the
+                // correlated tasks.
+                let metric = p.race.with_untracked(|r| {
+                    r.as_ref()
+                        .and_then(|r| r.lanes.first())
+                        .map_or("AUC", |l| l.experiment.data.task_kind().headline_name())
+                });
+                view! {
                 <div class="race-lanes">
                     {(0..n).map(|i| view! {
                         <div class="race-lane" data-testid="race-lane" data-lane=i style=format!("border-top-color: {}", series_colour(i))>
-                            <h3>{lane_text(i, |l, i| l.label(i))}</h3>
+                            <h3>{lane_text(i, |l, _| l.label().to_string())}</h3>
                             <p class="hint setup">{lane_text(i, |l, _| l.experiment.summary())}</p>
                             <p>
                                 <span data-testid="step-counter">{move || lane_text(i, |l, _| format!("Step {} · Epoch {}", l.dashboard.step, l.dashboard.epoch))}</span>
@@ -125,7 +134,7 @@ pub fn RacePanel() -> impl IntoView {
                             <p class="status" role="status">{move || lane_text(i, |l, _| l.dashboard.status.clone())}</p>
                             <p class="error">{move || lane_text(i, |l, _| l.dashboard.error.clone().unwrap_or_default())}</p>
                             <p data-testid="lane-scores">{move || lane_text(i, |l, _| lane_scores(l))}</p>
-                            <p class="hint">{move || lane_text(i, |l, _| if l.experiment.model.has_gates() { "Mean gate weight per expert, brighter is heavier:".into() } else { "No gates: every task reads the same shared parts.".into() })}</p>
+                            <p class="hint">{move || lane_text(i, |l, _| note(l.experiment.model).no_gates.unwrap_or("Mean gate weight per expert, brighter is heavier:").to_string())}</p>
                             <table class="metrics gate-mini" aria-label="Mean gate weight per expert">
                                 <tbody>
                                     {move || p.race.with(|r| {
@@ -146,13 +155,13 @@ pub fn RacePanel() -> impl IntoView {
                     }).collect_view()}
                 </div>
                 <div class="charts race-charts">
-                    <LineChart title="Task 1: validation AUC (R²)" testid="race-auc-1" x_label="step" y_label="AUC or R²" series=curves(0, true) y_domain=(0.4, 1.0) />
-                    <LineChart title="Task 2: validation AUC (R²)" testid="race-auc-2" x_label="step" y_label="AUC or R²" series=curves(1, true) y_domain=(0.4, 1.0) />
+                    <LineChart title=format!("Task 1: validation {metric}") testid="race-auc-1" x_label="step" y_label=metric series=curves(0, true) y_domain=(0.4, 1.0) />
+                    <LineChart title=format!("Task 2: validation {metric}") testid="race-auc-2" x_label="step" y_label=metric series=curves(1, true) y_domain=(0.4, 1.0) />
                     <LineChart title="Task 1: validation loss" testid="race-loss-1" x_label="step" y_label="log loss or MSE" series=curves(0, false) />
                     <LineChart title="Task 2: validation loss" testid="race-loss-2" x_label="step" y_label="log loss or MSE" series=curves(1, false) />
                 </div>
                 <p class="hint" data-testid="race-summary">{move || p.race.with(|r| r.as_ref().filter(|r| r.is_over()).map(|r| r.summary()).unwrap_or_default())}</p>
-            })}
+            }})}
         </section>
     }
 }

@@ -383,44 +383,57 @@ pub fn RunsPanel() -> impl IntoView {
 fn SeedSpreadTable() -> impl IntoView {
     let p = expect_context::<Playground>();
     let spreads = Memo::new(move |_| p.history.with(|h| crate::page::sweep::spread(&h.runs)));
-    // The latest sweep's validation loss per task: the mean over its seeds, ± 1 sd shaded.
+    // The latest two sweeps' validation loss per task: the mean over their seeds, ± 1 sd
+    // shaded; a colour per sweep and a dash per task when there are two, a colour per task
+    // when there is one.
     let bands = Signal::derive(move || {
         spreads.with(|all| {
-            all.last()
-                .map(|s| {
+            let latest = &all[all.len().saturating_sub(2)..];
+            let two = latest.len() == 2;
+            latest
+                .iter()
+                .enumerate()
+                .flat_map(|(k, s)| {
+                    let which = match (two, k) {
+                        (false, _) => "",
+                        (true, 0) => " (before)",
+                        (true, _) => " (latest)",
+                    };
                     s.valid_loss
                         .iter()
                         .enumerate()
-                        .map(|(t, (name, band))| Series {
-                            name: format!("{} {name}, mean ± sd over {} seeds", s.label, s.runs()),
+                        .map(move |(t, (name, band))| Series {
+                            name: format!(
+                                "{}{which} {name}, mean ± sd over {} seeds",
+                                s.label,
+                                s.runs()
+                            ),
                             points: band.iter().map(|b| (b.step, b.mean)).collect(),
-                            style: t * 2 + 1,
+                            style: if two { k } else { t * 2 + 1 },
                             band: band
                                 .iter()
                                 .map(|b| (b.step, b.mean - b.sd, b.mean + b.sd))
                                 .collect(),
-                            dash: None,
+                            dash: two.then_some(t * 2),
                             replicas: Vec::new(),
                         })
-                        .collect()
                 })
-                .unwrap_or_default()
+                .collect()
         })
     });
-    let seeds = |s: &[u64]| match (s.first(), s.last()) {
-        (Some(a), Some(b)) if s.len() > 1 => format!("{a}–{b} ({} runs)", s.len()),
-        (Some(a), _) => format!("{a} (1 run)"),
-        _ => String::new(),
-    };
+    let compared = move || spreads.with(|all| crate::page::sweep::latest_pair(all));
+    let seeds = |s: &[u64]| format!("{} ({} runs)", crate::page::sweep::seed_range(s), s.len());
     view! {
         <Show when=move || spreads.with(|s| !s.is_empty())>
             <div class="table-wrap">
                 <table class="metrics" data-testid="seed-spread">
-                    <caption>"Seed sweeps: each task's test AUC (R² for a regression task), mean ± sd over the seeds"</caption>
+                    <caption>"Seed sweeps: each task's test score over the seeds, mean ± sd"</caption>
                     <thead>
                         <tr>
                             <th scope="col">"model"</th>
+                            <th scope="col">"data and settings"</th>
                             <th scope="col">"seeds"</th>
+                            <th scope="col">"score"</th>
                             <th scope="col">"mean ± sd per task"</th>
                         </tr>
                     </thead>
@@ -433,7 +446,9 @@ fn SeedSpreadTable() -> impl IntoView {
                             view! {
                                 <tr data-group=s.group.clone()>
                                     <th scope="row">{s.label.clone()}</th>
+                                    <td class="setup">{s.setup.clone()}</td>
                                     <td>{seeds(&s.seeds)}</td>
+                                    <td>{format!("test {}", s.metric)}</td>
                                     <td class="spread">{scores}</td>
                                 </tr>
                             }
@@ -441,7 +456,8 @@ fn SeedSpreadTable() -> impl IntoView {
                     </tbody>
                 </table>
             </div>
-            <LineChart title="The latest sweep: validation loss, mean ± 1 sd over its seeds" testid="seed-band-chart" x_label="step" y_label="log loss or MSE" series=bands />
+            {move || compared().map(|text| view! { <p class="lesson-result" data-testid="seed-spread-paired">{text}</p> })}
+            <LineChart title="The latest two sweeps: validation loss, mean ± 1 sd over their seeds" testid="seed-band-chart" x_label="step" y_label="log loss or MSE" series=bands />
         </Show>
     }
 }

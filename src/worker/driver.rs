@@ -389,9 +389,10 @@ impl Driver {
                 };
             }
         };
+        let wall = self.schedule.borrow().wall_ms(chunk.steps, elapsed);
         self.post(Event::Progress {
             session: self.session_id(),
-            progress: chunk.progress(elapsed),
+            progress: chunk.progress(wall),
         });
         match self.training.borrow().as_ref() {
             Some(s) => ChunkOutcome::Trained(Chunk {

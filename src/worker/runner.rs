@@ -654,6 +654,11 @@ pub fn eval_point(step: u64, reports: &[EvalReport]) -> EvalPoint {
         } else {
             Vec::new()
         },
+        cvr_all: reports
+            .iter()
+            .map(|r| r.cvr_all.as_ref().map(|c| vec![task_score(c)]))
+            .collect::<Option<Vec<_>>>()
+            .and_then(|s| TaskScore::means(&s).pop()),
     }
 }
 
@@ -1129,6 +1134,9 @@ mod tests {
             // As the page runs it: to the end, with its one test.
             let (_, report) = t.run_to_end().expect("finite losses");
             assert_eq!(report.cvr_all.is_some(), model.predicts_cvr(), "{model}");
+            // Each validation point scores it too, for the page's curve.
+            let point = eval_point(t.steps(), &t.validation().read().expect("reads"));
+            assert_eq!(point.cvr_all.is_some(), model.predicts_cvr(), "{model}");
             if let Some(all) = report.cvr_all {
                 // One epoch only: how good each is after ten, the lesson's claims measure.
                 assert!(all.auc.is_some_and(|a| a > 0.3), "{model}: {all:?}");

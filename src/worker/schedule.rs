@@ -164,6 +164,17 @@ impl Schedule {
         }
     }
 
+    /// How long a chunk of `steps` that computed in `elapsed_ms` lasts as the learner sees it,
+    /// which the page's samples per second are over: while playing at a pace, its share of the
+    /// pace (the wait after it included); otherwise its computing time.
+    pub fn wall_ms(&self, steps: usize, elapsed_ms: f64) -> f64 {
+        if self.running {
+            elapsed_ms + self.delay_ms(steps, elapsed_ms)
+        } else {
+            elapsed_ms
+        }
+    }
+
     /// How many steps the next chunk trains, or `None` while stopped. The size aims at one
     /// report every [`REPORT_MS`], measured on the last chunk, and a chunk ends where a
     /// validation point is due.
@@ -793,6 +804,9 @@ mod tests {
             0.0,
             "a slow chunk is not held back further"
         );
+        // The rate is over the paced time: 2 steps a 100 ms, not 2 steps in 30 ms.
+        assert_eq!(s.wall_ms(2, 30.0), 100.0);
+        assert_eq!(s.wall_ms(2, 150.0), 150.0);
         s.set_pace(Some(5.0));
         assert_eq!(s.next_chunk(), Some(1));
         assert_eq!(s.delay_ms(1, 10.0), 190.0);
@@ -805,7 +819,12 @@ mod tests {
         for off in [None, Some(f64::NAN), Some(0.0)] {
             s.set_pace(off);
             assert_eq!(s.delay_ms(1, 10.0), 0.0);
+            assert_eq!(s.wall_ms(1, 10.0), 10.0);
         }
+        // A step while paused is not held to the pace, nor is its rate.
+        s.set_pace(Some(5.0));
+        s.on_pause();
+        assert_eq!(s.wall_ms(1, 10.0), 10.0);
     }
 
     #[test]

@@ -219,6 +219,15 @@ impl DataKind {
         }
     }
 
+    /// How its tasks are scored: the correlated tasks are regressions (the MMoE paper's), Adult's
+    /// and the funnel's are binary. The data sets' task lists and the page's metric names read it.
+    pub const fn task_kind(self) -> TaskKind {
+        match self {
+            DataKind::Correlated => TaskKind::Regression,
+            DataKind::Adult | DataKind::Funnel => TaskKind::Binary,
+        }
+    }
+
     /// Whether `model` can train on this data: ESMM's product of probabilities needs binary
     /// tasks, which the correlated regression tasks are not; the naive CVR model needs a click
     /// and a conversion after it, which only the funnel has (on Adult, "never married" does not
@@ -257,9 +266,38 @@ pub enum TaskKind {
     Regression,
 }
 
+impl TaskKind {
+    /// The score a task's result is read by: AUC for a binary task, R² for a regression.
+    pub const fn headline_name(self) -> &'static str {
+        match self {
+            TaskKind::Binary => "AUC",
+            TaskKind::Regression => "R²",
+        }
+    }
+
+    /// Its error: log loss for a binary task, the mean squared error for a regression.
+    pub const fn error_name(self) -> &'static str {
+        match self {
+            TaskKind::Binary => "logloss",
+            TaskKind::Regression => "MSE",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_correlated_tasks_are_regressions_and_read_by_r2() {
+        let names = |d: DataKind| {
+            let k = d.task_kind();
+            (k.headline_name(), k.error_name())
+        };
+        assert_eq!(names(DataKind::Correlated), ("R²", "MSE"));
+        assert_eq!(names(DataKind::Adult), ("AUC", "logloss"));
+        assert_eq!(names(DataKind::Funnel), ("AUC", "logloss"));
+    }
 
     #[test]
     fn kind_slugs_round_trip_and_accept_the_old_cli_spellings() {

@@ -10,7 +10,7 @@ use flate2::read::GzDecoder;
 
 use mtl_vocab::DataKind;
 
-use super::{DataError, Split, TaskKind, TaskSpec};
+use super::{DataError, Split, TaskSpec};
 
 /// The 15 columns of one Adult line, as they are in the file.
 #[derive(Debug, Clone, PartialEq)]
@@ -302,7 +302,7 @@ pub fn adult_tasks() -> Vec<TaskSpec> {
         .task_names()
         .map(|name| TaskSpec {
             name: name.into(),
-            kind: TaskKind::Binary,
+            kind: DataKind::Adult.task_kind(),
         })
         .to_vec()
 }
@@ -348,7 +348,7 @@ mod tests {
         let schema = AdultSchema::fit(&train);
         let task = TaskSpec {
             name: "divorced".into(),
-            kind: TaskKind::Binary,
+            kind: DataKind::Adult.task_kind(),
         };
         let err = schema.encode(&train, &[0], &[task]).unwrap_err();
         assert!(err.to_string().contains("divorced"), "{err}");

@@ -9,7 +9,7 @@
 use mtl_vocab::DataKind;
 
 use super::rng::SplitMix64;
-use super::{InputSpec, Split, TaskKind, TaskSpec};
+use super::{InputSpec, Split, TaskSpec};
 
 /// A data set in the trainer's form: its inputs, its tasks and three splits.
 #[derive(Debug, Clone, PartialEq)]
@@ -201,7 +201,7 @@ pub fn correlated(config: &CorrelatedConfig) -> Result<(Dataset, CorrelatedTruth
             .task_names()
             .map(|name| TaskSpec {
                 name: name.into(),
-                kind: TaskKind::Regression,
+                kind: DataKind::Correlated.task_kind(),
             })
             .to_vec(),
         fields: (1..=c.d).map(|i| format!("x{i}")).collect(),
@@ -398,7 +398,7 @@ pub fn funnel(config: &FunnelConfig) -> Result<Dataset, String> {
             .task_names()
             .map(|name| TaskSpec {
                 name: name.into(),
-                kind: TaskKind::Binary,
+                kind: DataKind::Funnel.task_kind(),
             })
             .to_vec(),
         fields: std::iter::once("item".to_string())
