@@ -691,26 +691,34 @@ fn py_units(units: &[usize]) -> String {
 /// The equivalent DeepCTR (TensorFlow) code for `e`, to reproduce the experiment at scale.
 pub fn deepctr_code(e: &Experiment) -> String {
     if e.data == DataKind::Funnel {
+        let confound = if e.confound > 0.0 {
+            format!(" --confound {}", e.confound)
+        } else {
+            String::new()
+        };
         let cli = if e.model.predicts_cvr() {
             format!(
-                "cargo run --release -p mtl -- experiment funnel --models {} --seeds 6",
+                "cargo run --release -p mtl -- experiment funnel --models {}{confound} --seeds 6",
                 e.model.slug()
             )
         } else {
-            "cargo run --release -p mtl -- experiment funnel --seeds 6   # ESMM against naive CVR"
-                .to_string()
+            format!(
+                "cargo run --release -p mtl -- experiment funnel{confound} --seeds 6   # ESMM against naive CVR"
+            )
         };
         return format!(
             "# The funnel is synthetic: DeepCTR has no such data set, so there is no DeepCTR call to\n\
              # copy. This is the generator (mtl::data::funnel), as the worker draws it, and the CLI\n\
              # that trains ESMM and the naive CVR model on it natively:\n\
              #   item quality q ~ N(0, 1) per item; context x ~ N(0, I_4) per impression\n\
-             #   pCTR = sigmoid(a + q[item] + v_ctr.x), pCVR = sigmoid(b + q[item] + v_cvr.x)\n\
+             #   pCTR = sigmoid(a + q[item] + v_ctr.x + k*u), pCVR = sigmoid(b + q[item] + v_cvr.x + k*u)\n\
+             #   u ~ N(0, 1) per impression, never logged: the hidden factor, of weight k\n\
              #   a, b set so that clicks are ~15% of impressions and conversions ~30% of clicks\n\
              #   click ~ Bernoulli(pCTR); conversion ~ Bernoulli(pCVR), logged only if clicked\n\
              #   (every impression keeps its counterfactual conversion and its true pCVR)\n\
-             items = 400\ncontext = 4\nctr, cvr = 0.15, 0.30\nrows = (16000, 2000, 2000)  # train, validation, test\nseed = {seed}\n\n\
+             items = 400\ncontext = 4\nctr, cvr = 0.15, 0.30\nk = {k}\nrows = (16000, 2000, 2000)  # train, validation, test\nseed = {seed}\n\n\
              # {cli}",
+            k = e.confound,
             seed = e.seed,
         );
     }

@@ -110,6 +110,11 @@ pub struct Experiment {
     /// The correlated tasks' label noise (standard deviation).
     #[serde(default = "default_noise")]
     pub noise: f64,
+    /// The funnel's hidden factor k: an unlogged cause of each impression that adds k · u
+    /// (u ~ N(0, 1)) to both its click and its conversion logits, ESMM's sample selection bias
+    /// (0: none). Saved runs from before it existed had none.
+    #[serde(default)]
+    pub confound: f64,
     pub seed: u64,
     /// Seeds trained side by side as one computation (replicas): `seed`, `seed + 1`, …. On the
     /// synthetic data sets each seed draws its own data too. Saved runs from before it existed
@@ -159,6 +164,7 @@ impl Experiment {
             p: CORRELATED_START_P,
             c: CORRELATED_C,
             noise: CORRELATED_NOISE,
+            confound: 0.0,
             seed: 1,
             replicas: 1,
             epochs: training.epochs,
@@ -181,6 +187,7 @@ impl Experiment {
             p: self.p,
             c: self.c,
             noise: self.noise,
+            confound: self.confound,
             relationship: self.relationship,
             ..Self::tutorial_on(model, data)
         }
@@ -287,7 +294,10 @@ impl Experiment {
                 noise: self.noise,
                 seed: self.seed,
             },
-            DataKind::Funnel => DataKey::Funnel { seed: self.seed },
+            DataKind::Funnel => DataKey::Funnel {
+                seed: self.seed,
+                confound: self.confound,
+            },
         }
     }
 
@@ -348,6 +358,9 @@ impl Experiment {
                     extra += &format!(", c = {}, noise {}", self.c, self.noise);
                 }
             }
+            DataKind::Funnel if self.confound > 0.0 => {
+                extra += &format!(" · funnel, hidden factor k = {}", self.confound);
+            }
             DataKind::Funnel => extra += " · funnel",
         }
         // The embedding width means something only where there are categorical fields.
@@ -383,6 +396,7 @@ pub enum DataKey {
     },
     Funnel {
         seed: u64,
+        confound: f64,
     },
 }
 
@@ -405,6 +419,9 @@ impl DataKey {
             } => "UCI Adult without the relationship field".into(),
             DataKey::Correlated { p, c, noise, .. } => {
                 format!("the correlated tasks at p = {p}, c = {c}, noise {noise}")
+            }
+            DataKey::Funnel { confound, .. } if confound > 0.0 => {
+                format!("the funnel with hidden factor k = {confound}")
             }
             DataKey::Funnel { .. } => "the funnel".into(),
         }

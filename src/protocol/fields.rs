@@ -7,6 +7,7 @@
 //!
 //! Adding a knob: a field in `ModelSettings` (or `Experiment`), one row here. Nothing else.
 
+use mtl_vocab::data::MAX_CONFOUND;
 use mtl_vocab::{DataKind, Knob, ModelKind};
 
 use crate::protocol::experiment::{DeviceChoice, Experiment, Notice, format_units};
@@ -551,6 +552,23 @@ pub static FIELDS: &[Field] = &[
         },
     },
     Field {
+        key: "confound",
+        id: "confound",
+        label: "Hidden factor k",
+        help: "A cause of each impression that the logs do not record (a mood, an intent), adding k · u to both its click and its conversion logits: the clicked impressions then convert more than their item and context say, ESMM's sample selection bias. 0: none.",
+        group: Group::Data,
+        knob: None,
+        data: &[DataKind::Funnel],
+        live: false,
+        value: Value::Real {
+            min: 0.0,
+            max: MAX_CONFOUND,
+            step: "0.1",
+            get: |e| e.confound,
+            set: |e, v| e.confound = v,
+        },
+    },
+    Field {
         key: "seed",
         id: "seed",
         label: "Seed",
@@ -622,7 +640,7 @@ pub static FIELDS: &[Field] = &[
         key: "device",
         id: "device",
         label: "Device",
-        help: "Auto picks WebGPU on a real GPU and the CPU device otherwise.",
+        help: "Auto times both devices on this setup where WebGPU has an adapter, and trains on the faster; the CPU device otherwise.",
         group: Group::Data,
         knob: None,
         data: &[],

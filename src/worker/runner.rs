@@ -80,6 +80,7 @@ pub fn synthetic_data(e: &Experiment) -> Option<Result<Dataset, RunError>> {
         .map(|(data, _)| data),
         DataKind::Funnel => mtl::data::funnel(&mtl::data::FunnelConfig {
             seed: e.seed,
+            confound: e.confound,
             ..Default::default()
         }),
     };
@@ -1118,6 +1119,17 @@ mod tests {
                 .iter()
                 .all(|t| t.auc.is_none() && t.loss.is_finite())
         );
+    }
+
+    /// The page's hidden factor k is the generator's `confound`: another draw, other rows.
+    #[test]
+    fn the_funnels_hidden_factor_reaches_its_draw() {
+        let plain = Experiment::tutorial_on(ModelKind::Esmm, DataKind::Funnel);
+        let mut hidden = plain.clone();
+        hidden.confound = 1.5;
+        let draw = |e: &Experiment| synthetic_data(e).expect("synthetic").expect("draws");
+        assert_ne!(draw(&plain).train.labels, draw(&hidden).train.labels);
+        assert_ne!(plain.data_key(), hidden.data_key(), "the worker keeps both");
     }
 
     /// On the funnel, the models with a CVR head are scored over every test impression too,

@@ -566,6 +566,12 @@ export const specs = [
         const hint = await p.id('metrics-table').locator('xpath=..').textContent();
         assert(/true pCVR: the CVR head's squared error against it is 0\.\d+/.test(hint), `the MSE against the true pCVR: ${hint}`);
       }
+      // The hidden factor k: a funnel field, kept in the URL, its own draw, said in the run.
+      await p.open('?data=funnel&model=esmm&confound=1.5&seed=7');
+      assert((await page.inputValue('#confound')) === '1.5', `k from the URL: ${await page.inputValue('#confound')}`);
+      await p.trainFor(30);
+      const setups = await page.$$eval('[data-testid=runs-table] tbody td.setup', (tds) => tds.map((td) => td.textContent));
+      assert(setups.some((t) => /funnel, hidden factor k = 1\.5/.test(t)), `the run says its hidden factor: ${setups}`);
       // One embedding table for both towers: the naive model's is off (a table per tower); on,
       // it has ESMM's parameter count, and the diagram draws one table.
       const params = async () => Number(/(\d+) parameters/.exec(await page.locator('.params').textContent())?.[1]);
@@ -579,10 +585,10 @@ export const specs = [
       await p.selectModel('esmm');
       // The runs table compares them on CVR over every impression.
       const cvrCells = await page.$$eval('[data-testid=runs-table] tbody td.cvr-auc', (tds) => tds.map((td) => td.textContent));
-      // (models without a CVR head show a dash; the short runs of ESMM, naive and IPW CVR and the
-      // two whole runs, two numbers each).
+      // (models without a CVR head show a dash; the short runs of ESMM, naive and IPW CVR, the
+      // two whole runs and the short ESMM run with a hidden factor, two numbers each).
       const scored = cvrCells.filter((t) => t !== '–');
-      assert(scored.length === 5 && scored.every((t) => /^0\.\d{4} \/ 0\.\d{4}$/.test(t)), `CVR cells: ${cvrCells}`);
+      assert(scored.length === 6 && scored.every((t) => /^0\.\d{4} \/ 0\.\d{4}$/.test(t)), `CVR cells: ${cvrCells}`);
       await p.id('show-code').click();
       assert(/The funnel is synthetic/.test(await p.id('code').textContent()), 'Show code gives the generator');
       await p.screenshot(shots, 'funnel');

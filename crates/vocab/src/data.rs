@@ -38,6 +38,10 @@ impl DataKind {
 pub const CORRELATED_C: f64 = 2.0;
 /// The correlated tasks' label noise (standard deviation).
 pub const CORRELATED_NOISE: f64 = 0.01;
+/// The largest weight of the funnel's hidden factor (the generator's `confound`, the page's
+/// "Hidden factor k").
+pub const MAX_CONFOUND: f64 = 3.0;
+
 /// The correlation the page starts the correlated tasks at: halfway, so that both directions
 /// of the slider teach something.
 pub const CORRELATED_START_P: f64 = 0.5;

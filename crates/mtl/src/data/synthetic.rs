@@ -263,7 +263,7 @@ impl Default for FunnelConfig {
 }
 
 /// The largest hidden factor weight the funnel takes.
-pub const MAX_CONFOUND: f64 = 3.0;
+pub const MAX_CONFOUND: f64 = mtl_vocab::data::MAX_CONFOUND;
 
 /// What a synthetic funnel knows and real logs do not: for every impression, clicked or not,
 /// whether it would have converted after a click, and its true pCVR.
