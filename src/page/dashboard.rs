@@ -266,8 +266,13 @@ impl Dashboard {
                 if self.take_gates(step, &progress.gates) {
                     changed |= Parts::GATES;
                 }
+                // A Step before any Play: the model is trained, no longer just built.
                 if matches!(self.state, RunState::Ready) {
                     self.state = RunState::Paused;
+                    self.status = format!(
+                        "Paused at step {}: Play trains on, Step one batch more.",
+                        progress.step
+                    );
                 }
                 changed
             }
@@ -556,6 +561,18 @@ mod tests {
         d.apply(&point(20, None));
         d.apply(&point(30, Some(0.66)));
         assert_eq!(d.cvr_auc, vec![(10.0, 0.61), (30.0, 0.66)]);
+    }
+
+    #[test]
+    fn a_step_before_play_says_the_model_is_paused_not_ready() {
+        let mut d = built();
+        assert!(d.status.starts_with("Ready"), "{}", d.status);
+        d.apply(&progress(1, 0.5));
+        assert_eq!(d.state, RunState::Paused);
+        assert_eq!(
+            d.status,
+            "Paused at step 1: Play trains on, Step one batch more."
+        );
     }
 
     #[test]
