@@ -56,6 +56,37 @@ pub fn upto<T: Clone>(curve: &[(f64, T)], at: Option<f64>) -> Vec<(f64, T)> {
     }
 }
 
+/// A run's training rate as the page receives its progress reports: the (ms, step) of the first
+/// and the latest. A race lane's samples per second and Auto's timing of a device read it.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Throughput {
+    first: Option<(f64, u64)>,
+    last: Option<(f64, u64)>,
+}
+
+impl Throughput {
+    /// Takes a progress report at `step`, received at `now_ms`.
+    pub fn take(&mut self, now_ms: f64, step: u64) {
+        self.first.get_or_insert((now_ms, step));
+        self.last = Some((now_ms, step));
+    }
+
+    /// The milliseconds between the first and the latest report (0 before two).
+    pub fn span_ms(&self) -> f64 {
+        match (self.first, self.last) {
+            (Some((t0, _)), Some((t1, _))) => t1 - t0,
+            _ => 0.0,
+        }
+    }
+
+    /// Samples a second between the first and the latest report, at `samples_per_step`; `None`
+    /// until time and steps have passed between them.
+    pub fn rate(&self, samples_per_step: f64) -> Option<f64> {
+        let ((t0, s0), (t1, s1)) = (self.first?, self.last?);
+        (t1 > t0 && s1 > s0).then(|| (s1 - s0) as f64 * samples_per_step / ((t1 - t0) / 1000.0))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum RunState {
     /// Waiting for the worker or the model.

@@ -4,6 +4,7 @@
 //! faster on the CPU (BENCHMARKS.md). This plain logic turns the learner's choice, the probe and
 //! the timing into a backend and a sentence for the device status.
 
+use crate::page::dashboard::Throughput;
 use crate::protocol::experiment::{DataKind, DeviceChoice, Experiment, ModelKind, ModelSettings};
 use crate::protocol::{AdapterProbe, Backend};
 
@@ -91,9 +92,8 @@ pub struct Trial {
     /// The samples one step trains: the batch times the seeds side by side.
     samples_per_step: f64,
     started_ms: f64,
-    /// (ms, step) of its first and latest reports.
-    first: Option<(f64, u64)>,
-    last: Option<(f64, u64)>,
+    /// The timing of its progress reports.
+    reports: Throughput,
 }
 
 impl Trial {
@@ -102,29 +102,22 @@ impl Trial {
             backend,
             samples_per_step: (setup.batch_size * setup.replicas.max(1)) as f64,
             started_ms,
-            first: None,
-            last: None,
+            reports: Throughput::default(),
         }
     }
 
     /// Takes a training report (at step `step`, received at `now_ms`); the rate once it has
     /// [`TRIAL_MS`] of reports.
     pub fn on_progress(&mut self, step: u64, now_ms: f64) -> Option<Rate> {
-        match self.first {
-            None => self.first = Some((now_ms, step)),
-            Some(_) => self.last = Some((now_ms, step)),
-        }
-        let ((t0, _), (t1, _)) = (self.first?, self.last?);
-        (t1 - t0 >= TRIAL_MS).then(|| self.rate_so_far(now_ms))
+        self.reports.take(now_ms, step);
+        (self.reports.span_ms() >= TRIAL_MS).then(|| self.rate_so_far(now_ms))
     }
 
     /// The rate at `now_ms`, when the deadline came first: what its reports show, or a bound.
     pub fn rate_so_far(&self, now_ms: f64) -> Rate {
-        match (self.first, self.last) {
-            (Some((t0, s0)), Some((t1, s1))) if t1 > t0 && s1 > s0 => {
-                Rate::Measured((s1 - s0) as f64 * self.samples_per_step / ((t1 - t0) / 1000.0))
-            }
-            _ => {
+        match self.reports.rate(self.samples_per_step) {
+            Some(rate) => Rate::Measured(rate),
+            None => {
                 let seconds = ((now_ms - self.started_ms) / 1000.0).max(1e-3);
                 Rate::Below(self.samples_per_step / seconds)
             }

@@ -3,7 +3,7 @@
 //! feeds each lane's events here; each lane keeps a [`Dashboard`] of its own and the timing of
 //! its reports, from which its throughput follows.
 
-use crate::page::dashboard::{Dashboard, RunState};
+use crate::page::dashboard::{Dashboard, RunState, Throughput};
 use crate::protocol::Event;
 use crate::protocol::experiment::Experiment;
 
@@ -20,9 +20,8 @@ pub struct Lane {
     /// "Lane 2: MMoE", and where another lane trains the same model, what sets this one apart.
     name: String,
     pub dashboard: Dashboard,
-    /// (ms, step) of the lane's first and latest progress reports.
-    first: Option<(f64, u64)>,
-    last: Option<(f64, u64)>,
+    /// The timing of its progress reports.
+    reports: Throughput,
     /// The lane's worker failed, or the race was stopped before the lane ended.
     pub stopped: bool,
 }
@@ -40,9 +39,7 @@ impl Lane {
 
     /// Mean training throughput between its first and latest reports, in samples per second.
     pub fn rate(&self) -> Option<f64> {
-        let ((t0, s0), (t1, s1)) = (self.first?, self.last?);
-        (t1 > t0 && s1 > s0)
-            .then(|| (s1 - s0) as f64 * self.experiment.batch_size as f64 / ((t1 - t0) / 1000.0))
+        self.reports.rate(self.experiment.batch_size as f64)
     }
 }
 
@@ -132,8 +129,7 @@ impl Race {
                     experiment,
                     name,
                     dashboard,
-                    first: None,
-                    last: None,
+                    reports: Throughput::default(),
                     stopped: false,
                 }
             })
@@ -148,8 +144,7 @@ impl Race {
         };
         let taken = l.dashboard.apply(event).is_some();
         if let (true, Event::Progress { progress, .. }) = (taken, event) {
-            l.first.get_or_insert((now_ms, progress.step));
-            l.last = Some((now_ms, progress.step));
+            l.reports.take(now_ms, progress.step);
         }
         match (taken, event) {
             // The lane was told to play as soon as it was built.

@@ -14,7 +14,7 @@ mod timing;
 use leptos::prelude::*;
 
 use crate::page::dashboard::{Parts, RunState};
-use crate::page::device::{Measured, Shape, plan};
+use crate::page::device::{DevicePlan, Measured, Shape, plan};
 use crate::page::history::{History, RunRecord};
 use crate::page::keys::Shortcut;
 use crate::page::race::Race;
@@ -147,11 +147,7 @@ impl Playground {
     /// started one, which builds the model once ready); where Auto has no timing of this setup
     /// yet, starts it.
     fn apply_device(self) -> bool {
-        let choice = self.experiment.with_untracked(|e| e.device);
-        let measured = self.measured_now();
-        let device_plan = self
-            .probe
-            .with_untracked(|p| plan(choice, p, measured.as_ref()));
+        let device_plan = self.device_plan();
         self.device_reason.set(device_plan.reason);
         let spawn = self.worker_backend.get_value() != Some(device_plan.backend);
         if spawn {
@@ -159,6 +155,14 @@ impl Playground {
         }
         self.time_devices();
         spawn
+    }
+
+    /// The device the learner's choice, the probe and Auto's timing of this setup call for.
+    fn device_plan(self) -> DevicePlan {
+        let choice = self.experiment.with_untracked(|e| e.device);
+        let measured = self.measured_now();
+        self.probe
+            .with_untracked(|p| plan(choice, p, measured.as_ref()))
     }
 
     fn spawn_worker(self, backend: Backend) {

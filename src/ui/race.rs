@@ -58,11 +58,11 @@ pub fn RacePanel() -> impl IntoView {
         p.race
             .with(|r| r.as_ref().map(|r| (r.id.clone(), r.lanes.len())))
     });
-    let lane_text = move |i: usize, f: fn(&crate::page::race::Lane, usize) -> String| {
+    let lane_text = move |i: usize, f: fn(&crate::page::race::Lane) -> String| {
         p.race.with(|r| {
             r.as_ref()
                 .and_then(|r| r.lanes.get(i))
-                .map(|l| f(l, i))
+                .map(f)
                 .unwrap_or_default()
         })
     };
@@ -124,17 +124,17 @@ pub fn RacePanel() -> impl IntoView {
                 <div class="race-lanes">
                     {(0..n).map(|i| view! {
                         <div class="race-lane" data-testid="race-lane" data-lane=i style=format!("border-top-color: {}", series_colour(i))>
-                            <h3>{lane_text(i, |l, _| l.label().to_string())}</h3>
-                            <p class="hint setup">{lane_text(i, |l, _| l.experiment.summary())}</p>
+                            <h3>{lane_text(i, |l| l.label().to_string())}</h3>
+                            <p class="hint setup">{lane_text(i, |l| l.experiment.summary())}</p>
                             <p>
-                                <span data-testid="step-counter">{move || lane_text(i, |l, _| format!("Step {} · Epoch {}", l.dashboard.step, l.dashboard.epoch))}</span>
+                                <span data-testid="step-counter">{move || lane_text(i, |l| format!("Step {} · Epoch {}", l.dashboard.step, l.dashboard.epoch))}</span>
                                 " · "
-                                <span data-testid="lane-rate">{move || lane_text(i, |l, _| l.rate().map_or("– samples/s".into(), |r| format!("{r:.0} samples/s")))}</span>
+                                <span data-testid="lane-rate">{move || lane_text(i, |l| l.rate().map_or("– samples/s".into(), |r| format!("{r:.0} samples/s")))}</span>
                             </p>
-                            <p class="status" role="status">{move || lane_text(i, |l, _| l.dashboard.status.clone())}</p>
-                            <p class="error">{move || lane_text(i, |l, _| l.dashboard.error.clone().unwrap_or_default())}</p>
-                            <p data-testid="lane-scores">{move || lane_text(i, |l, _| lane_scores(l))}</p>
-                            <p class="hint">{move || lane_text(i, |l, _| note(l.experiment.model).no_gates.unwrap_or("Mean gate weight per expert, brighter is heavier:").to_string())}</p>
+                            <p class="status" role="status">{move || lane_text(i, |l| l.dashboard.status.clone())}</p>
+                            <p class="error">{move || lane_text(i, |l| l.dashboard.error.clone().unwrap_or_default())}</p>
+                            <p data-testid="lane-scores">{move || lane_text(i, lane_scores)}</p>
+                            <p class="hint">{move || lane_text(i, |l| note(l.experiment.model).no_gates.unwrap_or("Mean gate weight per expert, brighter is heavier:").to_string())}</p>
                             <table class="metrics gate-mini" aria-label="Mean gate weight per expert">
                                 <tbody>
                                     {move || p.race.with(|r| {

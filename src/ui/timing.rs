@@ -202,11 +202,7 @@ impl Playground {
             self.apply_device();
             return;
         }
-        let choice = self.experiment.with_untracked(|e| e.device);
-        let measured = self.measured_now();
-        let device_plan = self
-            .probe
-            .with_untracked(|p| crate::page::device::plan(choice, p, measured.as_ref()));
+        let device_plan = self.device_plan();
         let mut reason = device_plan.reason;
         if self.worker_backend.get_value() != Some(device_plan.backend) {
             reason += " It takes over at the next Reset; this run stays where it is.";
