@@ -531,6 +531,7 @@ mod tests {
                 auc: 0.91,
             }],
             label_correlation: None,
+            data_picture: None,
             grad_cosine_every: Some(25),
             seeds: vec![1],
         }

@@ -5,6 +5,7 @@
 //! them.
 
 pub mod dashboard;
+pub mod dataview;
 pub mod device;
 pub mod diagram;
 pub mod guide;
@@ -15,3 +16,4 @@ pub mod notices;
 pub mod plot;
 pub mod race;
 pub mod sweep;
+pub mod tabs;

@@ -1,5 +1,5 @@
-//! The notices under the run bar: what the page did on its own, or refused, and why. Newest
-//! last, a few at most, and each said once: doing the same thing again moves its notice to the
+//! The notices under the run bar: what the page did on its own, or refused, and why. Kept
+//! newest last (the page lists them newest first), a few at most, and each said once: doing the same thing again moves its notice to the
 //! end rather than stacking copies of it.
 
 /// The most notices shown at once; older ones go.

@@ -21,6 +21,19 @@ pub fn expert_style(shared: bool, k: usize) -> (usize, usize) {
     (family[k % family.len()], (k / family.len()) % DASHES.len())
 }
 
+/// What a task-gradient cosine means, in words for the conflict meter: the tasks pull the
+/// shared parameters the same way (0.3 and up), against each other (−0.1 and down, negative
+/// transfer), or nearly at right angles in between.
+pub fn conflict_words(cos: f64) -> &'static str {
+    if cos >= 0.3 {
+        "the tasks pull the shared parameters the same way"
+    } else if cos <= -0.1 {
+        "the tasks pull the shared parameters against each other"
+    } else {
+        "nearly at right angles: one task's step hardly moves the other's loss"
+    }
+}
+
 /// Maps a data interval onto a pixel interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LinearScale {
@@ -241,6 +254,15 @@ pub fn push_bounded<T>(points: &mut Vec<T>, point: T, max: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conflict_words_follow_the_sign() {
+        assert!(conflict_words(0.77).contains("same way"));
+        assert!(conflict_words(-0.4).contains("against"));
+        assert!(conflict_words(0.03).contains("right angles"));
+        assert!(conflict_words(0.3).contains("same way"));
+        assert!(conflict_words(-0.1).contains("against"));
+    }
 
     #[test]
     fn nice_ticks_are_round_and_cover_the_range() {

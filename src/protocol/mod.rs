@@ -174,6 +174,31 @@ pub struct ModelInfo {
     /// `None` when the two tasks share no parameter, so there is nothing to measure.
     #[serde(default)]
     pub grad_cosine_every: Option<u64>,
+    /// A small picture of the training data (the page's data view); `None` from an older
+    /// worker or an empty split.
+    #[serde(default)]
+    pub data_picture: Option<DataPicture>,
+}
+
+/// What the two tasks are, in numbers small enough to draw: the page's data view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DataPicture {
+    /// Two regression targets: an evenly spaced sample of the training rows' (task 1, task 2)
+    /// labels, which tighten onto a line as the correlated data's p rises.
+    Scatter { points: Vec<[f32; 2]> },
+    /// Two binary labels: training rows counted by (task 1, task 2); `counts[a][b]` has
+    /// task 1 = a and task 2 = b.
+    Joint { counts: [[u64; 2]; 2] },
+    /// The funnel's training impressions, how many were clicked, how many were clicked and
+    /// converted, and how many of all impressions would have converted had they been clicked
+    /// (the counterfactual the logs never show; only a synthetic funnel knows it).
+    Funnel {
+        impressions: u64,
+        clicks: u64,
+        conversions: u64,
+        would_convert: u64,
+    },
 }
 
 /// An input field that is a proxy for a task's label.

@@ -48,8 +48,18 @@ pub fn ArchitectureDiagram() -> impl IntoView {
                     })
                     .collect();
                 let numeric = i.input_fields.len() - i.categorical_fields.min(i.input_fields.len());
+                let leaks: String = i
+                    .proxies
+                    .iter()
+                    .map(|x| {
+                        format!(
+                            " ⚠ {} gives {} away (AUC {:.2} alone).",
+                            x.field, x.task, x.auc
+                        )
+                    })
+                    .collect();
                 let heading = format!(
-                    "Inputs every part reads ({}: {} categorical, {numeric} numeric)",
+                    "Inputs every part reads ({}: {} categorical, {numeric} numeric).{leaks}",
                     i.input_fields.len(),
                     i.categorical_fields
                 );
@@ -106,13 +116,18 @@ pub fn ArchitectureDiagram() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="diagram-title">
             <h2 id="diagram-title">"Architecture"</h2>
-            <p class="hint">
-                "Data flows down. Edges into a gate are as thick as the weight it gives that expert, live. Tap or focus a node for its numbers (Tab into the diagram, then the arrow keys)."
+            <p class="hint diagram-help">
+                "Data flows down; an edge into a gate is as thick as its weight, live. Tap a node for its numbers."
             </p>
             <div class="input-fields" data-testid="input-fields">
-                {move || inputs.get().map(|(heading, fields)| view! {
-                    <p class="hint">{heading}</p>
-                    <ul class="field-list">
+                // Folded unless a field gives a label away: then it is the point.
+                {move || inputs.get().map(|(heading, fields)| {
+                    let leaks = fields.iter().any(|f| f.2.is_some());
+                    view! {
+                    <details class="inputs" open=leaks>
+                    <summary class="hint">{heading}</summary>
+                    // It scrolls sideways on the stage: a Tab stop, so a keyboard scrolls it too.
+                    <ul class="field-list" tabindex="0" aria-label="Input fields">
                         {fields.into_iter().map(|(name, categorical, proxy)| {
                             let kind = if categorical { "categorical" } else { "numeric" };
                             let class = match (&proxy, categorical) {
@@ -130,6 +145,8 @@ pub fn ArchitectureDiagram() -> impl IntoView {
                             }
                         }).collect_view()}
                     </ul>
+                    </details>
+                    }
                 })}
             </div>
             <div class="diagram" data-testid="architecture">

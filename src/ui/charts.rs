@@ -20,6 +20,8 @@ const LEFT: f64 = 72.0;
 const RIGHT: f64 = 12.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 44.0;
+/// The stage's charts are flatter, so the data, the model and both curves fit one screen.
+const STAGE_H: f64 = 190.0;
 
 /// One line of a chart.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -55,7 +57,11 @@ pub fn LineChart(
     /// A fixed y range, such as `(0.5, 1.0)` for AUC; otherwise the data's range.
     #[prop(optional)]
     y_domain: Option<(f64, f64)>,
+    /// The view box's height, for a flatter chart than the default (the stage's).
+    #[prop(optional)]
+    height: Option<f64>,
 ) -> impl IntoView {
+    let h = height.unwrap_or(H);
     let geometry = Memo::new(move |_| {
         let all = series.get();
         let xs =
@@ -69,7 +75,7 @@ pub fn LineChart(
         }));
         let ys = y_range(y_domain, data_y);
         let x = LinearScale::new((xs.0.min(0.0), xs.1.max(1.0)), (LEFT, W - RIGHT));
-        let y = LinearScale::new(ys, (H - BOTTOM, TOP));
+        let y = LinearScale::new(ys, (h - BOTTOM, TOP));
         // Each band as a closed polygon: along the highs, back along the lows.
         let bands: Vec<(String, &'static str)> = all
             .iter()
@@ -136,17 +142,17 @@ pub fn LineChart(
     view! {
         <figure class="chart" data-testid=testid>
             <figcaption>{title.clone()}</figcaption>
-            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=title preserveAspectRatio="xMidYMid meet">
-                <line class="axis" x1=LEFT y1=H - BOTTOM x2=W - RIGHT y2=H - BOTTOM />
-                <line class="axis" x1=LEFT y1=TOP x2=LEFT y2=H - BOTTOM />
+            <svg viewBox=format!("0 0 {W} {h}") role="img" aria-label=title preserveAspectRatio="xMidYMid meet">
+                <line class="axis" x1=LEFT y1=h - BOTTOM x2=W - RIGHT y2=h - BOTTOM />
+                <line class="axis" x1=LEFT y1=TOP x2=LEFT y2=h - BOTTOM />
                 {move || {
                     let (_, x_ticks, y_ticks, _, _) = geometry.get();
                     let xs = x_ticks
                         .into_iter()
                         .map(|(px, label)| {
                             view! {
-                                <line class="grid" x1=px y1=TOP x2=px y2=H - BOTTOM />
-                                <text class="tick" x=px y=H - BOTTOM + 16.0 text-anchor="middle">{label}</text>
+                                <line class="grid" x1=px y1=TOP x2=px y2=h - BOTTOM />
+                                <text class="tick" x=px y=h - BOTTOM + 16.0 text-anchor="middle">{label}</text>
                             }
                         })
                         .collect_view();
@@ -161,9 +167,9 @@ pub fn LineChart(
                         .collect_view();
                     (xs, ys)
                 }}
-                <text class="axis-label" x=(LEFT + W - RIGHT) / 2.0 y=H - 6.0 text-anchor="middle">{x_label}</text>
-                <text class="axis-label y" x=14.0 y=(TOP + H - BOTTOM) / 2.0 text-anchor="middle"
-                    transform=format!("rotate(-90 14 {})", (TOP + H - BOTTOM) / 2.0)>{y_label}</text>
+                <text class="axis-label" x=(LEFT + W - RIGHT) / 2.0 y=h - 6.0 text-anchor="middle">{x_label}</text>
+                <text class="axis-label y" x=14.0 y=(TOP + h - BOTTOM) / 2.0 text-anchor="middle"
+                    transform=format!("rotate(-90 14 {})", (TOP + h - BOTTOM) / 2.0)>{y_label}</text>
                 {move || {
                     geometry
                         .get()
@@ -201,7 +207,7 @@ pub fn LineChart(
                         .collect_view()
                 }}
                 <Show when=empty>
-                    <text class="empty" x=(LEFT + W) / 2.0 y=H / 2.0 text-anchor="middle">"No data yet: press Play or Step."</text>
+                    <text class="empty" x=(LEFT + W) / 2.0 y=h / 2.0 text-anchor="middle">"No data yet: press Play or Step."</text>
                 </Show>
             </svg>
             <ul class="legend">
@@ -278,7 +284,7 @@ pub fn LossChart() -> impl IntoView {
                 .collect()
         })
     });
-    view! { <LineChart title="Loss" testid="loss-chart" x_label="step" y_label="log loss or MSE" series=series /> }
+    view! { <LineChart title="Loss" testid="loss-chart" x_label="step" y_label="log loss or MSE" series=series height=STAGE_H /> }
 }
 
 /// Validation AUC per task (R² on the correlated tasks), and on the funnel the CVR head's AUC
@@ -318,7 +324,7 @@ pub fn AucChart() -> impl IntoView {
     move || {
         let name = metric.get();
         view! {
-            <LineChart title=format!("Validation {name}") testid="auc-chart" x_label="step" y_label=name series=series y_domain=(0.4, 1.0) />
+            <LineChart title=format!("Validation {name}") testid="metric-chart" x_label="step" y_label=name series=series y_domain=(0.4, 1.0) height=STAGE_H />
         }
     }
 }
@@ -633,5 +639,104 @@ pub fn GateHistoryChart() -> impl IntoView {
                 </div>
             </section>
         </Show>
+    }
+}
+
+/// The data view: what the two tasks are, drawn from the training split the worker built
+/// ([`crate::page::dataview::sketch`] lays it out), with one sentence of what it shows.
+#[component]
+pub fn DataView() -> impl IntoView {
+    use crate::page::dataview::{Mark, VIEW_H, VIEW_W, sketch};
+    let p = expect_context::<Playground>();
+    let picture = Memo::new(move |_| {
+        p.dashboard.with(Parts::MODEL, |d| {
+            d.info.as_ref().and_then(|i| {
+                let tasks: Vec<String> = i
+                    .tasks
+                    .iter()
+                    .map(|t| p.experiment.with_untracked(|e| e.task_title(t)))
+                    .collect();
+                i.data_picture
+                    .as_ref()
+                    .map(|pic| sketch(pic, &tasks, i.label_correlation))
+            })
+        })
+    });
+    let data_name = move || p.experiment.with(|e| e.data.label());
+    view! {
+        <section class="panel stage-data" aria-labelledby="data-title" data-testid="data-view">
+            <h2 id="data-title">{move || format!("Data: {}", data_name())}</h2>
+            {move || match picture.get() {
+                None => view! { <p class="none">"The picture of the data appears once it is loaded."</p> }.into_any(),
+                Some(s) => {
+                    let marks = s
+                        .marks
+                        .into_iter()
+                        .map(|m| match m {
+                            Mark::Dot { x, y } => view! { <circle class="dot" cx=x cy=y r="1.6" /> }.into_any(),
+                            Mark::Rect { x, y, w, h, tone } => view! {
+                                <rect class=format!("tone{tone}") x=x y=y width=w height=h rx="2" />
+                            }
+                            .into_any(),
+                            Mark::Text { x, y, text, anchor } => view! {
+                                <text x=x y=y text-anchor=anchor.as_str()>{text}</text>
+                            }
+                            .into_any(),
+                            Mark::Line { x1, y1, x2, y2 } => view! {
+                                <line class="diagonal" x1=x1 y1=y1 x2=x2 y2=y2 />
+                            }
+                            .into_any(),
+                        })
+                        .collect_view();
+                    view! {
+                        <svg viewBox=format!("0 0 {VIEW_W} {VIEW_H}") role="img" aria-label=s.label>{marks}</svg>
+                        <p class="hint" data-testid="data-caption">{s.caption}</p>
+                    }
+                    .into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+/// The task-gradient conflict as one number on a scale from −1 to 1, beside the diagram: the
+/// latest measurement, and in words what its sign means.
+#[component]
+pub fn ConflictMeter() -> impl IntoView {
+    let p = expect_context::<Playground>();
+    let shares = move || {
+        p.dashboard.with(Parts::MODEL, |d| {
+            d.info.as_ref().map(|i| i.grad_cosine_every.is_some())
+        })
+    };
+    let latest = move || {
+        let at = p.replay_at.get();
+        p.dashboard.with(Parts::CONFLICT, |d| {
+            upto(&d.grad_cosine, at).last().copied()
+        })
+    };
+    view! {
+        <div class="conflict-meter" data-testid="conflict-meter">
+            {move || match (shares(), latest()) {
+                (Some(false), _) => view! { <p class="hint">"Gradient conflict: the two tasks share no parameter."</p> }.into_any(),
+                (_, None) => view! { <p class="hint">"Gradient conflict: measured once training starts."</p> }.into_any(),
+                (_, Some((step, cos))) => {
+                    let x = 50.0 + 50.0 * cos.clamp(-1.0, 1.0);
+                    let words = crate::page::plot::conflict_words(cos);
+                    view! {
+                        <svg viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">
+                            <rect class="scale" x="0" y="3" width="100" height="4" />
+                            <line class="zero" x1="50" y1="0" x2="50" y2="10" />
+                            <rect class="mark" x=x - 1.5 y="0" width="3" height="10" />
+                        </svg>
+                        <p class="hint">
+                            <strong>{format!("Task gradients: cosine {cos:.2}")}</strong>
+                            {format!(" at step {step:.0}: {words}")}
+                        </p>
+                    }
+                    .into_any()
+                }
+            }}
+        </div>
     }
 }

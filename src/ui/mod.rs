@@ -19,6 +19,7 @@ use crate::page::history::{History, RunRecord};
 use crate::page::keys::Shortcut;
 use crate::page::race::Race;
 use crate::page::sweep::SeedSweep;
+use crate::page::tabs::Tab;
 use crate::protocol::experiment::{DataKind, DeviceChoice, Experiment, ModelKind, models_in_words};
 use crate::protocol::{AdapterProbe, Backend, Command, Event, StopReason};
 use crate::web::{WorkerClient, probe_webgpu};
@@ -77,6 +78,8 @@ pub struct Playground {
     pub drawer_open: RwSignal<bool>,
     /// The lesson step in progress (lesson, step), shown under the run bar.
     pub lesson: RwSignal<Option<(usize, usize)>>,
+    /// The view open under the stage.
+    pub tab: RwSignal<Tab>,
     /// The race on screen, if any: setups training side by side, one CPU worker each.
     pub race: RwSignal<Option<Race>>,
     /// The race's workers, one per lane; dropped (terminated) when the race ends.
@@ -116,6 +119,7 @@ impl Playground {
             replay_at: RwSignal::new(None),
             drawer_open: RwSignal::new(false),
             lesson: RwSignal::new(None),
+            tab: RwSignal::new(Tab::Lessons),
             race: RwSignal::new(None),
             race_workers: StoredValue::new_local(Vec::new()),
             worker: StoredValue::new_local(None),
@@ -392,7 +396,20 @@ impl Playground {
         }
         self.lesson.set(Some((l, s)));
         self.drawer_open.set(false);
+        // The view the step watches, where a tab holds it.
+        if let Some(tab) = step.watch.and_then(Tab::holding) {
+            self.tab.set(tab);
+        }
         crate::web::reveal("[data-testid=lesson-step]", true);
+    }
+
+    /// Opens the tab that holds the view `testid` (if a tab holds it), then scrolls it into
+    /// sight: a lesson card's "Show me".
+    pub fn show(self, testid: &str) {
+        if let Some(tab) = Tab::holding(testid) {
+            self.tab.set(tab);
+        }
+        crate::web::reveal(format!("[data-testid={testid}]"), false);
     }
 
     /// Holds training to `steps_per_sec`, or lets it run at full speed.
@@ -624,6 +641,7 @@ impl Playground {
         }
         self.race_workers.set_value(workers);
         self.race.set(Some(race));
+        self.tab.set(Tab::Race);
         Ok(())
     }
 
@@ -791,7 +809,14 @@ pub fn App() -> impl IntoView {
     view! {
         <a class="skip-link" href="#toolbar" data-testid="skip-to-toolbar">"Skip to the training controls"</a>
         <header class="top">
-            <h1>"Multi-task learning playground"</h1>
+            <div class="top-row">
+                <h1>"Multi-task learning playground"</h1>
+                <button type="button" class="start-here" data-testid="start-here"
+                    title="The first guided experiment: it sets the page up, and its card says what to watch"
+                    on:click=move |_| playground.start_lesson_step(0, 0)>
+                    {format!("New here? Start lesson 1: {} →", crate::page::lessons::lessons().first().map_or("", |l| l.title))}
+                </button>
+            </div>
             <p class="tagline">
                 {move || format!(
                     "Train {} models in your browser. ",
@@ -803,6 +828,7 @@ pub fn App() -> impl IntoView {
                     DataKind::Funnel => "On a synthetic funnel: impressions → clicks → conversions, with the conversions of the unclicked ones kept.",
                 }}
             </p>
+            <p class="hint keys" data-testid="shortcuts">{format!("Keys: {}.", crate::page::keys::legend())}</p>
         </header>
         <main class="layout">
             <div class="side" id="settings" class:open=move || playground.drawer_open.get()>
@@ -810,25 +836,37 @@ pub fn App() -> impl IntoView {
                     on:click=move |_| playground.drawer_open.set(false)>"Close settings ✕"</button>
                 <Controls />
                 <ModelNotePanel />
-                <LessonsPanel />
             </div>
             <section class="results" aria-label="Training results">
                 <RunBar />
                 <LessonCard />
-                <DeviceStatus />
                 <panels::Notices />
-                <div class="charts">
-                    <charts::LossChart />
-                    <charts::AucChart />
+                // The stage: the data, the model and the curves in sight together.
+                <div class="stage">
+                    <div class="stage-left">
+                        <charts::DataView />
+                        <div class="stage-model">
+                            <ArchitectureDiagram />
+                            <charts::ConflictMeter />
+                        </div>
+                    </div>
+                    <div class="stage-right">
+                        <charts::LossChart />
+                        <charts::AucChart />
+                    </div>
                 </div>
-                <MetricsTable />
-                <ArchitectureDiagram />
-                <GateHeatmap />
-                <charts::GateHistoryChart />
-                <charts::GradientConflictChart />
-                <RacePanel />
-                <RunsPanel />
-                <CodePanel />
+                <DeviceStatus />
+                <panels::TabBar />
+                <panels::TabPanel tab=Tab::Lessons><LessonsPanel /></panels::TabPanel>
+                <panels::TabPanel tab=Tab::Scores><MetricsTable /></panels::TabPanel>
+                <panels::TabPanel tab=Tab::Gates>
+                    <GateHeatmap />
+                    <charts::GateHistoryChart />
+                </panels::TabPanel>
+                <panels::TabPanel tab=Tab::Conflict><charts::GradientConflictChart /></panels::TabPanel>
+                <panels::TabPanel tab=Tab::Race><RacePanel /></panels::TabPanel>
+                <panels::TabPanel tab=Tab::Runs><RunsPanel /></panels::TabPanel>
+                <panels::TabPanel tab=Tab::Code><CodePanel /></panels::TabPanel>
             </section>
         </main>
         <footer class="foot">

@@ -5,7 +5,9 @@ use leptos::prelude::*;
 
 use super::Playground;
 use crate::page::dashboard::{Parts, RunState};
+use crate::page::tabs::Tab;
 use crate::protocol::experiment::DataKind;
+use wasm_bindgen::JsCast;
 
 /// A number with `digits` decimals, or a dash where there is none.
 pub(super) fn fmt_opt(v: Option<f64>, digits: usize) -> String {
@@ -93,7 +95,6 @@ pub fn RunBar() -> impl IntoView {
                 <button type="button" data-testid="replay-play" title="Play the recorded curves and gates back from step 0"
                     on:click=move |_| p.play_back()>"▶ Replay"</button>
             </Show>
-            <p class="hint keys" data-testid="shortcuts">{format!("Keys: {}.", crate::page::keys::legend())}</p>
             <p class="status" data-testid="run-status" role="status">
                 {move || p.dashboard.with(Parts::RUN, |d| d.status.clone())}
             </p>
@@ -134,8 +135,9 @@ pub fn Notices() -> impl IntoView {
     view! {
         <Show when=move || p.notices.with(|n| !n.is_empty())>
             <div class="notices" role="status" data-testid="notices">
-                <ul>
-                    {move || p.notices.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+                <ul tabindex="0" aria-label="Notices, newest first">
+                    // Newest first: the list scrolls past a few lines, and the newest stays in view.
+                    {move || p.notices.get().into_iter().rev().map(|n| view! { <li>{n}</li> }).collect_view()}
                 </ul>
                 <button type="button" class="link" on:click=move |_| p.notices.set(Vec::new())>"Dismiss"</button>
             </div>
@@ -265,5 +267,70 @@ pub fn MetricsTable() -> impl IntoView {
             </table>
             <p class="hint">{tested_at}</p>
         </section>
+    }
+}
+
+/// The tab bar under the stage (`role="tablist"`): a click or the arrow keys open a tab.
+#[component]
+pub fn TabBar() -> impl IntoView {
+    let p = expect_context::<Playground>();
+    let focus_tab = |t: Tab| {
+        if let Some(el) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(&format!("tab-{}", t.key())))
+            && let Ok(el) = el.dyn_into::<web_sys::HtmlElement>()
+        {
+            let _ = el.focus();
+        }
+    };
+    view! {
+        <div class="tabbar" role="tablist" aria-label="More views" data-testid="tabs">
+            {Tab::ALL
+                .into_iter()
+                .map(|t| {
+                    let selected = move || p.tab.get() == t;
+                    view! {
+                        <button type="button" role="tab" id=format!("tab-{}", t.key())
+                            data-testid=format!("tab-{}", t.key())
+                            aria-controls=format!("tabpanel-{}", t.key())
+                            aria-selected=move || selected().to_string()
+                            tabindex=move || if selected() { "0" } else { "-1" }
+                            on:click=move |_| p.tab.set(t)
+                            on:keydown=move |ev| {
+                                let next = match ev.key().as_str() {
+                                    "ArrowRight" => Some(t.beside(1)),
+                                    "ArrowLeft" => Some(t.beside(-1)),
+                                    "Home" => Some(Tab::ALL[0]),
+                                    "End" => Some(Tab::ALL[Tab::ALL.len() - 1]),
+                                    _ => None,
+                                };
+                                if let Some(next) = next {
+                                    ev.prevent_default();
+                                    p.tab.set(next);
+                                    focus_tab(next);
+                                }
+                            }>
+                            {t.label()}
+                        </button>
+                    }
+                })
+                .collect_view()}
+        </div>
+    }
+}
+
+/// One tab's panel: in the page all along (its views keep their state), shown when its tab is
+/// open.
+#[component]
+pub fn TabPanel(tab: Tab, children: Children) -> impl IntoView {
+    let p = expect_context::<Playground>();
+    view! {
+        // Focusable (as the ARIA tabs pattern has it): its box scrolls, and a keyboard must
+        // reach that scroll.
+        <div class="tabpanel" role="tabpanel" tabindex="0" id=format!("tabpanel-{}", tab.key())
+            aria-labelledby=format!("tab-{}", tab.key())
+            hidden=move || p.tab.get() != tab>
+            {children()}
+        </div>
     }
 }

@@ -146,7 +146,7 @@ pub fn LessonCard() -> impl IntoView {
                     {move || watch().map(|t| view! {
                         <p class="hint" data-testid="lesson-watch">
                             {format!("Watch {} (outlined on the page). ", watch_name(t))}
-                            <button type="button" class="link" on:click=move |_| crate::web::reveal(format!("[data-testid={t}]"), false)>"Show me"</button>
+                            <button type="button" class="link" on:click=move |_| p.show(t)>"Show me"</button>
                         </p>
                     })}
                     <p class="lesson-result" role="status" data-testid="lesson-result">

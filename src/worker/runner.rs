@@ -13,7 +13,8 @@ use mtl::train::{
 
 use crate::protocol::experiment::{DataKind, Experiment};
 use crate::protocol::{
-    EvalPoint, ModelInfo, Progress, Proxy, ReplicaTest, StopReason, TaskScore, TestReport,
+    DataPicture, EvalPoint, ModelInfo, Progress, Proxy, ReplicaTest, StopReason, TaskScore,
+    TestReport,
 };
 use crate::worker::schedule::{Action, ChunkOutcome, Schedule, SessionState, Validated};
 
@@ -189,6 +190,7 @@ impl Training {
                 };
                 mtl::data::synthetic::correlation(&labels(0), &labels(1))
             }),
+            data_picture: data_picture(experiment.data, data),
         };
         let eval_set =
             |split: fn(&Dataset) -> &mtl::data::Split,
@@ -629,6 +631,45 @@ fn proxies(data: &Dataset, task_names: &[String]) -> Vec<Proxy> {
     found
 }
 
+/// Points of the correlated tasks' scatter: enough to show the cloud's shape, few enough to
+/// draw as SVG circles on every build.
+pub const SCATTER_POINTS: usize = 300;
+
+/// The data view's picture of a training split: what the two tasks are, in a few numbers.
+/// `None` when the split is empty or does not hold two tasks.
+pub fn data_picture(kind: DataKind, data: &Dataset) -> Option<DataPicture> {
+    let train = &data.train;
+    if train.len == 0 || train.n_tasks != 2 {
+        return None;
+    }
+    let row = |i: usize| [train.labels[i * 2], train.labels[i * 2 + 1]];
+    Some(match kind {
+        DataKind::Correlated => {
+            let n = train.len.min(SCATTER_POINTS);
+            DataPicture::Scatter {
+                points: (0..n).map(|k| row(k * train.len / n)).collect(),
+            }
+        }
+        DataKind::Adult => {
+            let mut counts = [[0u64; 2]; 2];
+            for i in 0..train.len {
+                let [a, b] = row(i);
+                counts[usize::from(a > 0.5)][usize::from(b > 0.5)] += 1;
+            }
+            DataPicture::Joint { counts }
+        }
+        DataKind::Funnel => {
+            let count = |labels: &[f32]| labels.iter().filter(|&&l| l > 0.5).count() as u64;
+            DataPicture::Funnel {
+                impressions: train.len as u64,
+                clicks: count(&train.task_labels(0)),
+                conversions: count(&train.task_labels(1)),
+                would_convert: data.cvr_truth.as_ref().map_or(0, |t| count(&t.train.label)),
+            }
+        }
+    })
+}
+
 /// The validation point of the replicas' reports: their mean, and with several each one's
 /// scores.
 pub fn eval_point(step: u64, reports: &[EvalReport]) -> EvalPoint {
@@ -737,6 +778,66 @@ mod tests {
         e.arch.shared_experts = 1;
         e.arch.experts = 3;
         e
+    }
+
+    #[test]
+    fn data_picture_draws_each_data_set_from_its_labels() {
+        // Adult: the four label combinations count every training row, as the labels say.
+        let Some(DataPicture::Joint { counts }) = data_picture(DataKind::Adult, data()) else {
+            panic!("Adult gives a 2 × 2");
+        };
+        let train = &data().train;
+        let both = (0..train.len)
+            .filter(|&i| train.labels[2 * i] > 0.5 && train.labels[2 * i + 1] > 0.5)
+            .count() as u64;
+        assert_eq!(counts.iter().flatten().sum::<u64>(), train.len as u64);
+        assert_eq!(counts[1][1], both);
+        assert!(
+            counts[0][1] > counts[1][1],
+            "few high earners are never married"
+        );
+        // The correlated tasks: a sample of the rows, tighter at p = 1 than at p = 0.
+        let scatter_r = |p: f64| {
+            let mut e = Experiment::tutorial_on(ModelKind::Mmoe, DataKind::Correlated);
+            e.p = p;
+            let d = synthetic_data(&e).expect("synthetic").expect("drawn");
+            let Some(DataPicture::Scatter { points }) = data_picture(e.data, &d) else {
+                panic!("the correlated tasks give a scatter");
+            };
+            assert_eq!(points.len(), SCATTER_POINTS.min(d.train.len));
+            assert_eq!(
+                points[1],
+                [
+                    d.train.labels[2 * (d.train.len / SCATTER_POINTS)],
+                    d.train.labels[2 * (d.train.len / SCATTER_POINTS) + 1]
+                ]
+            );
+            let (y1, y2): (Vec<f64>, Vec<f64>) = points
+                .iter()
+                .map(|&[a, b]| (f64::from(a), f64::from(b)))
+                .unzip();
+            mtl::data::synthetic::correlation(&y1, &y2)
+        };
+        let (r1, r0) = (scatter_r(1.0), scatter_r(0.0));
+        assert!(r1 > r0 + 0.3, "p = 1 draws {r1:.2}, p = 0 {r0:.2}");
+        // The funnel: each stage a subset of the one before, and more would convert than did.
+        let e = Experiment::tutorial_on(ModelKind::Esmm, DataKind::Funnel);
+        let d = synthetic_data(&e).expect("synthetic").expect("drawn");
+        let Some(DataPicture::Funnel {
+            impressions,
+            clicks,
+            conversions,
+            would_convert,
+        }) = data_picture(e.data, &d)
+        else {
+            panic!("the funnel gives its stages");
+        };
+        assert_eq!(impressions, d.train.len as u64);
+        assert!(0 < conversions && conversions < clicks && clicks < impressions);
+        assert!(
+            would_convert > conversions,
+            "{would_convert} ≤ {conversions}"
+        );
     }
 
     #[test]

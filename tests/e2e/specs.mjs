@@ -122,6 +122,33 @@ export class PlaygroundPage {
       })),
     );
   }
+  /** Clicks a control, first opening the tab under the stage that holds it, as a learner would. */
+  async click(testid) {
+    const key = await this.page.evaluate((t) => document.querySelector(`[data-testid="${t}"]`)?.closest('[role=tabpanel]')?.id.replace('tabpanel-', '') || null, testid);
+    if (key) await this.tab(key);
+    await this.id(testid).click();
+  }
+  /** Opens the tab under the stage with this key (lessons, scores, gates, conflict, race, runs,
+   * code), if it is not open. */
+  async tab(key) {
+    const t = this.id(`tab-${key}`);
+    if ((await t.getAttribute('aria-selected')) !== 'true') await t.click();
+    await this.page.waitForFunction((k) => !document.getElementById(`tabpanel-${k}`).hidden, key);
+  }
+  /** The stage's views that lie wholly between the sticky run bar and the bottom of the window,
+   * once the stage is scrolled to just under the bar. */
+  async stageInView(ids) {
+    return this.page.evaluate((ids) => {
+      const bar = document.querySelector('.runbar');
+      // The bar sticks at the top once the header has scrolled away.
+      window.scrollBy(0, document.querySelector('.stage').getBoundingClientRect().top - bar.getBoundingClientRect().height - 2);
+      const top = bar.getBoundingClientRect().bottom - 1;
+      return Object.fromEntries(ids.map((id) => {
+        const r = document.querySelector(`[data-testid=${id}]`).getBoundingClientRect();
+        return [id, { top: Math.round(r.top), bottom: Math.round(r.bottom), inView: r.height > 0 && r.top >= top && r.bottom <= window.innerHeight }];
+      }));
+    }, ids);
+  }
   async screenshot(shots, name) {
     await this.page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
   }
@@ -162,7 +189,7 @@ export const specs = [
         await p.trainFor(model === 'ple' || model === 'cgc' ? 120 : 300);
         const points = await p.linePoints('loss-chart');
         assert(points.length === 4 && points.every((n) => n >= 2), `${model}: loss curves ${points}`);
-        const auc = await p.linePoints('auc-chart');
+        const auc = await p.linePoints('metric-chart');
         assert(auc.every((n) => n >= 2), `${model}: AUC curves ${auc}`);
         const metrics = await p.metrics();
         assert(metrics.length >= 2, `${model}: metrics rows`);
@@ -511,7 +538,7 @@ export const specs = [
     async run({ page, base, shots }) {
       const p = new PlaygroundPage(page, base);
       await p.open();
-      await p.id('clear-runs').click();
+      await p.click('clear-runs');
       // Every status line the worker posts, to read how long drawing the funnel took in wasm.
       await page.evaluate(() => {
         window.statuses = [];
@@ -541,10 +568,10 @@ export const specs = [
         assert(tasks.includes('cvr (every impression)') === cvr && tasks.includes('cvr (clicked impressions)') === cvr, `${model}: rows ${tasks}`);
         for (const r of rows) assert(r.testAuc > 0 && r.testAuc < 1, `${model} ${r.task}: test AUC ${r.testAuc}`);
         // The CVR head's validation AUC over every impression is a curve beside the tasks'.
-        const curves = await page.$$eval('[data-testid=auc-chart] .legend', (ls) => ls.map((l) => l.textContent).join(' '));
-        const lines = await p.linePoints('auc-chart');
+        const curves = await page.$$eval('[data-testid=metric-chart] .legend', (ls) => ls.map((l) => l.textContent).join(' '));
+        const lines = await p.linePoints('metric-chart');
         assert(lines.length === (cvr ? 3 : 2) && lines.every((n) => n >= 1) && /cvr \(every impression\)/.test(curves) === cvr, `${model}: validation curves ${lines}, ${curves}`);
-        const chartText = await p.id('auc-chart').textContent();
+        const chartText = await p.id('metric-chart').textContent();
         assert(/Validation AUC/.test(chartText) && !/R²/.test(chartText), `${model}: the chart says AUC, not R²: ${chartText}`);
       }
       // A whole run of the naive model and of ESMM, timed from Play to its end (the budget, or
@@ -589,7 +616,7 @@ export const specs = [
       // two whole runs and the short ESMM run with a hidden factor, two numbers each).
       const scored = cvrCells.filter((t) => t !== '–');
       assert(scored.length === 6 && scored.every((t) => /^0\.\d{4} \/ 0\.\d{4}$/.test(t)), `CVR cells: ${cvrCells}`);
-      await p.id('show-code').click();
+      await p.click('show-code');
       assert(/The funnel is synthetic/.test(await p.id('code').textContent()), 'Show code gives the generator');
       await p.screenshot(shots, 'funnel');
     },
@@ -600,7 +627,7 @@ export const specs = [
     async run({ page, base, shots }) {
       const p = new PlaygroundPage(page, base);
       await p.open('?data=correlated&model=mmoe&seed=5');
-      await p.id('clear-runs').click();
+      await p.click('clear-runs');
       await page.fill('#seed-count', '3');
       await page.press('#seed-count', 'Tab');
       assert(/Train 3 seeds side by side/.test(await p.id('seed-repeat').textContent()), 'the button says how many');
@@ -693,7 +720,7 @@ export const specs = [
       assert(buttons.length >= 6, `lesson steps: ${buttons}`);
       const expected = { 'lesson-0-0': 'shared_bottom', 'lesson-0-1': 'mmoe', 'lesson-1-0': 'ple', 'lesson-2-0': 'esmm', 'lesson-3-1': 'mmoe', 'lesson-7-0': 'naive_cvr', 'lesson-7-1': 'esmm', 'lesson-5-1': 'omoe' };
       for (const id of buttons) {
-        await p.id(id).click();
+        await p.click(id);
         // A step over three seeds starts a seed sweep at once; the others wait for Play.
         const sweeping = (await p.id('sweep-status').count()) > 0;
         if (!sweeping) await p.waitReady();
@@ -727,7 +754,9 @@ export const specs = [
           await page.waitForFunction(() => {
             const panel = document.querySelector('.lesson-watch').getBoundingClientRect();
             const bar = document.querySelector('.runbar').getBoundingClientRect();
-            return panel.top >= bar.bottom - 1 && panel.top < window.innerHeight / 2;
+            // Below the bar, its heading in view (the page may end before the panel could
+            // rise higher).
+            return panel.top >= bar.bottom - 1 && panel.top < window.innerHeight - 80;
           }, null, { timeout: 5_000 }).catch(async () => {
             const at = await page.evaluate(() => [document.querySelector('.lesson-watch').getBoundingClientRect().top, document.querySelector('.runbar').getBoundingClientRect().bottom]);
             throw new Error(`${id}: "Show me" left the panel at ${at[0]} px, the run bar ends at ${at[1]} px`);
@@ -739,6 +768,81 @@ export const specs = [
         assert(play && play.y >= 0 && play.y + play.height <= height, `${id}: Play on screen (${JSON.stringify(play)})`);
       }
       await p.screenshot(shots, 'lessons');
+    },
+  },
+  {
+    name: 'one screen: the data, the model and the curves in view together while training, on each data set',
+    slug: 'one-screen',
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      const sets = [
+        ['adult', '?model=mmoe', async () => assert((await page.locator('[data-testid=data-view] svg rect').count()) === 4, 'Adult: a 2 × 2 mosaic')],
+        ['correlated', '?data=correlated&model=mmoe', async () => assert((await page.locator('[data-testid=data-view] svg circle').count()) >= 100, 'the correlated tasks: a scatter')],
+        ['funnel', '?data=funnel&model=esmm', async () => assert(/of clicks convert/.test(await p.id('data-caption').textContent()), 'the funnel: its stages')],
+      ];
+      for (const [w, h, ids] of [[1366, 768, ['data-view', 'architecture', 'conflict-meter', 'loss-chart', 'metric-chart']], [390, 844, ['data-view', 'architecture', 'conflict-meter']]]) {
+        await page.setViewportSize({ width: w, height: h });
+        for (const [name, query, check] of sets) {
+          await p.open(query);
+          // The way in, on the first screen.
+          const start = await p.id('start-here').boundingBox();
+          assert(start && start.y + start.height <= h, `${name} ${w}: "Start lesson 1" on the first screen`);
+          await check();
+          await p.id('pace').selectOption('20');
+          await p.play();
+          await page.waitForFunction(() => Number(/Step (\d+)/.exec(document.querySelector('[data-testid=step-counter]').textContent)?.[1] || 0) >= 30 && document.querySelector('[data-testid=loss-chart] polyline.series'));
+          const boxes = await p.stageInView(ids);
+          // On a phone the loss chart's plot must be in view too (its legend may run on).
+          const plot = await page.evaluate(() => { const r = document.querySelector('[data-testid=loss-chart] svg').getBoundingClientRect(); return r.bottom <= window.innerHeight; });
+          console.log(`    ${w}×${h} ${name}: ${Object.entries(boxes).map(([k, v]) => `${k} ${v.top}–${v.bottom}`).join(', ')}`);
+          const out = Object.entries(boxes).filter(([, v]) => !v.inView).map(([k]) => k);
+          assert(out.length === 0 && plot, `${w}×${h} ${name}: out of view while training: ${out}${plot ? '' : ' loss-chart plot'}`);
+          await page.screenshot({ path: join(shots, `one-screen-${name}-${w}.png`) });
+          await p.pauseIfRunning();
+        }
+      }
+      // One click from the first screen to a lesson's first step.
+      await page.setViewportSize({ width: 1366, height: 768 });
+      await p.open();
+      await p.id('start-here').click();
+      await page.waitForFunction(() => /Lesson 1\./.test(document.querySelector('[data-testid=lesson-step]')?.textContent || ''));
+      assert(/Step 1 of/.test(await p.id('lesson-step').textContent()), 'the first step');
+    },
+  },
+  {
+    name: 'the page stays short: after lessons 5 and 8, every step and race run, under 2.5 screens',
+    slug: 'page-height',
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      await page.setViewportSize({ width: 1366, height: 768 });
+      await p.open();
+      for (const l of [4, 7]) {
+        const steps = await page.locator(`[data-testid^=lesson-${l}-]`).count();
+        for (let s = 0; s < steps; s += 1) {
+          await p.tab('lessons');
+          await p.id(`lesson-${l}-${s}`).click();
+          await page.waitForFunction(() => document.querySelector('[data-testid=sweep-status]') || /Ready/.test(document.querySelector('[data-testid=run-status]')?.textContent || ''), null, { timeout: 60_000 });
+          if ((await p.id('sweep-status').count()) > 0) {
+            await page.waitForFunction(() => !document.querySelector('[data-testid=sweep-status]'), null, { timeout: 180_000 });
+          } else {
+            await p.trainToEnd(180_000);
+          }
+        }
+        await p.tab('lessons');
+        await p.id(`lesson-race-${l}`).click();
+        await page.waitForFunction(() => /By validation loss/.test(document.querySelector('[data-testid=race-summary]')?.textContent || ''), null, { timeout: 180_000 });
+        // Every tab open in turn: the page is as tall as the tallest.
+        const heights = {};
+        for (const key of ['lessons', 'scores', 'gates', 'conflict', 'race', 'runs', 'code']) {
+          await p.tab(key);
+          heights[key] = await page.evaluate(() => document.body.scrollHeight);
+        }
+        const tallest = Math.max(...Object.values(heights));
+        const screens = tallest / 768;
+        console.log(`    after lesson ${l + 1}: document.body.scrollHeight at most ${tallest} px over the tabs, ${screens.toFixed(2)} screens of 768 (${JSON.stringify(heights)})`);
+        assert(screens < 2.5, `after lesson ${l + 1} the page is ${screens.toFixed(2)} screens tall`);
+      }
+      await p.screenshot(shots, 'page-height');
     },
   },
   {
@@ -836,8 +940,10 @@ export const specs = [
       const bar = await barHeight();
       console.log(`    phone: the run bar is ${bar.toFixed(0)} px of 844`);
       assert(bar <= 844 / 8, `the sticky run bar takes ${bar} px of 844`);
+      await p.tab('gates');
       await page.waitForFunction(() => document.querySelectorAll('[data-testid=gate-heatmap] td .weight').length > 0);
       const heat = await page.evaluate(() => { const h = document.querySelector('[data-testid=gate-heatmap]'); return [h.scrollWidth, h.clientWidth]; });
+      assert(heat[1] > 0, 'the heatmap is drawn');
       assert(heat[0] <= heat[1], `the gate heatmap is ${heat[0]} px wide in ${heat[1]} px`);
       // Chart text at least 11 px as drawn (the SVG is scaled to the screen).
       const tick = await page.evaluate(() => {
@@ -846,12 +952,15 @@ export const specs = [
         return (parseFloat(getComputedStyle(t).fontSize) * svg.getBoundingClientRect().width) / 560;
       });
       assert(tick >= 11, `tick labels drawn at ${tick.toFixed(1)} px`);
-      // The settings are a drawer: closed, then open over the page, and a lesson step closes it.
-      assert(!(await p.id('lesson-0-0').isVisible()), 'the drawer starts closed');
+      // The settings are a drawer: closed, then open over the page, and closed again.
+      assert(!(await page.locator('#experts').isVisible()), 'the drawer starts closed');
       await p.id('settings-toggle').click();
       await page.waitForFunction(() => getComputedStyle(document.querySelector('#settings')).transform === 'none');
-      await p.id('lesson-0-0').click();
+      await p.id('settings-close').click();
       await page.waitForFunction(() => getComputedStyle(document.querySelector('#settings')).visibility === 'hidden');
+      // A lesson step from its tab, by touch.
+      await p.tab('lessons');
+      await p.click('lesson-0-0');
       await p.waitReady();
       await p.id('train-toggle').click();
       await page.waitForFunction(() => /Your Shared-Bottom run/.test(document.querySelector('[data-testid=lesson-result]')?.textContent || ''), null, { timeout: 60_000 });
@@ -925,7 +1034,7 @@ export const specs = [
     async run({ page, base, shots }) {
       const p = new PlaygroundPage(page, base);
       await p.open('?model=shared_bottom&epochs=20');
-      await p.id('clear-runs').click();
+      await p.click('clear-runs');
       const mainWorkers = page.workers().length;
       const laneSteps = () => page.$$eval('[data-testid=race-lane] [data-testid=step-counter]', (els) => els.map((e) => Number(/Step (\d+)/.exec(e.textContent)?.[1] || 0)));
       const laneStatus = () => page.$$eval('[data-testid=race-lane] .status', (els) => els.map((e) => e.textContent));
@@ -933,7 +1042,7 @@ export const specs = [
       const raceWorkers = [];
       page.on('worker', (w) => raceWorkers.push(new Promise((resolve) => w.once('close', resolve))));
       assert((await p.id('race-opponent').inputValue()) === 'mmoe', 'MMoE is the default opponent of Shared-Bottom');
-      await p.id('race-start').click();
+      await p.click('race-start');
       await page.waitForFunction(() => document.querySelectorAll('[data-testid=race-lane]').length === 2);
       const titles = await page.$$eval('[data-testid=race-lane] h3', (hs) => hs.map((h) => h.textContent));
       assert(titles.join('|') === 'Lane 1: Shared-Bottom|Lane 2: MMoE', `lanes: ${titles}`);
@@ -970,7 +1079,7 @@ export const specs = [
       };
       let before = 0;
       for (let i = 0; i < 4; i++) {
-        await p.id('race-start').click();
+        await p.click('race-start');
         await page.waitForFunction(() => /By validation loss/.test(document.querySelector('[data-testid=race-summary]')?.textContent || ''), null, { timeout: 120_000 });
         await Promise.all(raceWorkers.splice(0));
         assert(page.workers().length === mainWorkers, `race ${i + 1}: the workers are gone`);
@@ -986,15 +1095,16 @@ export const specs = [
       const scores = await page.$$eval('[data-testid=lane-scores]', (e) => e.map((x) => x.textContent));
       assert(scores.every((s) => /Test \(final, step \d+\): income 0\.\d+, never_married 0\.\d+/.test(s)), `lane scores: ${scores}`);
       // From the history: two ticked runs race again.
+      await p.tab('runs');
       await page.locator('[data-testid=runs-table] tbody input[type=checkbox]').nth(0).check();
       assert(await p.id('race-runs').isDisabled(), 'one ticked run is no race');
       await page.locator('[data-testid=runs-table] tbody input[type=checkbox]').nth(1).check();
-      await p.id('race-runs').click();
+      await p.click('race-runs');
       await page.waitForFunction(() => document.querySelectorAll('[data-testid=race-lane]').length === 2 && /Training|Building|Ready/.test(document.querySelector('[data-testid=race-lane] .status')?.textContent || ''));
       await p.id('race-stop').click();
       await Promise.all(raceWorkers.splice(0));
       // From a lesson: its two setups, in one click.
-      await p.id('lesson-race-0').click();
+      await p.click('lesson-race-0');
       await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=race-lane] h3')].map((h) => h.textContent).join('|') === 'Lane 1: Shared-Bottom|Lane 2: MMoE');
       await p.id('race-stop').click();
       await Promise.all(raceWorkers.splice(0));
@@ -1010,15 +1120,16 @@ export const specs = [
       // across different rows, so the page refuses it and says which setting differs.
       const p = new PlaygroundPage(page, base);
       await p.open('?data=correlated&model=mmoe&p=1&epochs=1&seed=7');
-      await p.id('clear-runs').click();
+      await p.click('clear-runs');
       await p.trainToEnd();
       await p.open('?data=correlated&model=shared_bottom&p=0&epochs=1&seed=7');
       await p.trainToEnd();
       const boxes = page.locator('[data-testid=runs-table] tbody input[type=checkbox]');
       assert((await boxes.count()) === 2, `two runs in the history: ${await boxes.count()}`);
+      await p.tab('runs');
       await boxes.nth(0).check();
       await boxes.nth(1).check();
-      await p.id('race-runs').click();
+      await p.click('race-runs');
       await page.waitForTimeout(1000);
       const lanes = await page.locator('[data-testid=race-lane]').count();
       assert(lanes === 0, `a race of runs on different data started, ${lanes} lanes`);
@@ -1093,12 +1204,13 @@ export const specs = [
     async run({ page, base, shots }) {
       const p = new PlaygroundPage(page, base);
       await p.open('?model=mmoe&epochs=1');
-      await p.id('clear-runs').click();
+      await p.click('clear-runs');
       await p.trainFor(40);
       await p.selectModel('shared_bottom');
       await p.trainFor(40);
       const rows = await page.locator('[data-testid=runs-table] tbody tr').count();
       assert(rows === 2, `two runs kept: ${rows}`);
+      await p.tab('runs');
       await page.locator('[data-testid=runs-table] tbody input[type=checkbox]').nth(0).check();
       await page.locator('[data-testid=runs-table] tbody input[type=checkbox]').nth(1).check();
       const curves = await p.linePoints('compare-chart');
@@ -1110,7 +1222,7 @@ export const specs = [
       const diff = await p.id('runs-difference').textContent();
       assert(/#\d .* minus #\d .*income: valid [+-]0\.\d{4}, test [+-]0\.\d{4}; never_married: valid [+-]0\.\d{4}/.test(diff), `difference: ${diff}`);
       const grabBytes = async (testid, keepAs) => {
-        const [download] = await Promise.all([page.waitForEvent('download'), p.id(testid).click()]);
+        const [download] = await Promise.all([page.waitForEvent('download'), p.click(testid)]);
         const path = await download.path();
         if (keepAs) await download.saveAs(join(shots, keepAs));
         const { readFile } = await import('node:fs/promises');
@@ -1157,7 +1269,7 @@ export const specs = [
       assert(validLosses.length === 3 && validLosses.every((v, i) => v > 0 && (i === 0 || v >= validLosses[i - 1])), `runs sorted by validation loss: ${validLosses}`);
       // Export, clear and import: the runs come back; importing the same file again adds none.
       const exported = await grabBytes('export-json', 'runs-export.json');
-      await p.id('clear-runs').click();
+      await p.click('clear-runs');
       assert((await page.locator('[data-testid=runs-table] tbody tr').count()) === 0, 'cleared');
       await p.id('import-runs').setInputFiles({ name: 'mtl-runs.json', mimeType: 'application/json', buffer: exported.bytes });
       await page.waitForFunction(() => document.querySelectorAll('[data-testid=runs-table] tbody tr').length === 3);
@@ -1167,11 +1279,11 @@ export const specs = [
       await p.id('import-runs').setInputFiles({ name: 'junk.json', mimeType: 'application/json', buffer: Buffer.from('{"runs": 7}') });
       await page.waitForFunction(() => /Nothing imported: this file is not a run history/.test(document.querySelector('[data-testid=notices]')?.textContent || ''));
       assert((await page.locator('[data-testid=runs-table] tbody tr').count()) === 3, 'a bad file loses nothing');
-      await p.id('show-code').click();
+      await p.click('show-code');
       const code = await p.id('code').textContent();
       assert(/MMOE\(/.test(code) && /model\.fit\(/.test(code), `code: ${code.slice(0, 120)}`);
       await p.screenshot(shots, 'exports');
-      await p.id('clear-runs').click();
+      await p.click('clear-runs');
       assert((await page.locator('[data-testid=runs-table] tbody tr').count()) === 0, 'cleared');
     },
   },
