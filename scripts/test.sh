@@ -39,7 +39,9 @@ trunk build --release
 step "browser tests, wasm32 clippy included (wasm-bindgen-test in headless Chromium)"
 browser_test() {
   # Options after the path go to `cargo test`.
-  WASM_BINDGEN_TEST_TIMEOUT=300 lint wasm-pack test --headless --chrome \
+  # The WebGPU tests run on Chromium's software adapter, which compiles every kernel slowly:
+  # the worker's suite takes about 4 minutes on 2 cores.
+  WASM_BINDGEN_TEST_TIMEOUT=600 lint wasm-pack test --headless --chrome \
     --chromedriver /usr/bin/chromedriver . --no-default-features "$@"
 }
 browser_test --profile web-ui --features ui --test browser_page

@@ -43,6 +43,7 @@ fn info(gated: bool, experts: usize) -> ModelInfo {
         }],
         label_correlation: None,
         grad_cosine_every: Some(25),
+        data_picture: None,
         seeds: vec![1],
     }
 }

@@ -491,6 +491,63 @@ async fn webgpu_and_cpu_agree_on_outputs_and_gradients() {
     }
 }
 
+/// Seeds side by side on WebGPU (the software adapter here): each replica of one build trains
+/// as its seed trains alone on the same device. After 10 steps, every replica's mean training
+/// loss per task and its validation losses agree with its own run within 1e-4 + 1e-3·|x| (f32
+/// on a GPU sums in its own order; the native test holds the CPU device to 1e-4 over whole runs).
+#[wasm_bindgen_test]
+async fn webgpu_replicas_are_each_seeds_own_run() {
+    // A slice of Adult: the software adapter is slow, and agreement needs no more rows.
+    let mut data =
+        mtl_playground::worker::runner::load_data(TRAIN_GZ, TEST_GZ, true).expect("data");
+    data.train = data.train.subset(&(0..1024).collect::<Vec<_>>());
+    data.valid = data.valid.subset(&(0..512).collect::<Vec<_>>());
+    let gpu = webgpu().await;
+    let mut e = Experiment::tutorial(ModelKind::Mmoe);
+    e.arch.experts = 3;
+    e.arch.expert_units = vec![8];
+    e.arch.tower_units = vec![4];
+    e.batch_size = 64;
+    e.seed = 4;
+    e.replicas = 2;
+    let steps = 10;
+    let mut together = Training::new(1, &e, &[&data], &gpu).expect("builds on WebGPU");
+    let chunk = together
+        .train_chunk(steps)
+        .read_async()
+        .await
+        .expect("finite losses");
+    assert_eq!(chunk.step, steps as u64);
+    assert_eq!(chunk.replica_losses.len(), 2);
+    let valid = together.validation().read_async().await.expect("reads");
+    assert_eq!(valid.len(), 2);
+    let mut seen = Vec::new();
+    for (r, seed) in e.seeds().into_iter().enumerate() {
+        let alone = e.reseeded(seed);
+        let mut own = Training::new(1, &alone, &[&data], &gpu).expect("builds on WebGPU");
+        let own_chunk = own.train_chunk(steps).read_async().await.expect("finite");
+        let own_valid = own.validation().read_async().await.expect("reads");
+        let own_valid: Vec<f32> = own_valid[0].tasks.iter().map(|t| t.loss as f32).collect();
+        let side_valid: Vec<f32> = valid[r].tasks.iter().map(|t| t.loss as f32).collect();
+        for (what, side, alone) in [
+            ("training loss", &chunk.replica_losses[r], &own_chunk.losses),
+            ("validation loss", &side_valid, &own_valid),
+        ] {
+            let worst = worst_over_tolerance(alone, side);
+            assert!(
+                worst <= 1.0,
+                "seed {seed}, {what}: side by side {side:?}, alone {alone:?} ({worst:.2}× the tolerance)"
+            );
+        }
+        seen.push(own_chunk.losses[0]);
+    }
+    // The premise: the seeds train differently, so agreeing with each is not agreeing with one.
+    assert!(
+        seen.iter().any(|l| (l - seen[0]).abs() > 1e-3),
+        "the seeds' losses: {seen:?}"
+    );
+}
+
 /// The largest |cpu − gpu| / (1e-4 + 1e-3·|cpu|) over the entries: at most 1 when the two
 /// devices agree. A NaN or an infinity on either side gives NaN, which no bound passes
 /// (`f32::max` would have dropped it and let the worst finite entry speak for it).
