@@ -117,21 +117,35 @@ pub fn step_result(lesson: &Lesson, step: usize, history: &History) -> Option<St
                 their_params as f64 / params as f64
             )
         };
-        let label = if other.model == setup.model {
-            format!("your previous step's {}", other.model.label())
-        } else {
-            format!("your {}", other.model.label())
+        // A step changes one thing, or the sentence says it changed two.
+        let data_changed = other.data_words() != setup.data_words();
+        let (label, two) = match (other.model == setup.model, data_changed) {
+            (true, false) => (format!("your previous step's {}", other.model.label()), ""),
+            (false, false) => (format!("your {}", other.model.label()), ""),
+            (same_model, true) => (
+                format!(
+                    "your {}{} on {}",
+                    if same_model { "previous step's " } else { "" },
+                    other.model.label(),
+                    other.data_words().unwrap_or_else(|| "Adult".into())
+                ),
+                if same_model {
+                    ""
+                } else {
+                    "; the model and the data both changed, so this mixes two effects"
+                },
+            ),
         };
         if !deltas.is_empty() {
             text += &format!(
-                " Against {label} ({sizes}): {}{}.",
+                " Against {label} ({sizes}{two}): {}{}.",
                 deltas.join(", "),
                 if runs.len() > 1 && runs.len() == theirs.len() {
                     " (paired by seed, 95% interval)"
                 } else if runs.len() > 1 {
                     " (means)"
                 } else {
-                    ""
+                    " (one seed each: a gap this size can be seed noise)"
                 }
             );
         }
@@ -194,7 +208,7 @@ mod tests {
         let both = step_result(lesson, 1, &h).expect("both runs are in");
         assert!(
             both.ends_with(
-                "Against your Shared-Bottom (42110 parameters, 3.9× MMoE's 10702: the comparison is not at equal size): income -0.0085, never_married -0.0010."
+                "Against your Shared-Bottom (42110 parameters, 3.9× MMoE's 10702: the comparison is not at equal size): income -0.0085, never_married -0.0010 (one seed each: a gap this size can be seed noise)."
             ),
             "{both}"
         );
@@ -210,6 +224,52 @@ mod tests {
             step_result(lesson, 1, &h)
                 .expect("in")
                 .contains("income 0.9100")
+        );
+    }
+
+    #[test]
+    fn a_step_that_changes_the_model_and_the_data_says_so() {
+        // Lesson 5: Shared-Bottom at p = 1, then MMoE at p = 0.
+        let all = lessons();
+        let lesson = all
+            .iter()
+            .find(|l| {
+                l.steps.len() >= 3
+                    && (l.steps[1].setup)().data_words() != (l.steps[2].setup)().data_words()
+                    && (l.steps[1].setup)().model != (l.steps[2].setup)().model
+            })
+            .expect("a lesson whose step changes model and data");
+        let (before, now) = ((lesson.steps[1].setup)(), (lesson.steps[2].setup)());
+        let mut h = History::default();
+        for (k, setup) in [&before, &now].into_iter().enumerate() {
+            for s in 0..lesson.steps[2].seeds.max(1) as u64 {
+                let mut e = setup.clone();
+                e.seed += s;
+                h.runs
+                    .push(record(&e, (k * 10 + 1) as u32 + s as u32, 1000, [0.9, 0.9]));
+            }
+        }
+        let text = step_result(lesson, 2, &h).expect("both steps ran");
+        let words = before.data_words().expect("synthetic data is named");
+        assert!(
+            text.contains(&format!("Against your {} on {words}", before.model.label())),
+            "{text}"
+        );
+        assert!(
+            text.contains("both changed, so this mixes two effects"),
+            "{text}"
+        );
+        // One change at a time says nothing of the kind (lesson 1: the model only).
+        let one = &lessons()[0];
+        let mut h = History::default();
+        h.runs
+            .push(record(&(one.steps[0].setup)(), 1, 42_110, [0.9, 0.9]));
+        h.runs
+            .push(record(&(one.steps[1].setup)(), 2, 10_702, [0.9, 0.9]));
+        let text = step_result(one, 1, &h).expect("both ran");
+        assert!(
+            !text.contains("two effects") && text.contains("Against your Shared-Bottom ("),
+            "{text}"
         );
     }
 

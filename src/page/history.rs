@@ -91,6 +91,42 @@ pub fn difference(a: &RunRecord, b: &RunRecord) -> Vec<TaskDifference> {
         .collect()
 }
 
+/// Two ticked runs compared in words: per task, `b` minus `a` on validation and test, and what
+/// one run each cannot tell: two runs that differ only in their seed differ by seed noise alone,
+/// and any other two carry that noise on top of what sets them apart.
+pub fn difference_text(a: &RunRecord, b: &RunRecord) -> String {
+    let signed = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:+.4}"));
+    let rows: Vec<String> = difference(a, b)
+        .into_iter()
+        .map(|d| {
+            format!(
+                "{}: valid {}, test {}",
+                d.name,
+                signed(d.valid),
+                signed(d.test)
+            )
+        })
+        .collect();
+    let alike = |e: &Experiment| Experiment {
+        device: Default::default(),
+        ..e.reseeded(0)
+    };
+    let noise = if a.experiment.seed != b.experiment.seed
+        && alike(&a.experiment) == alike(&b.experiment)
+    {
+        "These two differ only in their seed: their gap is seed noise itself."
+    } else {
+        "One run each: a gap this size can be seed noise; train both setups over the same seeds (Train N seeds side by side) for a paired interval."
+    };
+    format!(
+        "{} minus {}, {}: {}. {noise}",
+        b.label(),
+        a.label(),
+        a.experiment.data.task_kind().headline_name(),
+        rows.join("; ")
+    )
+}
+
 impl RunRecord {
     /// The id of a run whose model was built at `built_ms` (ms since the Unix epoch) in the
     /// page's session `session`.
@@ -531,6 +567,21 @@ mod tests {
             1,
             "only the tasks both runs have"
         );
+    }
+
+    #[test]
+    fn a_difference_of_two_runs_says_what_one_run_each_cannot_tell() {
+        let (a, mut b) = (run(1, 0.80), run(2, 0.85));
+        b.number = 2;
+        b.experiment.seed += 1;
+        let text = difference_text(&a, &b);
+        assert!(
+            text.starts_with("#2 PLE minus #0 PLE, AUC: income: valid +0.0500, test +0.0500; never_married: valid –, test +0.0000."),
+            "{text}"
+        );
+        assert!(text.ends_with("seed noise itself."), "{text}");
+        b.experiment.model = ModelKind::Mmoe;
+        assert!(difference_text(&a, &b).ends_with("for a paired interval."));
     }
 
     #[test]

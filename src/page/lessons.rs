@@ -98,6 +98,23 @@ pub struct LessonStep {
     pub claims: &'static [Claim],
 }
 
+/// A step's text as its card shows it: the first two sentences, and the rest, which the card
+/// folds away. A sentence ends at ". ", "? " or "! " before a capital letter ("i.e. it" does
+/// not end one).
+pub fn brief(text: &str) -> (&str, &str) {
+    let bytes = text.as_bytes();
+    let mut ends = 0;
+    for (i, w) in bytes.windows(3).enumerate() {
+        if matches!(w[0], b'.' | b'?' | b'!') && w[1] == b' ' && w[2].is_ascii_uppercase() {
+            ends += 1;
+            if ends == 2 {
+                return (&text[..=i], &text[i + 2..]);
+            }
+        }
+    }
+    (text, "")
+}
+
 /// What a lesson's design relies on, measured: the runner's `lesson_claims_hold` trains the
 /// step's setup natively, as the page does, at its seeds, and checks `check` against the test
 /// split, so a lesson cannot lead a learner to a comparison that shows nothing. The text states
@@ -652,7 +669,7 @@ pub fn lessons() -> Vec<Lesson> {
                         e
                     },
                     seeds: 3,
-                    look_for: "The naive model again, its CVR tower still learning from clicks only, but reading the embedding table that its CTR tower learns from every impression. Compare its CVR AUC over every impression with ESMM's in the result below, against the seeds' spread: if they are level, what lifts CVR on this funnel is the item representation learned from every impression, more than where the CVR tower's loss is counted. The README's 30-seed table separates the two (ESMM without the shared table, ESMM-NS, is in it). ESMM's CVR is not unbiased in general either (ESCM², 2022).",
+                    look_for: "The naive model again, its CVR tower still learning from clicks only, but reading the embedding table that its CTR tower learns from every impression. Compare its CVR AUC over every impression with ESMM's in the result below, against the seeds' spread. If they are level, what lifts CVR on this funnel is the item representation learned from every impression, more than where the CVR tower's loss is counted. The README's 30-seed table separates the two (ESMM without the shared table, ESMM-NS, is in it). ESMM's CVR is not unbiased in general either (ESCM², 2022).",
                     watch: Some("seed-spread"),
                     claims: &[
                         Claim {
@@ -879,6 +896,39 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_step_leads_with_one_or_two_short_sentences() {
+        assert_eq!(
+            brief("One. Two? Three, i.e. four. Five"),
+            ("One. Two?", "Three, i.e. four. Five")
+        );
+        assert_eq!(brief("Only one."), ("Only one.", ""));
+        let mut long = Vec::new();
+        for lesson in lessons() {
+            for step in &lesson.steps {
+                let (lead, rest) = brief(step.look_for);
+                if lead.chars().count() > 320 {
+                    long.push(format!(
+                        "{} '{}' ({} characters): {lead}",
+                        lesson.id,
+                        step.button,
+                        lead.chars().count()
+                    ));
+                }
+                assert_eq!(
+                    format!("{lead} {rest}").trim_end(),
+                    step.look_for,
+                    "nothing is lost"
+                );
+            }
+        }
+        assert!(
+            long.is_empty(),
+            "steps that lead with a paragraph:\n{}",
+            long.join("\n")
+        );
     }
 
     #[test]

@@ -307,6 +307,26 @@ impl Experiment {
     }
 
     /// The summary without the seed: what the runs of one setup over several seeds share.
+    /// The data part of [`Experiment::setup_summary`]: "no relationship", "correlated tasks,
+    /// p = 0.5", "funnel, hidden factor k = 1"; `None` for Adult as shipped, the default.
+    pub fn data_words(&self) -> Option<String> {
+        match self.data {
+            DataKind::Adult if !self.relationship => Some("no relationship".into()),
+            DataKind::Adult => None,
+            DataKind::Correlated => {
+                let mut w = format!("correlated tasks, p = {}", self.p);
+                if (self.c, self.noise) != (CORRELATED_C, CORRELATED_NOISE) {
+                    w += &format!(", c = {}, noise {}", self.c, self.noise);
+                }
+                Some(w)
+            }
+            DataKind::Funnel if self.confound > 0.0 => {
+                Some(format!("funnel, hidden factor k = {}", self.confound))
+            }
+            DataKind::Funnel => Some("funnel".into()),
+        }
+    }
+
     pub fn setup_summary(&self) -> String {
         self.summarise(None)
     }
@@ -349,19 +369,9 @@ impl Experiment {
                 " · a table per tower"
             };
         }
-        match self.data {
-            DataKind::Adult if !self.relationship => extra += " · no relationship",
-            DataKind::Adult => {}
-            DataKind::Correlated => {
-                extra += &format!(" · correlated tasks, p = {}", self.p);
-                if (self.c, self.noise) != (CORRELATED_C, CORRELATED_NOISE) {
-                    extra += &format!(", c = {}, noise {}", self.c, self.noise);
-                }
-            }
-            DataKind::Funnel if self.confound > 0.0 => {
-                extra += &format!(" · funnel, hidden factor k = {}", self.confound);
-            }
-            DataKind::Funnel => extra += " · funnel",
+        if let Some(data) = self.data_words() {
+            extra += " · ";
+            extra += &data;
         }
         // The embedding width means something only where there are categorical fields.
         let emb = match self.data {

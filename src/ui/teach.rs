@@ -142,7 +142,18 @@ pub fn LessonCard() -> impl IntoView {
                 {move || step().map(|(l, s, title, n, button, look_for)| view! {
                     <h2 id="lesson-card-title">{format!("Lesson {title}")}</h2>
                     <p class="hint">{format!("Step {} of {n}: {button}", s + 1)}</p>
-                    <p class="look-for" data-testid="lesson-text">{look_for}</p>
+                    {
+                        let (lead, more) = crate::page::lessons::brief(look_for);
+                        view! {
+                            <p class="look-for" data-testid="lesson-text">{lead}</p>
+                            {(!more.is_empty()).then(|| view! {
+                                <details class="look-more">
+                                    <summary>"More about this step"</summary>
+                                    <p class="hint">{more}</p>
+                                </details>
+                            })}
+                        }
+                    }
                     {move || watch().map(|t| view! {
                         <p class="hint" data-testid="lesson-watch">
                             {format!("Watch {} (outlined on the page). ", watch_name(t))}
@@ -214,27 +225,9 @@ pub fn RunsPanel() -> impl IntoView {
         p.history.with(|h| {
             let pick = |id: &String| h.runs.iter().find(|r| r.id == *id);
             match chosen.as_slice() {
-                [a, b] => pick(a).zip(pick(b)).map(|(a, b)| {
-                    let rows: Vec<String> = crate::page::history::difference(a, b)
-                        .into_iter()
-                        .map(|d| {
-                            let signed =
-                                |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:+.4}"));
-                            format!(
-                                "{}: valid {}, test {}",
-                                d.name,
-                                signed(d.valid),
-                                signed(d.test)
-                            )
-                        })
-                        .collect();
-                    format!(
-                        "{} minus {}, AUC (R²): {}.",
-                        b.label(),
-                        a.label(),
-                        rows.join("; ")
-                    )
-                }),
+                [a, b] => pick(a)
+                    .zip(pick(b))
+                    .map(|(a, b)| crate::page::history::difference_text(a, b)),
                 _ => None,
             }
         })
