@@ -2,6 +2,7 @@
 // Prints one JSON line per figure; scripts/bench.sh runs it and puts the figures side by side.
 //
 //   node tests/e2e/bench.mjs [--seconds 6] [--models mmoe,ple] [--sweep-seeds 20]
+//   node tests/e2e/bench.mjs --models mmoe,ple --replicas 1,16   (seeds side by side only)
 //
 // For each model: samples/s on the CPU device inside wasm (the page's own readout, averaged
 // over the run after a warm-up), the longest main-thread task while training, the page's
@@ -32,10 +33,11 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-background-networking', '--no-first-run', '--enable-unsafe-webgpu'],
 });
 
-async function measure(model, device) {
+async function measure(model, device, replicas = 1) {
   const page = await browser.newPage();
   const t0 = Date.now();
-  await page.goto(`${base}?model=${model}&epochs=100&device=${device}`);
+  // patience 0: no early stop ends the run while it is being timed.
+  await page.goto(`${base}?model=${model}&epochs=100&patience=0&device=${device}&seeds=${replicas}`);
   await page.waitForFunction(
     () => {
       const t = document.querySelector('[data-testid=train-toggle]');
@@ -81,11 +83,13 @@ async function measure(model, device) {
   await page.getByTestId('train-toggle').click();
   const longTasks = await page.evaluate(() => window.__longTasks);
   const batch = 256;
-  const wallSamplesPerSec = ((stop.step - start.step) * batch * 1000) / (stop.time - start.time);
+  // Every replica trains a batch per step.
+  const wallSamplesPerSec = ((stop.step - start.step) * batch * replicas * 1000) / (stop.time - start.time);
   await page.close();
   return {
     model,
     device,
+    replicas,
     status: status.trim(),
     // Samples/s over wall time, counting everything (reports, validation, the page).
     samples_per_sec: Math.round(wallSamplesPerSec),
@@ -99,6 +103,23 @@ async function measure(model, device) {
     script_ms_per_report: perReport('ScriptDuration'),
     interactive_ms: interactiveMs,
   };
+}
+
+// Seeds side by side in the CPU worker (`--replicas 1,16`): each model's samples/s, every
+// replica's samples counted, at each count of replicas; then nothing else is measured.
+const replicaCounts = flag('--replicas', '');
+if (replicaCounts) {
+  for (const model of models) {
+    const rows = [];
+    for (const r of replicaCounts.split(',').map(Number)) rows.push(await measure(model, 'cpu', r));
+    for (const row of rows) {
+      emit({ event: 'wasm_replicas', model, replicas: row.replicas, samples_per_sec: row.samples_per_sec, readout_samples_per_sec: row.readout_samples_per_sec, vs_one: Number((row.samples_per_sec / rows[0].samples_per_sec).toFixed(2)) });
+    }
+  }
+  await browser.close();
+  server.close();
+  emit({ event: 'done' });
+  process.exit(0);
 }
 
 // Race mode: each setup's samples/s in a race worker alone, then beside the other setup's
