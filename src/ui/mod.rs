@@ -814,7 +814,13 @@ pub fn App() -> impl IntoView {
                 <button type="button" class="start-here" data-testid="start-here"
                     title="The first guided experiment: it sets the page up, and its card says what to watch"
                     on:click=move |_| playground.start_lesson_step(0, 0)>
-                    {format!("New here? Start lesson 1: {} →", crate::page::lessons::lessons().first().map_or("", |l| l.title))}
+                    // The title without its own number ("1. Shared-Bottom against …").
+                    {format!(
+                        "New here? Start lesson 1: {} →",
+                        crate::page::lessons::lessons()
+                            .first()
+                            .map_or("", |l| l.title.split_once(". ").map_or(l.title, |(_, t)| t))
+                    )}
                 </button>
             </div>
             <p class="tagline">

@@ -785,7 +785,8 @@ export const specs = [
         for (const [name, query, check] of sets) {
           await p.open(query);
           // The way in, on the first screen.
-          const start = await p.id('start-here').boundingBox();
+          assert(/^New here\? Start lesson 1: [A-Z]/.test(await p.id('start-here').textContent()), 'the first lesson, named once');
+      const start = await p.id('start-here').boundingBox();
           assert(start && start.y + start.height <= h, `${name} ${w}: "Start lesson 1" on the first screen`);
           await check();
           await p.id('pace').selectOption('20');
