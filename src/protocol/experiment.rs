@@ -306,7 +306,6 @@ impl Experiment {
         self.summarise(Some(self.seed))
     }
 
-    /// The summary without the seed: what the runs of one setup over several seeds share.
     /// The data part of [`Experiment::setup_summary`]: "no relationship", "correlated tasks,
     /// p = 0.5", "funnel, hidden factor k = 1"; `None` for Adult as shipped, the default.
     pub fn data_words(&self) -> Option<String> {
@@ -327,6 +326,7 @@ impl Experiment {
         }
     }
 
+    /// The summary without the seed: what the runs of one setup over several seeds share.
     pub fn setup_summary(&self) -> String {
         self.summarise(None)
     }
