@@ -211,7 +211,7 @@ pub fn lessons() -> Vec<Lesson> {
                     button: "Set up Shared-Bottom",
                     setup: || tutorial(ModelKind::SharedBottom),
                     seeds: 1,
-                    look_for: "Press Play and let it finish its 3 epochs. Note both tasks' test AUC in the metrics table; the run is saved in Runs, and your result appears below.",
+                    look_for: "It trains its 3 epochs as soon as it is built. Note both tasks' test AUC in the metrics table; the run is saved in Runs, and your result appears below.",
                     watch: Some("metrics-table"),
                     claims: &[],
                 },
@@ -219,7 +219,7 @@ pub fn lessons() -> Vec<Lesson> {
                     button: "Now MMoE",
                     setup: || tutorial(ModelKind::Mmoe),
                     seeds: 1,
-                    look_for: "Same seed, same data, same epochs, but not the same size: MMoE's towers here are the tutorial's [16, 8] against Shared-Bottom's [64, 32], so it has 10,702 parameters against 42,110 (the result below says so too). Train it, then read the result below: how far apart do the two models end on each task? Two tasks on 13 features leave little for experts to specialise on, so expect them close, and look at whether the gap is larger than a seed's spread (Train 3 seeds side by side tells). Watch the two gates drift apart anyway.",
+                    look_for: "Same seed, same data, same epochs, but not the same size: MMoE's towers here are the tutorial's [16, 8] against Shared-Bottom's [64, 32], so it has 10,702 parameters against 42,110 (the result below says so too). Once it has trained, read the result below: how far apart do the two models end on each task? Two tasks on 13 features leave little for experts to specialise on, so expect them close, and look at whether the gap is larger than a seed's spread (Train 3 seeds side by side tells). Watch the two gates drift apart anyway.",
                     watch: Some("gate-heatmap"),
                     claims: &[
                         Claim {
@@ -247,7 +247,7 @@ pub fn lessons() -> Vec<Lesson> {
                 button: "Set up PLE",
                 setup: || tutorial(ModelKind::Ple),
                 seeds: 1,
-                look_for: "Train, then read the gate heatmap's shared column: the share of each gate's weight that goes to the shared experts (S…), per level, beside the share an even gate would give them. A task's gate below its even share has moved weight from S to its own T experts: it has found something only it needs. Compare level 1 with level 2.",
+                look_for: "Once it has trained, read the gate heatmap's shared column: the share of each gate's weight that goes to the shared experts (S…), per level, beside the share an even gate would give them. A task's gate below its even share has moved weight from S to its own T experts: it has found something only it needs. Compare level 1 with level 2.",
                 watch: Some("gate-heatmap"),
                 claims: &[],
             }],
@@ -260,7 +260,7 @@ pub fn lessons() -> Vec<Lesson> {
                     button: "Set up ESMM",
                     setup: || tutorial(ModelKind::Esmm),
                     seeds: 1,
-                    look_for: "Train it and look at the test AUC of ctr (income > 50K), against the income AUC of the other models (your runs of lesson 1, in Runs). ESMM forces pCTCVR = pCTR × pCVR ≤ pCTR, i.e. it assumes every 'conversion' (never married) was first a 'click' (income > 50K). On Adult that is false: most never-married people earn less. To fit CTCVR, the model must push pCTR up for them, which would ruin it as an income predictor. Does your run show it?",
+                    look_for: "Once it has trained, look at the test AUC of ctr (income > 50K), against the income AUC of the other models (your runs of lesson 1, in Runs). ESMM forces pCTCVR = pCTR × pCVR ≤ pCTR, i.e. it assumes every 'conversion' (never married) was first a 'click' (income > 50K). On Adult that is false: most never-married people earn less. To fit CTCVR, the model must push pCTR up for them, which would ruin it as an income predictor. Does your run show it?",
                     watch: Some("metrics-table"),
                     claims: &[Claim {
                         premise: "falls to about 0.78",
@@ -296,7 +296,7 @@ pub fn lessons() -> Vec<Lesson> {
                     button: "MMoE with relationship",
                     setup: || tutorial(ModelKind::Mmoe),
                     seeds: 1,
-                    look_for: "Train and note never_married's AUC (the result below has it). The input fields above the diagram mark relationship as a proxy for it.",
+                    look_for: "Once it has trained, note never_married's AUC (the result below has it). The input fields above the diagram mark relationship as a proxy for it.",
                     watch: Some("input-fields"),
                     claims: &[Claim {
                         premise: "about 0.96",

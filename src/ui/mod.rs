@@ -374,9 +374,9 @@ impl Playground {
         self.update(|e| e.device = device);
     }
 
-    /// Sets lesson `l`'s step `s` up (keeping the learner's device choice) and builds it; a step
-    /// over several seeds starts its seed sweep, one build of its seeds side by side. Its card under
-    /// the run bar then says what to watch, and what the run came to.
+    /// Sets lesson `l`'s step `s` up (keeping the learner's device choice), builds it and trains
+    /// it; a step over several seeds as its seed sweep, one build of its seeds side by side. Its
+    /// card under the run bar then says what to watch, and what the run came to.
     pub fn start_lesson_step(self, l: usize, s: usize) {
         let lessons = crate::page::lessons::lessons();
         let Some(step) = lessons.get(l).and_then(|x| x.steps.get(s)) else {
@@ -392,7 +392,12 @@ impl Playground {
             self.sweep_seeds.set(step.seeds);
             self.start_sweep(step.seeds);
         } else {
-            self.reset();
+            // A step trains as soon as it is built, as a step over seeds does (Play goes with
+            // the build); Pause or F stops it.
+            self.cancel_sweep("a lesson step was set up");
+            self.rebuild();
+            self.dashboard.update(Parts::RUN, |d| d.play_when_built());
+            self.send(Command::Play);
         }
         self.lesson.set(Some((l, s)));
         self.drawer_open.set(false);

@@ -161,7 +161,7 @@ pub fn LessonCard() -> impl IntoView {
                         </p>
                     })}
                     <p class="lesson-result" role="status" data-testid="lesson-result">
-                        {move || result().unwrap_or_else(|| "Your result appears here when the run ends (press Play, or F to finish it early).".into())}
+                        {move || result().unwrap_or_else(|| "Your result appears here when the run ends (F finishes it early).".into())}
                     </p>
                     <div class="row-buttons">
                         <button type="button" data-testid="lesson-previous" disabled={s == 0}

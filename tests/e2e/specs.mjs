@@ -75,6 +75,15 @@ export class PlaygroundPage {
       { timeout },
     );
   }
+  /** Waits for the run's one test score, without pressing anything (a lesson step trains by
+   * itself). */
+  async waitTested(timeout = 120_000) {
+    await this.page.waitForFunction(
+      () => /Test scores at step/.test(document.querySelector('[data-testid=metrics-table]')?.parentElement?.textContent || ''),
+      null,
+      { timeout },
+    );
+  }
   /** Pauses, unless the run has meanwhile ended on its own (its epoch budget; the toggle is then
    * a disabled Play). The check and the click run in one turn of the page's event loop, so the
    * run cannot end between them. */
@@ -721,9 +730,8 @@ export const specs = [
       const expected = { 'lesson-0-0': 'shared_bottom', 'lesson-0-1': 'mmoe', 'lesson-1-0': 'ple', 'lesson-2-0': 'esmm', 'lesson-3-1': 'mmoe', 'lesson-7-0': 'naive_cvr', 'lesson-7-1': 'esmm', 'lesson-5-1': 'omoe' };
       for (const id of buttons) {
         await p.click(id);
-        // A step over three seeds starts a seed sweep at once; the others wait for Play.
+        // A step over three seeds starts a seed sweep at once; the others train at once too.
         const sweeping = (await p.id('sweep-status').count()) > 0;
-        if (!sweeping) await p.waitReady();
         const text = await p.id('lesson-text').textContent();
         assert(text.length > 40, `${id} says what to look for`);
         if (expected[id]) { const got = await p.id("model-select").inputValue(); assert(got === expected[id], `${id} sets up ${expected[id]}, got ${got}: ${await page.evaluate(() => location.search)}`); }
@@ -736,7 +744,7 @@ export const specs = [
           await p.pauseIfRunning();
           await page.waitForFunction(() => !document.querySelector('[data-testid=sweep-status]'));
         } else {
-          await p.trainFor(id.startsWith('lesson-1') ? 30 : 60);
+          await p.waitTested();
           // The result sentence is the run just made: its own test AUC per task.
           const result = await p.id('lesson-result').textContent();
           for (const r of (await p.metrics()).filter((r) => !r.task.startsWith('cvr'))) {
@@ -822,11 +830,11 @@ export const specs = [
         for (let s = 0; s < steps; s += 1) {
           await p.tab('lessons');
           await p.id(`lesson-${l}-${s}`).click();
-          await page.waitForFunction(() => document.querySelector('[data-testid=sweep-status]') || /Ready/.test(document.querySelector('[data-testid=run-status]')?.textContent || ''), null, { timeout: 60_000 });
+          // Each step trains by itself: a sweep until its status goes, one seed until tested.
           if ((await p.id('sweep-status').count()) > 0) {
             await page.waitForFunction(() => !document.querySelector('[data-testid=sweep-status]'), null, { timeout: 180_000 });
           } else {
-            await p.trainToEnd(180_000);
+            await p.waitTested(180_000);
           }
         }
         await p.tab('lessons');
@@ -962,8 +970,7 @@ export const specs = [
       // A lesson step from its tab, by touch.
       await p.tab('lessons');
       await p.click('lesson-0-0');
-      await p.waitReady();
-      await p.id('train-toggle').click();
+      // It trains by itself.
       await page.waitForFunction(() => /Your Shared-Bottom run/.test(document.querySelector('[data-testid=lesson-result]')?.textContent || ''), null, { timeout: 60_000 });
       const after = await overflowing();
       assert(after.length === 0, `after a run, wider than the screen: ${after}`);
@@ -991,16 +998,13 @@ export const specs = [
       console.log(`    keyboard: the first lesson step is Tab stop ${presses}`);
       await page.keyboard.press('Enter');
       await page.waitForFunction(() => document.activeElement?.dataset.testid === 'lesson-step');
-      await p.waitReady();
-      await page.keyboard.press('Space');
+      // The step trains by itself.
       await page.waitForFunction(() => /Your Shared-Bottom run/.test(document.querySelector('[data-testid=lesson-result]')?.textContent || ''), null, { timeout: 60_000 });
       // Tab, past "Show me", to the next step.
       for (let i = 0; i < 4 && (await focused()) !== 'lesson-next'; i++) await page.keyboard.press('Tab');
       assert((await focused()) === 'lesson-next', `Tab goes on to the next step: ${await focused()}`);
       await page.keyboard.press('Enter');
       await page.waitForFunction(() => document.activeElement?.dataset.testid === 'lesson-step' && /Step 2 of 2/.test(document.activeElement.textContent));
-      await p.waitReady();
-      await page.keyboard.press('Space');
       await page.waitForFunction(() => /Your MMoE run.*Against your Shared-Bottom/.test(document.querySelector('[data-testid=lesson-result]')?.textContent || ''), null, { timeout: 60_000 });
       await p.screenshot(shots, 'keyboard-lesson');
       // The diagram: one Tab stop, then the arrow keys.
