@@ -395,25 +395,29 @@ impl Playground {
             // A step trains as soon as it is built, as a step over seeds does (Play goes with
             // the build); Pause or F stops it.
             self.cancel_sweep("a lesson step was set up");
-            self.rebuild();
-            self.dashboard.update(Parts::RUN, |d| d.play_when_built());
-            self.send(Command::Play);
+            self.build_and_play();
         }
         self.lesson.set(Some((l, s)));
         self.drawer_open.set(false);
         // The view the step watches, where a tab holds it.
-        if let Some(tab) = step.watch.and_then(Tab::holding) {
-            self.tab.set(tab);
+        if let Some(watch) = step.watch {
+            self.open_tab_of(watch);
         }
         crate::web::reveal("[data-testid=lesson-step]", true);
+    }
+
+    /// Opens the tab under the stage that holds the view `testid`; a view on the stage needs
+    /// none.
+    fn open_tab_of(self, testid: &str) {
+        if let Some(tab) = Tab::holding(testid) {
+            self.tab.set(tab);
+        }
     }
 
     /// Opens the tab that holds the view `testid` (if a tab holds it), then scrolls it into
     /// sight: a lesson card's "Show me".
     pub fn show(self, testid: &str) {
-        if let Some(tab) = Tab::holding(testid) {
-            self.tab.set(tab);
-        }
+        self.open_tab_of(testid);
         crate::web::reveal(format!("[data-testid={testid}]"), false);
     }
 
@@ -492,6 +496,12 @@ impl Playground {
             e.seed = first;
             e.replicas = n;
         });
+        self.build_and_play();
+    }
+
+    /// Builds the current setup and sends Play with the build: it trains once built, and says
+    /// so from the start.
+    fn build_and_play(self) {
         self.rebuild();
         self.dashboard.update(Parts::RUN, |d| d.play_when_built());
         self.send(Command::Play);

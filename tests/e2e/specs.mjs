@@ -59,21 +59,13 @@ export class PlaygroundPage {
     );
     // Either way the test set is scored, once.
     await this.finishIfRunning();
-    await this.page.waitForFunction(
-      () => /Test scores at step/.test(document.querySelector('[data-testid=metrics-table]')?.parentElement?.textContent || ''),
-      null,
-      { timeout: 60_000 },
-    );
+    await this.waitTested(60_000);
   }
   /** Plays the run to its end (its epoch budget or early stopping) and waits for its one test
    * score. */
   async trainToEnd(timeout = 120_000) {
     await this.play();
-    await this.page.waitForFunction(
-      () => /Test scores at step/.test(document.querySelector('[data-testid=metrics-table]')?.parentElement?.textContent || ''),
-      null,
-      { timeout },
-    );
+    await this.waitTested(timeout);
   }
   /** Waits for the run's one test score, without pressing anything (a lesson step trains by
    * itself). */
