@@ -787,11 +787,27 @@ mod tests {
             panic!("Adult gives a 2 × 2");
         };
         let train = &data().train;
-        let both = (0..train.len)
-            .filter(|&i| train.labels[2 * i] > 0.5 && train.labels[2 * i + 1] > 0.5)
-            .count() as u64;
+        let rows_with = |a: bool, b: bool| {
+            (0..train.len)
+                .filter(|&i| {
+                    (train.labels[2 * i] > 0.5) == a && (train.labels[2 * i + 1] > 0.5) == b
+                })
+                .count() as u64
+        };
         assert_eq!(counts.iter().flatten().sum::<u64>(), train.len as u64);
-        assert_eq!(counts[1][1], both);
+        // counts[task 1][task 2], each cell as the labels say (so not transposed).
+        for (a, b) in [(false, false), (false, true), (true, false), (true, true)] {
+            assert_eq!(
+                counts[usize::from(a)][usize::from(b)],
+                rows_with(a, b),
+                "({a}, {b})"
+            );
+        }
+        assert_ne!(
+            rows_with(true, false),
+            rows_with(false, true),
+            "the premise"
+        );
         assert!(
             counts[0][1] > counts[1][1],
             "few high earners are never married"
