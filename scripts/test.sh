@@ -47,12 +47,15 @@ browser_test() {
 browser_test --profile web-ui --features ui --test browser_page
 browser_test --profile web --features gpu,web --test browser_worker
 
+# The CLI, for the end-to-end tests (the paper figure's numbers against the CLI's) and after.
+# The workspace, features and profile of the native tests above, so only the bin is linked.
+lint cargo build -q --workspace --features mtl-playground/ml --bin mtl
+export MTL_BIN="$CARGO_TARGET_DIR/debug/mtl"
+
 step "end-to-end tests (Playwright driving Chromium)"
 node tests/e2e/run.mjs
 
 step "the model file the page downloaded loads natively (mtl eval)"
-# The workspace, features and profile of the native tests above, so only the bin is linked.
-lint cargo build -q --workspace --features mtl-playground/ml --bin mtl
 scored=$("$CARGO_TARGET_DIR/debug/mtl" eval tests/e2e/screenshots/downloaded-model.bpk --json)
 echo "$scored"
 grep -q '"event":"eval"' <<<"$scored"

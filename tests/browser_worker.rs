@@ -18,7 +18,8 @@ use mtl::models::ModelInput;
 use mtl::train::loss::task_loss;
 use mtl_playground::protocol::experiment::{Experiment, ModelKind};
 use mtl_playground::protocol::{
-    AdapterProbe, Backend, Command, Event, Progress, ReplicaTest, StopReason, TaskScore, TestReport,
+    AdapterProbe, Backend, Command, Event, FigureCell, FigureJob, Progress, ReplicaTest,
+    StopReason, TaskScore, TestReport,
 };
 use mtl_playground::web::{from_js, now, probe_webgpu, sleep, to_js};
 use mtl_playground::worker::driver::{DataSource, Driver};
@@ -54,8 +55,32 @@ fn protocol_messages_survive_post_message() {
     let tag = js_sys::Reflect::get(&value, &"type".into()).expect("has a type");
     assert_eq!(tag.as_string().as_deref(), Some("build"));
     assert_eq!(through_post_message(&build), build);
+    // The paper figure's job: a model kind and a p that must arrive exact.
+    let figure = Command::Figure {
+        session: 3,
+        job: FigureJob {
+            model: ModelKind::Mmoe,
+            p: 0.9,
+            seeds: vec![1, 30],
+        },
+    };
+    assert_eq!(through_post_message(&figure), figure);
 
     let events = [
+        Event::FigureProgress {
+            session: 3,
+            done: 100,
+            of: 1500,
+        },
+        Event::FigureCells {
+            session: 3,
+            cells: vec![FigureCell {
+                model: ModelKind::SharedBottom,
+                p: 0.0,
+                seed: 2,
+                test_loss: 0.052_3,
+            }],
+        },
         Event::Ready {
             backend: Backend::Webgpu,
         },

@@ -208,7 +208,11 @@ impl Dashboard {
             | Event::Stopped { session, .. }
             | Event::Error { session, .. }
             | Event::ModelExported { session, .. } => *session,
-            Event::Ready { .. } | Event::DeviceFailed { .. } => return None,
+            // The paper figure's workers are the figure's own.
+            Event::Ready { .. }
+            | Event::DeviceFailed { .. }
+            | Event::FigureProgress { .. }
+            | Event::FigureCells { .. } => return None,
         };
         if session != self.session {
             return None;
@@ -388,7 +392,10 @@ impl Dashboard {
                 );
                 Parts::RUN
             }
-            Event::Ready { .. } | Event::DeviceFailed { .. } => Parts::NONE,
+            Event::Ready { .. }
+            | Event::DeviceFailed { .. }
+            | Event::FigureProgress { .. }
+            | Event::FigureCells { .. } => Parts::NONE,
         };
         Some(changed)
     }

@@ -11,17 +11,19 @@ pub enum Tab {
     Gates,
     Conflict,
     Race,
+    Figure,
     Runs,
     Code,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 7] = [
+    pub const ALL: [Tab; 8] = [
         Tab::Lessons,
         Tab::Scores,
         Tab::Gates,
         Tab::Conflict,
         Tab::Race,
+        Tab::Figure,
         Tab::Runs,
         Tab::Code,
     ];
@@ -34,6 +36,7 @@ impl Tab {
             Tab::Gates => "Gates over time",
             Tab::Conflict => "Gradient conflict",
             Tab::Race => "Race",
+            Tab::Figure => "Paper figure",
             Tab::Runs => "Runs",
             Tab::Code => "Code",
         }
@@ -47,6 +50,7 @@ impl Tab {
             Tab::Gates => "gates",
             Tab::Conflict => "conflict",
             Tab::Race => "race",
+            Tab::Figure => "figure",
             Tab::Runs => "runs",
             Tab::Code => "code",
         }
@@ -62,6 +66,7 @@ impl Tab {
             "gate-heatmap" | "gate-history" => Tab::Gates,
             "grad-conflict" => Tab::Conflict,
             "race" => Tab::Race,
+            "paper-figure" => Tab::Figure,
             "runs" | "seed-spread" | "runs-table" => Tab::Runs,
             "code" => Tab::Code,
             _ => return None,

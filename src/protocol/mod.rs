@@ -9,6 +9,7 @@ pub mod fields;
 
 use serde::{Deserialize, Serialize};
 
+use mtl_vocab::ModelKind;
 pub use mtl_vocab::{ExpertRef, GateInfo, GateLayout, Owner};
 
 use crate::protocol::experiment::Experiment;
@@ -54,6 +55,13 @@ pub enum Command {
     Finish,
     /// Sends the model's weights as a model file (a Burn record): [`Event::ModelExported`].
     ExportModel,
+    /// Trains one cell of the paper figure ([`FigureJob`]) and answers
+    /// [`Event::FigureProgress`] as it goes, then [`Event::FigureCells`]. It needs no built
+    /// model and leaves the worker's own run alone.
+    Figure {
+        session: u32,
+        job: FigureJob,
+    },
 }
 
 /// Worker → page.
@@ -101,6 +109,17 @@ pub enum Event {
         session: u32,
         message: String,
     },
+    /// How far the paper-figure job in training has come: `done` of its `of` steps.
+    FigureProgress {
+        session: u32,
+        done: usize,
+        of: usize,
+    },
+    /// A paper-figure job's result: one cell per seed, in the job's seed order.
+    FigureCells {
+        session: u32,
+        cells: Vec<FigureCell>,
+    },
     /// The model file asked for by [`Command::ExportModel`]: a burnpack that `mtl eval` and
     /// `mtl::train::ModelFile::load` read back.
     ModelExported {
@@ -127,6 +146,33 @@ impl Backend {
             Backend::Webgpu => "WebGPU",
         }
     }
+}
+
+/// One job of the MMoE paper's figure (the page's Paper figure tab): `model` on the correlated
+/// tasks drawn at task correlation `p`, one replica per seed, each seed its own data draw and
+/// initial weights, trained and scored as `mtl experiment correlation` trains and scores a cell
+/// (its protocol: the model's correlation variant, fixed steps, the final weights, the test
+/// loss as the mean of the two tasks' MSE). So the page's numbers are the CLI's at the same
+/// seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FigureJob {
+    pub model: ModelKind,
+    pub p: f64,
+    pub seeds: Vec<u64>,
+}
+
+/// The steps a [`FigureJob`] trains: the CLI's protocol (`mtl::experiments::Protocol`), which
+/// the worker applies; the page only says it (a runner test holds them equal).
+pub const FIGURE_STEPS: usize = 1_500;
+
+/// One seed's result of a [`FigureJob`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FigureCell {
+    pub model: ModelKind,
+    pub p: f64,
+    pub seed: u64,
+    /// The mean of the two tasks' test MSE.
+    pub test_loss: f64,
 }
 
 /// What the browser said when asked for a WebGPU adapter. The browser glue asks (the page, and

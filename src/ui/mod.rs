@@ -6,6 +6,7 @@ mod architecture;
 mod board;
 mod charts;
 mod controls;
+mod figure;
 mod panels;
 mod race;
 mod teach;
@@ -82,6 +83,11 @@ pub struct Playground {
     pub tab: RwSignal<Tab>,
     /// The race on screen, if any: setups training side by side, one CPU worker each.
     pub race: RwSignal<Option<Race>>,
+    /// The paper figure on screen, if any, and its workers (dropped when it ends); the id
+    /// tells a stale worker's events from the current figure's.
+    pub figure: RwSignal<Option<crate::page::figure::FigureRun>>,
+    figure_workers: StoredValue<Vec<WorkerClient>, LocalStorage>,
+    figure_id: StoredValue<u32>,
     /// The race's workers, one per lane; dropped (terminated) when the race ends.
     race_workers: StoredValue<Vec<WorkerClient>, LocalStorage>,
     worker: StoredValue<Option<WorkerClient>, LocalStorage>,
@@ -121,6 +127,9 @@ impl Playground {
             lesson: RwSignal::new(None),
             tab: RwSignal::new(Tab::Lessons),
             race: RwSignal::new(None),
+            figure: RwSignal::new(None),
+            figure_workers: StoredValue::new_local(Vec::new()),
+            figure_id: StoredValue::new(0),
             race_workers: StoredValue::new_local(Vec::new()),
             worker: StoredValue::new_local(None),
             worker_backend: StoredValue::new(None),
@@ -886,6 +895,7 @@ pub fn App() -> impl IntoView {
                 </panels::TabPanel>
                 <panels::TabPanel tab=Tab::Conflict><charts::GradientConflictChart /></panels::TabPanel>
                 <panels::TabPanel tab=Tab::Race><RacePanel /></panels::TabPanel>
+                <panels::TabPanel tab=Tab::Figure><figure::PaperFigurePanel /></panels::TabPanel>
                 <panels::TabPanel tab=Tab::Runs><RunsPanel /></panels::TabPanel>
                 <panels::TabPanel tab=Tab::Code><CodePanel /></panels::TabPanel>
             </section>

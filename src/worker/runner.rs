@@ -5,6 +5,7 @@
 
 use mtl::burn::tensor::{Device, Tensor, TensorData};
 use mtl::data::{AdultData, DataError, DataOptions, Dataset};
+use mtl::experiments::{CorrelationRun, Protocol, correlation_variants};
 use mtl::models::{ConfigError, ModelConfig};
 use mtl::train::{
     EvalReport, EvalSet, GRADIENT_COSINE_EVERY, Readback, Replicas, TaskMetrics, TrainConfig,
@@ -13,8 +14,8 @@ use mtl::train::{
 
 use crate::protocol::experiment::{DataKind, Experiment};
 use crate::protocol::{
-    DataPicture, EvalPoint, ModelInfo, Progress, Proxy, ReplicaTest, StopReason, TaskScore,
-    TestReport,
+    DataPicture, EvalPoint, FigureCell, FigureJob, ModelInfo, Progress, Proxy, ReplicaTest,
+    StopReason, TaskScore, TestReport,
 };
 use crate::worker::schedule::{Action, ChunkOutcome, Schedule, SessionState, Validated};
 
@@ -40,6 +41,69 @@ impl RunError {
             RunError::Train(e @ TrainError::NonFinite { .. }) => Some(e.to_string()),
             _ => None,
         }
+    }
+}
+
+/// A paper-figure job in training: the CLI's [`CorrelationRun`] of the job's model at its `p`,
+/// one replica per seed, so each cell is what `mtl experiment correlation` gives for it.
+pub struct FigureTraining {
+    job: FigureJob,
+    run: CorrelationRun,
+}
+
+impl FigureTraining {
+    /// Draws the job's data and builds its replicas.
+    pub fn new(job: FigureJob, device: &Device) -> Result<Self, RunError> {
+        let variant = correlation_variants()
+            .into_iter()
+            .find(|v| v.name == job.model.slug())
+            .ok_or_else(|| {
+                RunError::Schedule(format!(
+                    "the paper figure has no {} on the correlated tasks",
+                    job.model.label()
+                ))
+            })?;
+        let draws: Vec<(f64, u64)> = job.seeds.iter().map(|&seed| (job.p, seed)).collect();
+        let run = CorrelationRun::new(&variant, &draws, Protocol::default(), device)
+            .map_err(RunError::Synthetic)?
+            .ok_or_else(|| RunError::Schedule("a paper-figure job needs a seed".into()))?;
+        Ok(Self { job, run })
+    }
+
+    /// Trains up to `steps` more steps; the steps done so far.
+    pub fn train(&mut self, steps: usize) -> usize {
+        for _ in 0..steps {
+            if !self.run.step() {
+                break;
+            }
+        }
+        self.run.steps_done()
+    }
+
+    /// The steps the protocol trains.
+    pub fn steps(&self) -> usize {
+        self.run.steps()
+    }
+
+    /// Whether every step is done.
+    pub fn finished(&self) -> bool {
+        self.run.steps_done() >= self.run.steps()
+    }
+
+    /// Every seed's test loss, as one read.
+    pub fn score(&self) -> Readback<Vec<FigureCell>> {
+        let model = self.job.model;
+        self.run.score().map(move |cells| {
+            cells
+                .into_iter()
+                .map(|c| FigureCell {
+                    model,
+                    p: c.p,
+                    seed: c.seed,
+                    test_loss: c.test_loss,
+                })
+                .collect()
+        })
     }
 }
 
@@ -1208,6 +1272,58 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{failures:#?}");
+    }
+
+    /// The page's paper figure trains what the CLI trains: a job's cells are
+    /// `mtl experiment correlation`'s at the same model, p and seeds (seed 4 alone here, so the
+    /// seeds reach their replicas in order), and a model the figure has not is refused.
+    #[test]
+    fn figure_job_cells_are_the_cli_cells() {
+        let job = FigureJob {
+            model: ModelKind::Omoe,
+            p: 0.5,
+            seeds: vec![3, 4],
+        };
+        let mut training = FigureTraining::new(job, &Device::flex()).expect("builds");
+        assert_eq!(training.steps(), crate::protocol::FIGURE_STEPS);
+        while !training.finished() {
+            training.train(500);
+        }
+        let cells = training.score().read().expect("scores");
+        let variant = correlation_variants()
+            .into_iter()
+            .find(|v| v.name == "omoe")
+            .expect("an OMoE variant");
+        let alone = mtl::experiments::correlation_cell(
+            &variant,
+            0.5,
+            4,
+            Protocol::default(),
+            &Device::flex(),
+        )
+        .expect("trains");
+        assert_eq!(
+            cells.iter().map(|c| (c.model, c.seed)).collect::<Vec<_>>(),
+            [(ModelKind::Omoe, 3), (ModelKind::Omoe, 4)]
+        );
+        assert!(
+            (cells[1].test_loss - alone.test_loss).abs() < 1e-4,
+            "{} in the figure, {} from the CLI",
+            cells[1].test_loss,
+            alone.test_loss
+        );
+        let esmm = FigureJob {
+            model: ModelKind::Esmm,
+            p: 0.5,
+            seeds: vec![1],
+        };
+        let refused = FigureTraining::new(esmm, &Device::flex())
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            refused.as_deref(),
+            Some("the paper figure has no ESMM on the correlated tasks")
+        );
     }
 
     #[test]

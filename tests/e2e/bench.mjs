@@ -3,6 +3,7 @@
 //
 //   node tests/e2e/bench.mjs [--seconds 6] [--models mmoe,ple] [--sweep-seeds 20]
 //   node tests/e2e/bench.mjs --models mmoe,ple --replicas 1,16   (seeds side by side only)
+//   node tests/e2e/bench.mjs --figure-seeds 10   (the Paper figure tab's grid only)
 //
 // For each model: samples/s on the CPU device inside wasm (the page's own readout, averaged
 // over the run after a warm-up), the longest main-thread task while training, the page's
@@ -116,6 +117,31 @@ if (replicaCounts) {
       emit({ event: 'wasm_replicas', model, replicas: row.replicas, samples_per_sec: row.samples_per_sec, readout_samples_per_sec: row.readout_samples_per_sec, vs_one: Number((row.samples_per_sec / rows[0].samples_per_sec).toFixed(2)) });
     }
   }
+  await browser.close();
+  server.close();
+  emit({ event: 'done' });
+  process.exit(0);
+}
+
+// The Paper figure tab (`--figure-seeds N`): Shared-Bottom, OMoE and MMoE at four values of p,
+// N seeds each, in the page's two CPU workers, from the click to the last point; then nothing
+// else is measured. `mtl experiment correlation --seeds N --models shared_bottom,omoe,mmoe`
+// computes the same grid natively.
+const figureSeeds = Number(flag('--figure-seeds', '0'));
+if (figureSeeds) {
+  const page = await browser.newPage();
+  await page.goto(`${base}?device=cpu`);
+  await page.waitForFunction(() => /Ready/.test(document.querySelector('[data-testid=run-status]')?.textContent || ''), null, { timeout: 120_000 });
+  await page.getByTestId('tab-figure').click();
+  await page.getByTestId('figure-seeds').fill(String(figureSeeds));
+  await page.getByTestId('figure-seeds').press('Tab');
+  const t0 = Date.now();
+  await page.getByTestId('figure-run').click();
+  await page.waitForFunction(() => /^(Done|Stopped)/.test(document.querySelector('[data-testid=figure-status]').textContent), null, { timeout: 900_000 });
+  const seconds = (Date.now() - t0) / 1000;
+  const status = await page.getByTestId('figure-status').textContent();
+  const points = await page.$$eval('circle.figure-point', (c) => c.length);
+  emit({ event: 'wasm_figure', seeds: figureSeeds, models: 'shared_bottom,omoe,mmoe', points, seconds: Number(seconds.toFixed(1)), status });
   await browser.close();
   server.close();
   emit({ event: 'done' });

@@ -834,7 +834,7 @@ export const specs = [
         await page.waitForFunction(() => /By validation loss/.test(document.querySelector('[data-testid=race-summary]')?.textContent || ''), null, { timeout: 180_000 });
         // Every tab open in turn: the page is as tall as the tallest.
         const heights = {};
-        for (const key of ['lessons', 'scores', 'gates', 'conflict', 'race', 'runs', 'code']) {
+        for (const key of ['lessons', 'scores', 'gates', 'conflict', 'race', 'figure', 'runs', 'code']) {
           await p.tab(key);
           heights[key] = await page.evaluate(() => document.body.scrollHeight);
         }
@@ -1106,6 +1106,97 @@ export const specs = [
       await p.id('race-stop').click();
       await Promise.all(raceWorkers.splice(0));
       assert(page.workers().length === mainWorkers, 'no race worker left behind');
+    },
+  },
+  {
+    name: 'the paper figure: three models over p in two workers, every point with its band, the CLI\'s numbers at the same seeds',
+    slug: 'paper-figure',
+    async run({ page, base, shots }) {
+      const p = new PlaygroundPage(page, base);
+      await p.open();
+      const mainWorkers = page.workers().length;
+      const figureWorkers = [];
+      page.on('worker', (w) => figureWorkers.push(new Promise((resolve) => w.once('close', resolve))));
+      await p.tab('figure');
+      // Seeds outside 2-30 are clamped, and the panel says so.
+      await p.id('figure-seeds').fill('99');
+      await p.id('figure-seeds').press('Tab');
+      assert((await p.id('figure-seeds').inputValue()) === '30', 'seeds clamped to 30');
+      assert(/99 is outside 2–30: 30 seeds/.test(await p.id('paper-figure').textContent()), 'the clamp is said');
+      // Two seeds keep the test short; the default grid (10 seeds) is timed by the benchmark.
+      await p.id('figure-seeds').fill('2');
+      await p.id('figure-seeds').press('Tab');
+      const command = await p.id('figure-command').textContent();
+      assert(command === 'mtl experiment correlation --seeds 2 --models shared_bottom,omoe,mmoe', `command: ${command}`);
+      const t0 = Date.now();
+      await p.id('figure-run').click();
+      await page.waitForFunction(() => /^Training on 2 CPU workers/.test(document.querySelector('[data-testid=figure-status]').textContent));
+      // Playwright hears of a worker a moment after it starts.
+      while (figureWorkers.length < 2) await page.waitForEvent('worker');
+      assert(page.workers().length === mainWorkers + 2, `two figure workers: ${page.workers().length - mainWorkers}`);
+      // Points appear as jobs finish, before the whole figure is done.
+      await page.waitForFunction(() => document.querySelectorAll('circle.figure-point').length > 0, null, { timeout: 120_000 });
+      const early = await page.$$eval('circle.figure-point', (c) => c.length);
+      const earlyStatus = await p.id('figure-status').textContent();
+      await page.waitForFunction(() => /^Done/.test(document.querySelector('[data-testid=figure-status]').textContent), null, { timeout: 300_000 });
+      const status = await p.id('figure-status').textContent();
+      console.log(`    paper figure: ${status} (${((Date.now() - t0) / 1000).toFixed(1)} s from the click; points drawn at the first reading: ${early})`);
+      assert(/^Training/.test(earlyStatus), `points are drawn while the rest trains: ${earlyStatus}`);
+      assert((await p.id('figure-progress').evaluate((e) => e.value)) === 1, 'the progress bar is full');
+      const points = await page.$$eval('circle.figure-point', (cs) => cs.map((c) => ({
+        model: c.dataset.model, p: Number(c.dataset.p), n: Number(c.dataset.n),
+        mean: Number(c.dataset.mean), lo: Number(c.dataset.lo), hi: Number(c.dataset.hi),
+      })));
+      const models = ['shared_bottom', 'omoe', 'mmoe'];
+      for (const m of models) {
+        for (const q of [1, 0.9, 0.5, 0]) {
+          const pt = points.find((x) => x.model === m && x.p === q);
+          assert(pt && pt.n === 2 && pt.lo < pt.mean && pt.mean < pt.hi, `${m} at p = ${q}: ${JSON.stringify(pt)}`);
+        }
+        const band = await page.$eval(`polygon.band[data-model=${m}]`, (b) => b.getAttribute('points').trim().split(/\s+/).length);
+        assert(band === 8, `${m}'s band joins its four intervals: ${band} corners`);
+      }
+      assert(points.length === 12, `12 points: ${points.length}`);
+      const pairs = await page.$$eval('[data-testid=figure-pairs] td', (tds) => tds.map((t) => t.textContent));
+      assert(pairs.length === 8 && pairs.every((t) => /^[+-]0\.\d{4} ± 0\.\d{4}/.test(t)), `each model minus MMoE at each p: ${pairs}`);
+      const changes = await page.$$eval('[data-testid=figure-changes] td', (tds) => tds.map((t) => t.textContent));
+      assert(changes.length === 9 && changes.every((t) => /^[+-]0\.\d{4} ± 0\.\d{4}/.test(t)), `each model at p < 1 minus itself at p = 1: ${changes}`);
+      // The same numbers natively, from the CLI at the same seeds.
+      const { execFileSync } = await import('node:child_process');
+      const target = process.env.CARGO_TARGET_DIR || join(process.env.HOME, '.cache/mtl-playground/target');
+      const bin = process.env.MTL_BIN || join(target, 'debug', 'mtl');
+      const out = execFileSync(bin, ['experiment', 'correlation', '--seeds', '2', '--models', models.join(','), '--json'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      const cells = out.split('\n').filter((l) => l.includes('"event":"cell"')).map((l) => JSON.parse(l));
+      // Wasm SIMD and the native CPU add floats in other orders, and 1,500 steps of Adam grow
+      // those last-bit differences; what must hold is that they are far inside the seed noise.
+      let worst = 0;
+      let exact = 0;
+      for (const pt of points) {
+        const mine = cells.filter((c) => c.model === pt.model && c.p === pt.p);
+        assert(mine.length === 2, `the CLI's ${pt.model} at p = ${pt.p}`);
+        const mean = mine.reduce((a, c) => a + c.test_loss, 0) / mine.length;
+        const diff = Math.abs(mean - pt.mean);
+        if (diff < 1e-6) exact += 1;
+        worst = Math.max(worst, diff / ((pt.hi - pt.lo) / 2));
+        assert(diff < 1e-2 * mean && diff < (pt.hi - pt.lo) / 40, `${pt.model} at p = ${pt.p}: ${pt.mean} in the browser, ${mean} from the CLI`);
+      }
+      console.log(`    paper figure: against the CLI at the same seeds, ${exact} of 12 means equal to 1e-6; the largest difference is ${(worst * 100).toFixed(2)}% of its point's interval half-width`);
+      await p.screenshot(shots, 'paper-figure');
+      // The drawn panel passes the accessibility scan too (the page's own scan sees it closed).
+      await page.addScriptTag({ path: join(here, 'node_modules', 'axe-core', 'axe.min.js') });
+      const axe = await page.evaluate(async () => await window.axe.run(document.querySelector('[data-testid=paper-figure]')));
+      const serious = axe.violations.filter((v) => ['serious', 'critical'].includes(v.impact));
+      assert(serious.length === 0, `axe on the figure: ${serious.map((v) => `${v.id} ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`).join('; ')}`);
+      await Promise.all(figureWorkers.splice(0));
+      assert(page.workers().length === mainWorkers, 'the figure workers go when it is done');
+      // Stop: the workers go at once, and the figure says where it stopped.
+      await p.id('figure-run').click();
+      await page.waitForFunction(() => document.querySelector('[data-testid=figure-progress]').value > 0);
+      await p.id('figure-stop').click();
+      await Promise.all(figureWorkers.splice(0));
+      assert(page.workers().length === mainWorkers, 'Stop terminates the figure workers');
+      const stopped = await p.id('figure-status').textContent();
+      assert(/^Stopped after \d+ s with \d+ of 12 points/.test(stopped), `status after Stop: ${stopped}`);
     },
   },
   {

@@ -8,7 +8,7 @@ use burn::tensor::Device;
 
 use crate::data::{CorrelatedConfig, FunnelConfig, Split, correlated, funnel};
 use crate::models::{ModelConfig, ModelKind, ModelSettings};
-use crate::train::{EvalSet, Replicas, TrainConfig, Trainer};
+use crate::train::{EvalSet, Readback, Replicas, TrainConfig, Trainer};
 use mtl_vocab::DataKind;
 // The figures' colours: the project's one palette, as the page's charts use it.
 use mtl_vocab::palette::PALETTE as COLOURS;
@@ -118,54 +118,124 @@ pub fn correlation_cells(
     protocol: Protocol,
     device: &Device,
 ) -> Result<Vec<Cell>, String> {
-    let mut sets = Vec::with_capacity(draws.len());
-    for &(p, seed) in draws {
-        sets.push(correlated(&CorrelatedConfig {
-            p,
-            seed,
-            ..CorrelatedConfig::default()
-        })?);
-    }
-    let Some((first, _)) = sets.first() else {
+    let Some(mut run) = CorrelationRun::new(variant, draws, protocol, device)? else {
         return Ok(Vec::new());
     };
-    let seeds: Vec<u64> = draws.iter().map(|&(_, seed)| seed).collect();
-    let config = TrainConfig::new()
-        .with_learning_rate(protocol.learning_rate)
-        .with_batch_size(protocol.batch_size);
-    let train: Vec<&Split> = sets.iter().map(|(d, _)| &d.train).collect();
-    let mut trainer = Trainer::new(
-        ModelConfig::from_settings(variant.kind, &variant.settings),
-        config,
-        &first.input,
-        first.tasks.clone(),
-        &train,
-        Replicas::each_on_its_data(&seeds),
-        device,
-    )
-    .map_err(|e| e.to_string())?;
-    for _ in 0..protocol.steps {
-        trainer.step();
-    }
-    let test: Vec<&Split> = sets.iter().map(|(d, _)| &d.test).collect();
-    let test = EvalSet::stack(&test, &trainer.eval_device()).map_err(|e| e.to_string())?;
-    let reports = trainer.evaluate(&test).map_err(|e| e.to_string())?;
-    Ok(reports
-        .iter()
-        .zip(draws)
-        .zip(&sets)
-        .map(|((report, &(p, seed)), (_, truth))| {
-            let losses: Vec<f64> = report.tasks.iter().map(|t| t.loss).collect();
-            Cell {
-                model: variant.name.to_string(),
+    while run.step() {}
+    run.score().read().map_err(|e| e.to_string())
+}
+
+/// [`correlation_cells`] a step at a time, for a caller that must not block until the end (the
+/// page's paper figure, in a worker that reports its progress and reads back asynchronously).
+/// The same computation: each cell is what [`correlation_cell`] gives for its draw.
+pub struct CorrelationRun {
+    model: String,
+    draws: Vec<(f64, u64)>,
+    label_correlations: Vec<f64>,
+    test: Vec<Split>,
+    trainer: Trainer,
+    steps: usize,
+    done: usize,
+}
+
+impl CorrelationRun {
+    /// Draws every `(p, seed)` of `draws` and builds their replicas; `None` for no draws.
+    pub fn new(
+        variant: &Variant,
+        draws: &[(f64, u64)],
+        protocol: Protocol,
+        device: &Device,
+    ) -> Result<Option<Self>, String> {
+        let mut sets = Vec::with_capacity(draws.len());
+        for &(p, seed) in draws {
+            sets.push(correlated(&CorrelatedConfig {
                 p,
                 seed,
-                params: trainer.num_params(),
-                test_loss: losses.iter().sum::<f64>() / losses.len() as f64,
-                label_correlation: truth.label_correlation,
-            }
+                ..CorrelatedConfig::default()
+            })?);
+        }
+        let Some((first, _)) = sets.first() else {
+            return Ok(None);
+        };
+        let seeds: Vec<u64> = draws.iter().map(|&(_, seed)| seed).collect();
+        let config = TrainConfig::new()
+            .with_learning_rate(protocol.learning_rate)
+            .with_batch_size(protocol.batch_size);
+        let train: Vec<&Split> = sets.iter().map(|(d, _)| &d.train).collect();
+        let trainer = Trainer::new(
+            ModelConfig::from_settings(variant.kind, &variant.settings),
+            config,
+            &first.input,
+            first.tasks.clone(),
+            &train,
+            Replicas::each_on_its_data(&seeds),
+            device,
+        )
+        .map_err(|e| e.to_string())?;
+        let label_correlations = sets.iter().map(|(_, t)| t.label_correlation).collect();
+        let test = sets.into_iter().map(|(d, _)| d.test).collect();
+        Ok(Some(Self {
+            model: variant.name.to_string(),
+            draws: draws.to_vec(),
+            label_correlations,
+            test,
+            trainer,
+            steps: protocol.steps,
+            done: 0,
+        }))
+    }
+
+    /// Trains one batch of every replica, unless the protocol's steps are done; says whether
+    /// it trained.
+    pub fn step(&mut self) -> bool {
+        if self.done >= self.steps {
+            return false;
+        }
+        self.trainer.step();
+        self.done += 1;
+        true
+    }
+
+    /// The steps trained so far.
+    pub fn steps_done(&self) -> usize {
+        self.done
+    }
+
+    /// The steps the protocol trains.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// Scores every replica on its draw's test split, as one read.
+    pub fn score(&self) -> Readback<Vec<Cell>> {
+        let test: Vec<&Split> = self.test.iter().collect();
+        let test = match EvalSet::stack(&test, &self.trainer.eval_device()) {
+            Ok(test) => test,
+            Err(e) => return Readback::failed(e),
+        };
+        let model = self.model.clone();
+        let draws = self.draws.clone();
+        let label_correlations = self.label_correlations.clone();
+        let params = self.trainer.num_params();
+        self.trainer.evaluate_pending(&test).map(move |reports| {
+            reports
+                .iter()
+                .zip(draws)
+                .zip(label_correlations)
+                .map(|((report, (p, seed)), label_correlation)| {
+                    let losses: Vec<f64> = report.tasks.iter().map(|t| t.loss).collect();
+                    Cell {
+                        model: model.clone(),
+                        p,
+                        seed,
+                        params,
+                        test_loss: losses.iter().sum::<f64>() / losses.len() as f64,
+                        label_correlation,
+                    }
+                })
+                .collect()
         })
-        .collect())
+    }
 }
 
 /// One cell of the summary: a model at one `p`, over its seeds.

@@ -36,6 +36,17 @@ impl MeanSd {
         };
         Some(Self { mean, sd, n })
     }
+
+    /// The 95% t-interval of the mean, `[low, high]`: mean ± t(0.975, n − 1) · sd / √n.
+    /// `None` for a single value, where nothing is known about the noise.
+    pub fn ci95(&self) -> Option<[f64; 2]> {
+        if self.n < 2 {
+            return None;
+        }
+        let half = t_quantile(0.5 + CONFIDENCE / 2.0, (self.n - 1) as f64) * self.sd
+            / (self.n as f64).sqrt();
+        Some([self.mean - half, self.mean + half])
+    }
 }
 
 /// The confidence level of every interval this crate gives.
@@ -258,6 +269,16 @@ mod tests {
         assert_eq!(m.n, 8);
         assert_eq!(MeanSd::of(&[3.0]).map(|m| (m.mean, m.sd)), Some((3.0, 0.0)));
         assert_eq!(MeanSd::of(&[]), None);
+    }
+
+    #[test]
+    fn mean_interval_is_the_t_interval_and_none_for_one_value() {
+        // By hand: 5 ± t(0.975, 7) · 2·√(8/7) / √8, with t(0.975, 7) = 2.364624.
+        let m = MeanSd::of(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]).expect("values");
+        let [low, high] = m.ci95().expect("eight values");
+        assert!(close(low, 3.212_512, 1e-5), "{low}");
+        assert!(close(high, 6.787_488, 1e-5), "{high}");
+        assert_eq!(MeanSd::of(&[3.0]).and_then(|m| m.ci95()), None);
     }
 
     #[test]
