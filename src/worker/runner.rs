@@ -1166,6 +1166,41 @@ mod tests {
             .expect("both classes in the test split")
     }
 
+    /// Trains a lesson step's seeds natively as the page does: on synthetic data each seed
+    /// draws its own data and they train side by side (a seed sweep), on Adult one seed; each
+    /// seed's headline scores.
+    fn lesson_runs(e: &Experiment) -> Vec<Vec<f64>> {
+        if e.replicas <= 1 || e.data == DataKind::Adult {
+            return e
+                .seeds()
+                .into_iter()
+                .map(|s| lesson_run(&e.reseeded(s)))
+                .collect();
+        }
+        let drawn: Vec<Dataset> = e
+            .seeds()
+            .into_iter()
+            .map(|s| {
+                synthetic_data(&e.reseeded(s))
+                    .expect("synthetic")
+                    .expect("valid knobs")
+            })
+            .collect();
+        let sets: Vec<&Dataset> = drawn.iter().collect();
+        let mut t = Training::new(1, e, &sets, &Device::flex()).expect("builds");
+        let (_, report) = t.run_to_end().expect("finite losses");
+        report
+            .replicas
+            .iter()
+            .map(|r| {
+                r.headlines()
+                    .into_iter()
+                    .map(|(_, v)| v.unwrap_or(f64::NAN))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Trains a lesson step's setup natively as the page does (validation, early stopping, the
     /// best weights tested); the test AUC per task (R² for a regression task).
     fn lesson_run(e: &Experiment) -> Vec<f64> {
@@ -1199,27 +1234,25 @@ mod tests {
     /// texts state no outcome (`lesson_texts_state_no_outcome`); the learner's run does.
     #[test]
     fn lesson_claims_hold() {
-        use crate::page::lessons::{Check, lessons};
+        use crate::page::lessons::{Check, Side, lessons};
         let mut failures = Vec::new();
-        let mut cache: Vec<(Experiment, Vec<f64>)> = Vec::new();
+        let mut cache: Vec<(Experiment, Vec<Vec<f64>>)> = Vec::new();
         for lesson in lessons() {
             let mut previous: Option<Vec<f64>> = None;
+            let mut previous_seeds: Option<Vec<Vec<f64>>> = None;
             for step in &lesson.steps {
-                // A step over several seeds (a seed sweep on the page) claims their means.
-                let per_seed: Vec<Vec<f64>> = (0..step.seeds.max(1) as u64)
-                    .map(|k| {
-                        let mut e = (step.setup)();
-                        e.seed += k;
-                        match cache.iter().find(|(c, _)| *c == e) {
-                            Some((_, a)) => a.clone(),
-                            None => {
-                                let a = lesson_run(&e);
-                                cache.push((e.clone(), a.clone()));
-                                a
-                            }
-                        }
-                    })
-                    .collect();
+                // A step over several seeds (a seed sweep on the page: its seeds side by side,
+                // as replicas of one build) claims their means.
+                let mut e = (step.setup)();
+                e.replicas = step.seeds.max(1);
+                let per_seed: Vec<Vec<f64>> = match cache.iter().find(|(c, _)| *c == e) {
+                    Some((_, a)) => a.clone(),
+                    None => {
+                        let a = lesson_runs(&e);
+                        cache.push((e.clone(), a.clone()));
+                        a
+                    }
+                };
                 let aucs: Vec<f64> = (0..per_seed[0].len())
                     .map(|t| per_seed.iter().map(|a| a[t]).sum::<f64>() / per_seed.len() as f64)
                     .collect();
@@ -1229,6 +1262,20 @@ mod tests {
                     step.button,
                     per_seed.len()
                 );
+                // Each task against the previous step, seed by seed, for the report.
+                let paired = |task: usize| {
+                    let prev = previous_seeds.as_ref()?;
+                    let a: Vec<f64> = per_seed.iter().map(|s| s[task]).collect();
+                    let b: Vec<f64> = prev.iter().map(|s: &Vec<f64>| s[task]).collect();
+                    mtl_stats::Paired::of(&a, &b)
+                };
+                if per_seed.len() > 1 {
+                    for task in 0..aucs.len() {
+                        if let Some(d) = paired(task) {
+                            println!("  task {task} − previous, paired: {}", d.display(4));
+                        }
+                    }
+                }
                 for claim in step.claims {
                     let prev = |t: usize| previous.as_ref().map_or(f64::NAN, |p| p[t]);
                     let (measured, holds) = match claim.check {
@@ -1247,6 +1294,18 @@ mod tests {
                             let d = aucs[task] - prev(task);
                             (d, d >= rise)
                         }
+                        Check::Paired { task, side } => match paired(task) {
+                            Some(d) => {
+                                let [low, high] = d.ci95();
+                                let holds = match side {
+                                    Side::Above => low > 0.0,
+                                    Side::Below => high < 0.0,
+                                    Side::WithinNoise => d.within_noise(),
+                                };
+                                (d.mean, holds)
+                            }
+                            None => (f64::NAN, false),
+                        },
                         Check::FieldAloneAuc {
                             field,
                             task,
@@ -1269,6 +1328,7 @@ mod tests {
                     }
                 }
                 previous = Some(aucs);
+                previous_seeds = Some(per_seed);
             }
         }
         assert!(failures.is_empty(), "{failures:#?}");
