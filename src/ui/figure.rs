@@ -16,7 +16,8 @@ use crate::protocol::experiment::ModelKind;
 use crate::protocol::{Backend, Command, Event, FIGURE_STEPS};
 use crate::web::WorkerClient;
 
-/// CPU workers of a figure: this machine's two cores (the page's own worker idles meanwhile).
+/// CPU workers of a figure: both cores of a 2-core machine. A run the learner trains meanwhile
+/// shares them (nothing pauses it).
 const CPU_WORKERS: usize = 2;
 
 impl Playground {
@@ -138,14 +139,16 @@ pub fn PaperFigurePanel() -> impl IntoView {
     let extra = RwSignal::new(Vec::<ModelKind>::new());
     let seeds_note = RwSignal::new(String::new());
     let plan = move || FigurePlan::new(&extra.get(), seeds.get());
-    let running = move || {
+    // A memo, so that only a change of state (not every progress report) re-runs what reads it.
+    let running = Memo::new(move |_| {
         p.figure
             .with(|f| f.as_ref().is_some_and(FigureRun::is_running))
-    };
+    });
     // The status reads the clock: a tick each second while training keeps "after N s" true.
+    // One chain of timers: each tick re-runs this effect once, which waits for the next.
     let tick = RwSignal::new(0u32);
     Effect::new(move |_| {
-        if running() {
+        if running.get() {
             leptos::task::spawn_local(async move {
                 crate::web::sleep(1000).await;
                 tick.try_update(|t| *t += 1);
@@ -231,13 +234,18 @@ pub fn PaperFigurePanel() -> impl IntoView {
                         {format!("add {}", m.label())}
                     </label>
                 }).collect_view()}
-                <button type="button" class="primary" data-testid="figure-run" disabled=running
+                <button type="button" class="primary" data-testid="figure-run" disabled=move || running.get()
                     on:click=move |_| p.start_figure(plan())>"Draw the figure"</button>
-                <button type="button" data-testid="figure-stop" disabled=move || !running()
+                <button type="button" data-testid="figure-stop" disabled=move || !running.get()
                     on:click=move |_| p.stop_figure()>"Stop"</button>
             </div>
             <p class="hint" role="status">{move || seeds_note.get()}</p>
-            <p class="hint">"The same numbers natively: " <code data-testid="figure-command">{move || plan().command()}</code></p>
+            <p class="hint">"The same numbers natively: " <code data-testid="figure-command">{move || {
+                    // The figure on screen's command once there is one; the settings' before.
+                    p.figure
+                        .with(|f| f.as_ref().map(|f| f.plan.command()))
+                        .unwrap_or_else(|| plan().command())
+                }}</code></p>
             <progress data-testid="figure-progress" max="1" aria-label="Paper figure progress"
                 prop:value=move || p.figure.with(|f| f.as_ref().map_or(0.0, FigureRun::fraction))></progress>
             <p class="status" role="status" data-testid="figure-status">{status}</p>
