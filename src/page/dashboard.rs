@@ -169,6 +169,9 @@ pub struct Dashboard {
     pub gate_history: Vec<GateHistory>,
     /// Per validation point, each gate's per-row spread ([`crate::protocol::EvalPoint::gate_spread`]).
     pub gate_spread: Vec<(f64, Vec<f32>)>,
+    /// Per validation point of a run over several seeds, each gate's shared share over them
+    /// ([`crate::protocol::EvalPoint::shared_share_seeds`]).
+    pub shared_share_seeds: Vec<(f64, Vec<Option<[f32; 2]>>)>,
     /// The task-gradient cosine over the shared parameters, by step.
     pub grad_cosine: Curve,
     /// The CVR head's validation AUC over every impression, by step (the funnel's CVR models;
@@ -321,6 +324,14 @@ impl Dashboard {
                     );
                     changed |= Parts::GATES;
                 }
+                if !point.shared_share_seeds.is_empty() {
+                    push_bounded(
+                        &mut self.shared_share_seeds,
+                        (point.step as f64, point.shared_share_seeds.clone()),
+                        MAX_POINTS,
+                    );
+                    changed |= Parts::GATES;
+                }
                 // Before the first training report, the validation split's gate weights are the
                 // only ones there are (the untrained model's).
                 if self.gate_history.iter().all(|h| h.points.is_empty())
@@ -459,6 +470,17 @@ impl Dashboard {
             .unwrap_or_default()
     }
 
+    /// Each gate's shared share over the seeds (mean, sd) at the latest validation point at or
+    /// before `at` (the latest of all when `at` is `None`); empty for a run of one seed.
+    pub fn shared_share_at(&self, at: Option<f64>) -> Vec<Option<[f32; 2]>> {
+        self.shared_share_seeds
+            .iter()
+            .rev()
+            .find(|p| at.is_none_or(|at| p.0 <= at))
+            .map(|p| p.1.clone())
+            .unwrap_or_default()
+    }
+
     /// The page sent Play right behind the build: the run trains once built, and says so from
     /// the start (not "Ready … Press Play" while its steps go by).
     pub fn play_when_built(&mut self) {
@@ -585,6 +607,7 @@ mod tests {
                 tasks: Vec::new(),
                 gates: Vec::new(),
                 gate_spread: Vec::new(),
+                shared_share_seeds: Vec::new(),
                 replicas: Vec::new(),
                 cvr_all: auc.map(|auc| crate::protocol::TaskScore {
                     name: "cvr_all".into(),
@@ -670,6 +693,7 @@ mod tests {
                 tasks: Vec::new(),
                 gates,
                 gate_spread: Vec::new(),
+                shared_share_seeds: Vec::new(),
                 replicas: Vec::new(),
                 cvr_all: None,
             },
@@ -695,22 +719,29 @@ mod tests {
         assert_eq!(d.gates, vec![vec![0.7, 0.3], vec![0.2, 0.8]]);
         // The per-row spread comes with every validation point, replayed by step.
         assert!(d.spread_at(None).is_empty());
+        // So does the shared share over the seeds, in a run over several.
+        assert!(d.shared_share_at(None).is_empty());
         for (step, h) in [(20, 0.9), (30, 0.6)] {
-            d.apply(&Event::Validation {
+            let changed = d.apply(&Event::Validation {
                 session: 2,
                 point: crate::protocol::EvalPoint {
                     step,
                     tasks: Vec::new(),
                     gates: Vec::new(),
                     gate_spread: vec![h, h],
+                    shared_share_seeds: vec![Some([h, 0.05]), None],
                     replicas: Vec::new(),
                     cvr_all: None,
                 },
             });
+            assert_eq!(changed, Some(Parts::VALIDATION | Parts::GATES));
         }
         assert_eq!(d.spread_at(None), vec![0.6, 0.6]);
         assert_eq!(d.spread_at(Some(25.0)), vec![0.9, 0.9]);
         assert!(d.spread_at(Some(5.0)).is_empty());
+        assert_eq!(d.shared_share_at(None), vec![Some([0.6, 0.05]), None]);
+        assert_eq!(d.shared_share_at(Some(25.0)), vec![Some([0.9, 0.05]), None]);
+        assert!(d.shared_share_at(Some(5.0)).is_empty());
     }
 
     /// What the page redraws after each event: only the parts it changed.
@@ -739,6 +770,7 @@ mod tests {
                 tasks: Vec::new(),
                 gates: Vec::new(),
                 gate_spread,
+                shared_share_seeds: Vec::new(),
                 replicas: Vec::new(),
                 cvr_all: None,
             },
@@ -827,6 +859,7 @@ mod tests {
                 ],
                 gates: Vec::new(),
                 gate_spread: Vec::new(),
+                shared_share_seeds: Vec::new(),
                 replicas: Vec::new(),
                 cvr_all: None,
             },

@@ -306,6 +306,12 @@ pub struct EvalPoint {
     /// 1 when every row weighs every expert alike, near 0 when each row picks one expert).
     #[serde(default)]
     pub gate_spread: Vec<f32>,
+    /// With several replicas, each gate's share of weight on the shared experts over the
+    /// seeds: its mean and sample sd (`None` for a gate without shared experts). A weight per
+    /// expert is not comparable across seeds (each seed numbers its experts its own way), but
+    /// the shared share is, so the gate view shows it over every seed. Empty for one model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_share_seeds: Vec<Option<[f32; 2]>>,
     /// With several replicas, each one's scores; `tasks` and `gate_spread` are then their means
     /// and `gates` the first seed's. Empty for one model.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

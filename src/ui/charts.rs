@@ -404,19 +404,33 @@ pub fn GateHeatmap() -> impl IntoView {
         let at = p.replay_at.get();
         p.dashboard.with(Parts::GATES, |d| d.spread_at(at))
     });
+    // The shared share has a mean over seeds side by side (it does not depend on how each
+    // seed numbered its experts), with their sd.
+    let share_seeds = Memo::new(move |_| {
+        let at = p.replay_at.get();
+        p.dashboard.with(Parts::GATES, |d| d.shared_share_at(at))
+    });
     // With seeds side by side the weights are the first seed's (experts have no common
     // numbering across seeds, so they have no mean): say so.
     let which = Memo::new(move |_| {
         p.dashboard.with(Parts::MODEL, |d| {
-            d.info
-                .as_ref()
-                .filter(|i| i.seeds.len() > 1)
-                .and_then(|i| i.seeds.first())
-                .map(|s| format!("Seed {s}'s gates, the first of the seeds side by side."))
+            let info = d.info.as_ref().filter(|i| i.seeds.len() > 1)?;
+            let first = info.seeds.first()?;
+            let shared = if info.gates.gates.iter().any(|g| g.is_mixed()) {
+                format!(
+                    " The shared column is the mean ± sd over all {} seeds, once validated: a share does not depend on how each seed numbered its experts.",
+                    info.seeds.len()
+                )
+            } else {
+                String::new()
+            };
+            Some(format!(
+                "Seed {first}'s gates, the first of the seeds side by side.{shared}"
+            ))
         })
     });
     view! {
-        <Heatmap model layout=layout weights=weights spread=spread />
+        <Heatmap model layout=layout weights=weights spread=spread share_seeds=share_seeds />
         {move || which.get().map(|t| view! { <p class="hint" data-testid="gate-seed">{t}</p> })}
     }
 }
@@ -437,6 +451,10 @@ pub fn Heatmap(
     /// Per gate, how evenly each validation row spreads its weight (1 = alike for every row).
     #[prop(into)]
     spread: Signal<Vec<f32>>,
+    /// Per gate of a run over several seeds, the shared share's mean and sd over them; empty
+    /// for one seed (the share is then that seed's, from `weights`).
+    #[prop(into)]
+    share_seeds: Signal<Vec<Option<[f32; 2]>>>,
 ) -> impl IntoView {
     // None until the worker has measured the gate (the untrained model's weights come with
     // its first validation point).
@@ -503,6 +521,11 @@ pub fn Heatmap(
                             let share = move || {
                                 weights.with(|w| info.shared_share(w.get(g).map_or(&[], |r| r.as_slice())))
                             };
+                            // Over every seed where several train side by side, else this one's.
+                            let share_text = move || match share_seeds.with(|s| s.get(g).copied().flatten()) {
+                                Some([mean, sd]) => format!("{:.0}% ± {:.0}", mean * 100.0, sd * 100.0),
+                                None => share().map_or("–".to_string(), |s| format!("{:.0}%", s * 100.0)),
+                            };
                             // The share an even gate gives the shared experts: their count over all.
                             let shared_count = gate.experts.iter().filter(|x| x.owner == mtl_vocab::Owner::Shared).count();
                             let even_share = shared_count as f64 / gate.experts.len().max(1) as f64;
@@ -522,7 +545,7 @@ pub fn Heatmap(
                                         (true, _) => view! {
                                             <td class="share" title=format!("the share of this gate's weight on the shared experts; an even gate gives them {:.0}%", even_share * 100.0)>
                                                 <span class="expert">"shared"</span>
-                                                <span class="weight">{move || share().map_or("–".to_string(), |s| format!("{:.0}%", s * 100.0))}</span>
+                                                <span class="weight" data-testid="gate-share">{share_text}</span>
                                                 <span class="even">{format!("even {:.0}%", even_share * 100.0)}</span>
                                             </td>
                                         }.into_any(),

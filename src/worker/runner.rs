@@ -12,10 +12,12 @@ use mtl::train::{
     TrainError, Trainer, check_finite, f32_values, per_replica, task_names_of, transaction,
 };
 
+use mtl_stats::MeanSd;
+
 use crate::protocol::experiment::{DataKind, Experiment};
 use crate::protocol::{
-    DataPicture, EvalPoint, FigureCell, FigureJob, ModelInfo, Progress, Proxy, ReplicaTest,
-    StopReason, TaskScore, TestReport,
+    DataPicture, EvalPoint, FigureCell, FigureJob, GateLayout, ModelInfo, Progress, Proxy,
+    ReplicaTest, StopReason, TaskScore, TestReport,
 };
 use crate::worker::schedule::{Action, ChunkOutcome, Schedule, SessionState, Validated};
 
@@ -396,7 +398,7 @@ impl Training {
     /// losses weighted as in training).
     pub fn validated(&mut self, reports: &[EvalReport]) -> (EvalPoint, Validated) {
         let step = self.steps();
-        let point = eval_point(step, reports);
+        let point = eval_point(step, reports, self.trainer.gate_layout());
         self.last_points = reports
             .iter()
             .map(|r| (step, r.tasks.iter().map(task_score).collect()))
@@ -734,9 +736,31 @@ pub fn data_picture(kind: DataKind, data: &Dataset) -> Option<DataPicture> {
     })
 }
 
+/// Each gate's share on the shared experts over the replicas' reports (mean and sample sd),
+/// `None` for a gate without shared experts; empty for fewer than two replicas.
+fn shared_share_seeds(reports: &[EvalReport], layout: &GateLayout) -> Vec<Option<[f32; 2]>> {
+    if reports.len() < 2 {
+        return Vec::new();
+    }
+    layout
+        .gates
+        .iter()
+        .enumerate()
+        .map(|(g, gate)| {
+            let shares: Vec<f64> = reports
+                .iter()
+                .filter_map(|r| gate.shared_share(&r.gates.get(g)?.mean).map(f64::from))
+                .collect();
+            MeanSd::of(&shares)
+                .filter(|m| m.n == reports.len())
+                .map(|m| [m.mean as f32, m.sd as f32])
+        })
+        .collect()
+}
+
 /// The validation point of the replicas' reports: their mean, and with several each one's
-/// scores.
-pub fn eval_point(step: u64, reports: &[EvalReport]) -> EvalPoint {
+/// scores and each gate's shared share over them (`layout` says which experts are shared).
+pub fn eval_point(step: u64, reports: &[EvalReport], layout: &GateLayout) -> EvalPoint {
     let per_replica: Vec<Vec<TaskScore>> = reports
         .iter()
         .map(|r| r.tasks.iter().map(task_score).collect())
@@ -755,6 +779,7 @@ pub fn eval_point(step: u64, reports: &[EvalReport]) -> EvalPoint {
             .map(|r| r.gates.iter().map(|g| g.mean.clone()).collect())
             .unwrap_or_default(),
         gate_spread: mean_rows(&spread),
+        shared_share_seeds: shared_share_seeds(reports, layout),
         replicas: if reports.len() > 1 {
             per_replica
         } else {
@@ -942,7 +967,7 @@ mod tests {
                 assert!((total - 1.0).abs() < 1e-4, "{model} gate sums to {total}");
             }
             let valid = s.validation().read().expect("validation reads");
-            let point = eval_point(s.steps(), &valid);
+            let point = eval_point(s.steps(), &valid, &s.info().gates);
             assert!(point.replicas.is_empty(), "one model, no replica list");
             assert!(
                 point
@@ -1405,7 +1430,11 @@ mod tests {
         );
         let chunk = s.train_chunk(5).read().expect("finite losses");
         assert!(chunk.losses.iter().all(|l| l.is_finite() && *l > 0.0));
-        let point = eval_point(s.steps(), &s.validation().read().expect("reads"));
+        let point = eval_point(
+            s.steps(),
+            &s.validation().read().expect("reads"),
+            &s.info().gates,
+        );
         assert!(
             point
                 .tasks
@@ -1440,7 +1469,11 @@ mod tests {
             let (_, report) = t.run_to_end().expect("finite losses");
             assert_eq!(report.cvr_all.is_some(), model.predicts_cvr(), "{model}");
             // Each validation point scores it too, for the page's curve.
-            let point = eval_point(t.steps(), &t.validation().read().expect("reads"));
+            let point = eval_point(
+                t.steps(),
+                &t.validation().read().expect("reads"),
+                &t.info().gates,
+            );
             assert_eq!(point.cvr_all.is_some(), model.predicts_cvr(), "{model}");
             if let Some(all) = report.cvr_all {
                 // One epoch only: how good each is after ten, the lesson's claims measure.
@@ -1495,6 +1528,49 @@ mod tests {
     /// Seeds trained side by side are the seeds' own runs: each replica, on the data its seed
     /// draws, selects and tests its own best weights as a run of that seed alone does; the
     /// report's top line is their mean.
+    /// With several seeds, each CGC gate's share on the shared experts comes over all of them
+    /// (the mean and sd of each seed's own share); a gate's weights per expert stay the first
+    /// seed's, and one seed gives no share over seeds.
+    #[test]
+    fn validation_gives_the_shared_share_over_every_seed() {
+        let mut e = small(ModelKind::Cgc).with_data(DataKind::Correlated);
+        e.seed = 4;
+        e.replicas = 3;
+        let drawn: Vec<Dataset> = e
+            .seeds()
+            .into_iter()
+            .map(|s| {
+                synthetic_data(&e.reseeded(s))
+                    .expect("synthetic")
+                    .expect("draws")
+            })
+            .collect();
+        let sets: Vec<&Dataset> = drawn.iter().collect();
+        let mut t = Training::new(1, &e, &sets, &Device::flex()).expect("builds");
+        t.train_chunk(20).read().expect("finite");
+        let reports = t.validation().read().expect("reads");
+        let layout = t.info().gates.clone();
+        let point = eval_point(t.steps(), &reports, &layout);
+        assert_eq!(point.shared_share_seeds.len(), layout.len());
+        for (g, gate) in layout.gates.iter().enumerate() {
+            let shares: Vec<f64> = reports
+                .iter()
+                .map(|r| f64::from(gate.shared_share(&r.gates[g].mean).expect("CGC mixes")))
+                .collect();
+            let m = MeanSd::of(&shares).expect("three seeds");
+            let [mean, sd] = point.shared_share_seeds[g].expect("a shared share");
+            assert!((f64::from(mean) - m.mean).abs() < 1e-6, "gate {g}");
+            assert!((f64::from(sd) - m.sd).abs() < 1e-6, "gate {g}");
+            assert!(sd > 0.0, "the seeds' shares differ: {shares:?}");
+            assert_eq!(
+                point.gates[g], reports[0].gates[g].mean,
+                "the first seed's weights"
+            );
+        }
+        let one = eval_point(t.steps(), &reports[..1], &layout);
+        assert!(one.shared_share_seeds.is_empty());
+    }
+
     #[test]
     fn session_replicas_are_each_seeds_own_run() {
         let mut e = small(ModelKind::Mmoe).with_data(DataKind::Correlated);

@@ -679,6 +679,17 @@ export const specs = [
       const rows = await page.$$eval('[data-testid=seed-spread] tbody td.setup', (tds) => tds.map((td) => td.textContent));
       assert(rows.length === 2 && rows.every((r) => /correlated tasks, p = 0.5/.test(r)), `each row says its data: ${rows}`);
       await p.screenshot(shots, 'sweep');
+      // CGC over three seeds: its gates' share on the shared experts comes over every seed,
+      // mean ± sd (a share, unlike a weight per expert, means the same in every seed).
+      await p.selectModel('cgc');
+      await p.id('seed-repeat').click();
+      await p.tab('gates');
+      await page.waitForFunction(() => {
+        const shares = [...document.querySelectorAll('[data-testid=gate-share]')].map((e) => e.textContent);
+        return shares.length === 2 && shares.every((t) => /^\d+% ± \d+$/.test(t));
+      }, null, { timeout: 60_000 });
+      assert(/mean ± sd over all 3 seeds/.test(await p.id('gate-seed').textContent()), 'the heatmap says the share is over the seeds');
+      console.log(`    CGC's shared share over 3 seeds: ${await page.$$eval('[data-testid=gate-share]', (e) => e.map((x) => x.textContent).join(', '))}`);
     },
   },
   {
