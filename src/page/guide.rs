@@ -7,6 +7,7 @@ use mtl_stats::{MeanSd, Paired};
 
 use crate::page::history::{History, RunRecord, scores_over};
 use crate::page::lessons::Lesson;
+use crate::page::sweep::band;
 use crate::protocol::experiment::Experiment;
 
 /// The latest run of each of the step's seeds (its setup's seed on), whatever the device; `None`
@@ -153,6 +154,45 @@ pub fn step_result(lesson: &Lesson, step: usize, history: &History) -> Option<St
     Some(text)
 }
 
+/// The lesson's previous step, to draw beside this one: per task, its validation metric (AUC,
+/// or R²) by step, the mean over its seeds' runs in the history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviousCurves {
+    /// What the previous step set up (its button).
+    pub label: String,
+    /// Its number in the lesson, from 1.
+    pub number: usize,
+    pub seeds: usize,
+    /// Per task, its name and mean curve.
+    pub tasks: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+/// The previous step's curves for lesson step `step`: `None` for a first step, or until every
+/// seed of the previous step has a run with its curves.
+pub fn previous_curves(lesson: &Lesson, step: usize, history: &History) -> Option<PreviousCurves> {
+    let prev = lesson.steps.get(step.checked_sub(1)?)?;
+    let runs = step_runs(&(prev.setup)(), prev.seeds, history)?;
+    let tasks: Vec<(String, Vec<(f64, f64)>)> = runs[0]
+        .tests
+        .iter()
+        .enumerate()
+        .filter_map(|(t, task)| {
+            let curves: Vec<&[(f64, f64)]> = runs
+                .iter()
+                .map(|r| r.valid_auc.get(t).map(Vec::as_slice))
+                .collect::<Option<_>>()?;
+            let mean: Vec<(f64, f64)> = band(&curves).iter().map(|b| (b.step, b.mean)).collect();
+            (!mean.is_empty()).then(|| (task.name.clone(), mean))
+        })
+        .collect();
+    (!tasks.is_empty()).then(|| PreviousCurves {
+        label: prev.button.to_string(),
+        number: step,
+        seeds: runs.len(),
+        tasks,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +328,45 @@ mod tests {
                 .map(|s| LessonStep { seeds: 3, ..s })
                 .collect(),
             ..real
+        }
+    }
+
+    #[test]
+    fn the_previous_steps_curves_are_its_seeds_mean_once_all_are_in() {
+        let lesson = three_seed_lesson();
+        let before = (lesson.steps[0].setup)();
+        let mut h = History::default();
+        assert_eq!(
+            previous_curves(&lesson, 0, &h),
+            None,
+            "a first step has none"
+        );
+        for k in 0..3u64 {
+            let mut r = record(
+                &before.reseeded(before.seed + k),
+                k as u32 + 1,
+                100,
+                [0.9, 0.8],
+            );
+            let v = 0.5 + 0.1 * k as f64;
+            r.valid_auc = vec![
+                vec![(0.0, 0.0), (10.0, v)],
+                vec![(0.0, 0.0), (10.0, v / 2.0)],
+            ];
+            h.runs.push(r);
+            let seen = previous_curves(&lesson, 1, &h);
+            if k < 2 {
+                assert_eq!(seen, None, "{} of three seeds", k + 1);
+            } else {
+                let seen = seen.expect("every seed ran");
+                assert_eq!(seen.label, lesson.steps[0].button);
+                assert_eq!(seen.number, 1);
+                assert_eq!(seen.seeds, 3);
+                assert_eq!(seen.tasks[0].0, "income");
+                // The seeds' mean at step 10: (0.5 + 0.6 + 0.7) / 3, and half that.
+                assert!((seen.tasks[0].1[1].1 - 0.6).abs() < 1e-12);
+                assert!((seen.tasks[1].1[1].1 - 0.3).abs() < 1e-12);
+            }
         }
     }
 

@@ -234,6 +234,15 @@ pub fn LineChart(
     }
 }
 
+/// A legend's note that a line is the mean of `n` seeds, where nothing of it is drawn faintly.
+fn mean_of_short(n: usize) -> String {
+    if n > 1 {
+        format!(" (mean of {n} seeds)")
+    } else {
+        String::new()
+    }
+}
+
 /// A legend's note that a line is the mean of `n` seeds (each drawn faintly); nothing for one.
 fn mean_of(n: usize) -> String {
     if n > 1 {
@@ -287,14 +296,42 @@ pub fn LossChart() -> impl IntoView {
     view! { <LineChart title="Loss" testid="loss-chart" x_label="step" y_label="log loss or MSE" series=series height=STAGE_H /> }
 }
 
+/// The palette index of a lesson's previous step on the metric chart: black.
+const PREVIOUS_STEP_STYLE: usize = 7;
+
 /// Validation AUC per task (R² on the correlated tasks), and on the funnel the CVR head's AUC
-/// over every impression, the funnel lessons' subject.
+/// over every impression, the funnel lessons' subject; during a lesson step after the first,
+/// the previous step's beside them.
 #[component]
 pub fn AucChart() -> impl IntoView {
     let p = expect_context::<Playground>();
+    // At a lesson step after the first, while the page shows that step's setup: the previous
+    // step's curves (the mean over its seeds), so the two setups the step compares end in one
+    // picture.
+    let previous = Memo::new(move |_| p.previous_step_curves());
     // Re-run only by a validation point: the training reports between them leave it alone.
     let series = Memo::new(move |_| {
         let at = p.replay_at.get();
+        // In black, each task in its own line's dash.
+        let before: Vec<Series> = previous.get().map_or_else(Vec::new, |prev| {
+            prev.tasks
+                .iter()
+                .enumerate()
+                .map(|(t, (name, points))| Series {
+                    // Short, so the legend stays one line a series: the card names the step.
+                    name: format!(
+                        "{} validation, step {}{}",
+                        p.experiment.with_untracked(|e| e.task_title(name)),
+                        prev.number,
+                        mean_of_short(prev.seeds)
+                    ),
+                    points: points.clone(),
+                    style: PREVIOUS_STEP_STYLE,
+                    dash: Some(t * 2 + 1),
+                    ..Series::default()
+                })
+                .collect()
+        });
         p.dashboard.with(Parts::VALIDATION, |d| {
             let tasks = d.tasks.iter().enumerate().map(|(t, c)| Series {
                 name: format!(
@@ -316,7 +353,7 @@ pub fn AucChart() -> impl IntoView {
                 style: 4,
                 ..Series::default()
             });
-            tasks.chain(cvr).collect()
+            tasks.chain(cvr).chain(before).collect()
         })
     });
     // The score's name follows the data set: the chart is drawn again only when it changes.

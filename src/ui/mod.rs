@@ -415,6 +415,25 @@ impl Playground {
         crate::web::reveal("[data-testid=lesson-step]", true);
     }
 
+    /// At a lesson step after the first, while the page shows that step's setup, the previous
+    /// step's curves over its seeds: the metric chart draws them, and the card says so.
+    pub fn previous_step_curves(self) -> Option<crate::page::guide::PreviousCurves> {
+        let (l, s) = self.lesson.get()?;
+        let lessons = crate::page::lessons::lessons();
+        let lesson = lessons.get(l)?;
+        let setup = (lesson.steps.get(s)?.setup)();
+        let shown = self.experiment.with(|e| {
+            let mut e = e.reseeded(setup.seed);
+            e.device = setup.device;
+            e == setup
+        });
+        if !shown {
+            return None;
+        }
+        self.history
+            .with(|h| crate::page::guide::previous_curves(lesson, s, h))
+    }
+
     /// Opens the tab under the stage that holds the view `testid`; a view on the stage needs
     /// none.
     fn open_tab_of(self, testid: &str) {

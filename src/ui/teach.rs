@@ -162,6 +162,11 @@ pub fn LessonCard() -> impl IntoView {
                     })}
                     <p class="lesson-result" role="status" data-testid="lesson-result">
                         {move || result().unwrap_or_else(|| "Your result appears here when the run ends (F finishes it early).".into())}
+                        {move || p.previous_step_curves().map(|prev| format!(
+                            " In black on the validation chart: step {}'s curves{}, beside this step's.",
+                            prev.number,
+                            if prev.seeds > 1 { format!(", the mean of its {} seeds", prev.seeds) } else { String::new() }
+                        ))}
                     </p>
                     <div class="row-buttons">
                         <button type="button" data-testid="lesson-previous" disabled={s == 0}

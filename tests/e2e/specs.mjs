@@ -840,6 +840,15 @@ export const specs = [
           } else {
             await p.waitTested(180_000);
           }
+          // A step after the first ends on both setups in one picture: the metric chart holds
+          // the previous step's curves (its seeds' mean) beside this step's.
+          const names = await page.$$eval('[data-testid=metric-chart] polyline.series', (ls) => ls.map((x) => x.dataset.series));
+          const before = names.filter((n) => /validation, step \d/.test(n));
+          if (s === 0) {
+            assert(before.length === 0, `a first step has no previous one: ${names}`);
+          } else {
+            assert(before.length === 2 && before.every((n) => n.endsWith(`validation, step ${s} (mean of 20 seeds)`)), `lesson ${l + 1} step ${s + 1}: ${names}`);
+          }
         }
         await p.tab('lessons');
         await p.id(`lesson-race-${l}`).click();
