@@ -56,6 +56,17 @@ pub fn upto<T: Clone>(curve: &[(f64, T)], at: Option<f64>) -> Vec<(f64, T)> {
     }
 }
 
+/// The value of the latest point at or before step `at` (the latest of all when `at` is
+/// `None`); the default before the first.
+fn at_or_before<T: Clone + Default>(points: &[(f64, T)], at: Option<f64>) -> T {
+    points
+        .iter()
+        .rev()
+        .find(|p| at.is_none_or(|at| p.0 <= at))
+        .map(|p| p.1.clone())
+        .unwrap_or_default()
+}
+
 /// A run's training rate as the page receives its progress reports: the (ms, step) of the first
 /// and the latest. A race lane's samples per second and Auto's timing of a device read it.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -462,23 +473,13 @@ impl Dashboard {
     /// Each gate's per-row spread at the latest validation point at or before `at` (the
     /// latest of all when `at` is `None`); empty before the first.
     pub fn spread_at(&self, at: Option<f64>) -> Vec<f32> {
-        self.gate_spread
-            .iter()
-            .rev()
-            .find(|p| at.is_none_or(|at| p.0 <= at))
-            .map(|p| p.1.clone())
-            .unwrap_or_default()
+        at_or_before(&self.gate_spread, at)
     }
 
     /// Each gate's shared share over the seeds (mean, sd) at the latest validation point at or
     /// before `at` (the latest of all when `at` is `None`); empty for a run of one seed.
     pub fn shared_share_at(&self, at: Option<f64>) -> Vec<Option<[f32; 2]>> {
-        self.shared_share_seeds
-            .iter()
-            .rev()
-            .find(|p| at.is_none_or(|at| p.0 <= at))
-            .map(|p| p.1.clone())
-            .unwrap_or_default()
+        at_or_before(&self.shared_share_seeds, at)
     }
 
     /// The page sent Play right behind the build: the run trains once built, and says so from

@@ -1202,27 +1202,34 @@ mod tests {
                 .map(|s| lesson_run(&e.reseeded(s)))
                 .collect();
         }
-        let drawn: Vec<Dataset> = e
-            .seeds()
-            .into_iter()
-            .map(|s| {
-                synthetic_data(&e.reseeded(s))
-                    .expect("synthetic")
-                    .expect("valid knobs")
-            })
-            .collect();
+        let drawn = each_seeds_data(e);
         let sets: Vec<&Dataset> = drawn.iter().collect();
         let mut t = Training::new(1, e, &sets, &Device::flex()).expect("builds");
         let (_, report) = t.run_to_end().expect("finite losses");
         report
             .replicas
             .iter()
-            .map(|r| {
-                r.headlines()
-                    .into_iter()
-                    .map(|(_, v)| v.unwrap_or(f64::NAN))
-                    .collect()
+            .map(|r| headline_values(r.headlines()))
+            .collect()
+    }
+
+    /// The data each seed of a synthetic-data experiment draws, as the page's replicas read it.
+    fn each_seeds_data(e: &Experiment) -> Vec<Dataset> {
+        e.seeds()
+            .into_iter()
+            .map(|s| {
+                synthetic_data(&e.reseeded(s))
+                    .expect("synthetic")
+                    .expect("valid knobs")
             })
+            .collect()
+    }
+
+    /// A run's headline scores in order, NaN where one has none.
+    fn headline_values(headlines: Vec<(String, Option<f64>)>) -> Vec<f64> {
+        headlines
+            .into_iter()
+            .map(|(_, v)| v.unwrap_or(f64::NAN))
             .collect()
     }
 
@@ -1247,11 +1254,7 @@ mod tests {
         let mut t = Training::new(1, e, &[data], &Device::flex()).expect("builds");
         let (_, report) = t.run_to_end().expect("finite losses");
         // The funnel's CVR over every impression reads as a third task.
-        report
-            .headlines()
-            .into_iter()
-            .map(|(_, v)| v.unwrap_or(f64::NAN))
-            .collect()
+        headline_values(report.headlines())
     }
 
     /// Every premise a lesson relies on, measured: each step's setup trained as the page trains
@@ -1525,9 +1528,6 @@ mod tests {
         }
     }
 
-    /// Seeds trained side by side are the seeds' own runs: each replica, on the data its seed
-    /// draws, selects and tests its own best weights as a run of that seed alone does; the
-    /// report's top line is their mean.
     /// With several seeds, each CGC gate's share on the shared experts comes over all of them
     /// (the mean and sd of each seed's own share); a gate's weights per expert stay the first
     /// seed's, and one seed gives no share over seeds.
@@ -1536,15 +1536,7 @@ mod tests {
         let mut e = small(ModelKind::Cgc).with_data(DataKind::Correlated);
         e.seed = 4;
         e.replicas = 3;
-        let drawn: Vec<Dataset> = e
-            .seeds()
-            .into_iter()
-            .map(|s| {
-                synthetic_data(&e.reseeded(s))
-                    .expect("synthetic")
-                    .expect("draws")
-            })
-            .collect();
+        let drawn = each_seeds_data(&e);
         let sets: Vec<&Dataset> = drawn.iter().collect();
         let mut t = Training::new(1, &e, &sets, &Device::flex()).expect("builds");
         t.train_chunk(20).read().expect("finite");
@@ -1571,6 +1563,9 @@ mod tests {
         assert!(one.shared_share_seeds.is_empty());
     }
 
+    /// Seeds trained side by side are the seeds' own runs: each replica, on the data its seed
+    /// draws, selects and tests its own best weights as a run of that seed alone does; the
+    /// report's top line is their mean.
     #[test]
     fn session_replicas_are_each_seeds_own_run() {
         let mut e = small(ModelKind::Mmoe).with_data(DataKind::Correlated);
@@ -1584,15 +1579,7 @@ mod tests {
         e.patience = 2;
         e.seed = 4;
         e.replicas = 3;
-        let drawn: Vec<Dataset> = e
-            .seeds()
-            .into_iter()
-            .map(|s| {
-                synthetic_data(&e.reseeded(s))
-                    .expect("synthetic")
-                    .expect("draws")
-            })
-            .collect();
+        let drawn = each_seeds_data(&e);
         let sets: Vec<&Dataset> = drawn.iter().collect();
         let mut together = Training::new(1, &e, &sets, &Device::flex()).expect("builds");
         assert_eq!(together.info().seeds, [4, 5, 6]);
