@@ -218,7 +218,7 @@ pub fn PaperFigurePanel() -> impl IntoView {
             <h2 id="figure-title">"The MMoE paper's figure"</h2>
             <p class="hint">
                 {format!(
-                    "Test loss against the task correlation p on the correlated tasks: Shared-Bottom, OMoE and MMoE at p = 1, 0.9, 0.5 and 0, each over seeds 1 to N trained side by side ({FIGURE_STEPS} steps, the final weights, the mean of the two tasks' test MSE). These are the numbers of the command below at the same seeds. Each band is the 95% interval of a mean; the table compares each model with MMoE seed by seed."
+                    "Test loss against the task correlation p on the correlated tasks: Shared-Bottom, OMoE and MMoE at p = 1, 0.9, 0.5 and 0, each over seeds 1 to N trained side by side ({FIGURE_STEPS} steps, the final weights, the mean of the two tasks' test MSE). The command below computes them natively at the same seeds, up to small float differences (wasm and native add in other orders; a test holds them far inside each interval). Each band is the 95% interval of a mean; the tables compare each model with MMoE, and with itself at p = 1, seed by seed."
                 )}
             </p>
             <div class="row-buttons figure-controls">
