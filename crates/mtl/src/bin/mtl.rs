@@ -177,7 +177,34 @@ struct TrainArgs {
     save: Option<std::path::PathBuf>,
 }
 
+/// Keeps glibc's allocator from handing large blocks back to the kernel after each use.
+///
+/// By default glibc serves a block above its mmap threshold (128 KiB at first, raised to the
+/// largest block freed, at most 32 MiB) with a fresh `mmap` and unmaps it on `free`, and it
+/// trims the top of the heap once more than 128 KiB is free there. A training step allocates and
+/// frees the same large activations and gradients every step, so each step paid for fresh pages:
+/// page faults and the kernel zeroing them. With R replicas side by side every tensor is R times
+/// larger, so this cost grew with R: CGC and PLE trained 16 replicas at a third of the rate of
+/// one (BENCHMARKS.md, "The allocator"). Raising both thresholds keeps freed blocks in the heap
+/// for the next step. A process that trains holds its peak memory until it exits, which is what
+/// it needs again at the next step anyway.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // Blocks up to glibc's largest mmap threshold come from the heap; the heap is never
+        // trimmed. mallopt only returns 0 on an out-of-range value, and these are in range; a
+        // refusal would leave the defaults, which are correct, only slower.
+        // SAFETY: mallopt takes two integers and changes the allocator's parameters; it is
+        // called before any other thread exists.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, libc::c_int::MAX);
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    tune_allocator();
     let args = match Cli::parse().command {
         Command::Train(args) => args,
         Command::Eval(args) => {
