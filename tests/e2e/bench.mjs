@@ -158,6 +158,8 @@ async function raceRates(model, opponent) {
   const page = await browser.newPage();
   await page.goto(`${base}?model=${model}&epochs=100&device=cpu`);
   await page.waitForFunction(() => /Ready/.test(document.querySelector('[data-testid=run-status]')?.textContent || ''), null, { timeout: 120_000 });
+  // The race lives in a tab under the stage.
+  await page.getByTestId('tab-race').click();
   await page.getByTestId('race-opponent').selectOption(opponent);
   await page.getByTestId('race-start').click();
   const lanes = opponent === 'alone' ? 1 : 2;
