@@ -188,6 +188,8 @@ pub struct Dashboard {
     /// The CVR head's validation AUC over every impression, by step (the funnel's CVR models;
     /// empty for the others).
     pub cvr_auc: Curve,
+    /// With several seeds side by side, each one's `cvr_auc` (which is then their mean).
+    pub cvr_replicas: Vec<Curve>,
     pub test: Option<TestReport>,
     /// What the worker is doing or why it stopped.
     pub status: String,
@@ -265,6 +267,7 @@ impl Dashboard {
                 // arrive with its step-0 validation point.
                 self.gates = Vec::new();
                 self.gate_history = vec![GateHistory::default(); info.gates.len()];
+                self.cvr_replicas = vec![Curve::new(); replicas];
                 self.info = Some(info.clone());
                 if self.play_on_build {
                     self.state = RunState::Running;
@@ -361,6 +364,11 @@ impl Dashboard {
                 }
                 if let Some(auc) = point.cvr_all.as_ref().and_then(|c| c.auc) {
                     push_bounded(&mut self.cvr_auc, (point.step as f64, auc), MAX_POINTS);
+                }
+                for (curve, score) in self.cvr_replicas.iter_mut().zip(&point.replica_cvr_all) {
+                    if let Some(auc) = score.auc {
+                        push_bounded(curve, (point.step as f64, auc), MAX_POINTS);
+                    }
                 }
                 for (r, scores) in point.replicas.iter().enumerate() {
                     for (t, score) in scores.iter().enumerate() {
@@ -598,10 +606,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_cvr_heads_validation_auc_is_a_curve_of_its_own() {
-        let mut d = built();
-        let point = |step: u64, auc: Option<f64>| Event::Validation {
+    fn cvr_score(auc: f64) -> crate::protocol::TaskScore {
+        crate::protocol::TaskScore {
+            name: "cvr_all".into(),
+            loss: 0.4,
+            auc: Some(auc),
+            logloss: Some(0.4),
+            r2: None,
+            mse_true: Some(0.01),
+        }
+    }
+
+    fn cvr_point(step: u64, auc: Option<f64>, each: &[f64]) -> Event {
+        Event::Validation {
             session: 1,
             point: EvalPoint {
                 step,
@@ -610,20 +627,92 @@ mod tests {
                 gate_spread: Vec::new(),
                 shared_share_seeds: Vec::new(),
                 replicas: Vec::new(),
-                cvr_all: auc.map(|auc| crate::protocol::TaskScore {
-                    name: "cvr_all".into(),
-                    loss: 0.4,
-                    auc: Some(auc),
-                    logloss: Some(0.4),
-                    r2: None,
-                    mse_true: Some(0.01),
-                }),
+                cvr_all: auc.map(cvr_score),
+                replica_cvr_all: each.iter().copied().map(cvr_score).collect(),
             },
-        };
-        d.apply(&point(10, Some(0.61)));
-        d.apply(&point(20, None));
-        d.apply(&point(30, Some(0.66)));
+        }
+    }
+
+    #[test]
+    fn the_cvr_heads_validation_auc_is_a_curve_of_its_own() {
+        let mut d = built();
+        d.apply(&cvr_point(10, Some(0.61), &[]));
+        d.apply(&cvr_point(20, None, &[]));
+        d.apply(&cvr_point(30, Some(0.66), &[]));
         assert_eq!(d.cvr_auc, vec![(10.0, 0.61), (30.0, 0.66)]);
+        assert!(d.cvr_replicas.is_empty(), "one model has no replicas");
+    }
+
+    #[test]
+    fn each_seeds_cvr_auc_is_a_curve_beside_their_mean() {
+        let mut d = Dashboard::default();
+        d.begin(1);
+        d.apply(&Event::Built {
+            session: 1,
+            info: ModelInfo {
+                seeds: vec![1, 2],
+                ..info()
+            },
+        });
+        d.apply(&cvr_point(10, Some(0.6), &[0.5, 0.7]));
+        d.apply(&cvr_point(30, Some(0.65), &[0.6, 0.7]));
+        assert_eq!(d.cvr_auc, vec![(10.0, 0.6), (30.0, 0.65)]);
+        assert_eq!(
+            d.cvr_replicas,
+            vec![
+                vec![(10.0, 0.5), (30.0, 0.6)],
+                vec![(10.0, 0.7), (30.0, 0.7)]
+            ]
+        );
+    }
+
+    /// Each seed's saved run keeps its own CVR curve, and a one-seed run the dashboard's.
+    #[test]
+    fn each_seeds_saved_run_keeps_its_cvr_curve() {
+        use crate::page::history::RunRecord;
+        use crate::protocol::ReplicaTest;
+        use crate::protocol::experiment::DataKind;
+        use crate::protocol::experiment::Experiment;
+        let e = Experiment::tutorial_on(ModelKind::Esmm, DataKind::Funnel);
+        let test = |replicas: Vec<ReplicaTest>| TestReport {
+            step: 30,
+            trained_steps: 30,
+            valid: Vec::new(),
+            tasks: Vec::new(),
+            cvr: None,
+            cvr_all: Some(cvr_score(0.65)),
+            replicas,
+        };
+        let seed = |seed: u64, auc: f64| ReplicaTest {
+            seed,
+            step: 30,
+            valid: Vec::new(),
+            tasks: Vec::new(),
+            cvr: None,
+            cvr_all: Some(cvr_score(auc)),
+        };
+        let mut d = Dashboard::default();
+        d.begin(1);
+        d.apply(&Event::Built {
+            session: 1,
+            info: ModelInfo {
+                seeds: vec![1, 2],
+                ..info()
+            },
+        });
+        d.apply(&cvr_point(10, Some(0.6), &[0.5, 0.7]));
+        d.apply(&cvr_point(30, Some(0.65), &[0.6, 0.7]));
+        d.test = Some(test(vec![seed(1, 0.6), seed(2, 0.7)]));
+        let runs = RunRecord::from_dashboard("r", None, &d, &e, "cpu", 0.0);
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].valid_cvr_auc, vec![(10.0, 0.5), (30.0, 0.6)]);
+        assert_eq!(runs[1].valid_cvr_auc, vec![(10.0, 0.7), (30.0, 0.7)]);
+
+        let mut one = built();
+        one.apply(&cvr_point(10, Some(0.6), &[]));
+        one.test = Some(test(Vec::new()));
+        let runs = RunRecord::from_dashboard("r", None, &one, &e, "cpu", 0.0);
+        assert_eq!(runs[0].valid_cvr_auc, vec![(10.0, 0.6)]);
     }
 
     #[test]
@@ -697,6 +786,7 @@ mod tests {
                 shared_share_seeds: Vec::new(),
                 replicas: Vec::new(),
                 cvr_all: None,
+                replica_cvr_all: Vec::new(),
             },
         };
         d.apply(&point(0, vec![vec![0.6, 0.4], vec![0.45, 0.55]]));
@@ -733,6 +823,7 @@ mod tests {
                     shared_share_seeds: vec![Some([h, 0.05]), None],
                     replicas: Vec::new(),
                     cvr_all: None,
+                    replica_cvr_all: Vec::new(),
                 },
             });
             assert_eq!(changed, Some(Parts::VALIDATION | Parts::GATES));
@@ -774,6 +865,7 @@ mod tests {
                 shared_share_seeds: Vec::new(),
                 replicas: Vec::new(),
                 cvr_all: None,
+                replica_cvr_all: Vec::new(),
             },
         };
         assert_eq!(d.apply(&point(Vec::new())), Some(Parts::VALIDATION));
@@ -863,6 +955,7 @@ mod tests {
                 shared_share_seeds: Vec::new(),
                 replicas: Vec::new(),
                 cvr_all: None,
+                replica_cvr_all: Vec::new(),
             },
         });
         assert_eq!(d.latest_auc(), vec![Some(0.8), Some(0.9)]);

@@ -8,6 +8,7 @@ use mtl_stats::{MeanSd, Paired};
 use crate::page::history::{History, RunRecord, scores_over};
 use crate::page::lessons::Lesson;
 use crate::page::sweep::band;
+use crate::protocol::CVR_ALL;
 use crate::protocol::experiment::Experiment;
 
 /// The latest run of each of the step's seeds (its setup's seed on), whatever the device; `None`
@@ -155,7 +156,8 @@ pub fn step_result(lesson: &Lesson, step: usize, history: &History) -> Option<St
 }
 
 /// The lesson's previous step, to draw beside this one: per task, its validation metric (AUC,
-/// or R²) by step, the mean over its seeds' runs in the history.
+/// or R²) by step, the mean over its seeds' runs in the history, and on the funnel the CVR
+/// head's AUC over every impression ([`CVR_ALL`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreviousCurves {
     /// What the previous step set up (its button).
@@ -163,8 +165,18 @@ pub struct PreviousCurves {
     /// Its number in the lesson, from 1.
     pub number: usize,
     pub seeds: usize,
-    /// Per task, its name and mean curve.
+    /// Per task, its name and mean curve; then, where every seed's run has one, the CVR
+    /// head's ([`CVR_ALL`]).
     pub tasks: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+/// The seeds' mean of one curve of each run; `None` if a run lacks it, or it has no points.
+fn mean_curve<'a>(
+    curves: impl Iterator<Item = Option<&'a [(f64, f64)]>>,
+) -> Option<Vec<(f64, f64)>> {
+    let curves: Vec<&[(f64, f64)]> = curves.collect::<Option<_>>()?;
+    let mean: Vec<(f64, f64)> = band(&curves).iter().map(|b| (b.step, b.mean)).collect();
+    (!mean.is_empty()).then_some(mean)
 }
 
 /// The previous step's curves for lesson step `step`: `None` for a first step, or until every
@@ -177,13 +189,17 @@ pub fn previous_curves(lesson: &Lesson, step: usize, history: &History) -> Optio
         .iter()
         .enumerate()
         .filter_map(|(t, task)| {
-            let curves: Vec<&[(f64, f64)]> = runs
-                .iter()
-                .map(|r| r.valid_auc.get(t).map(Vec::as_slice))
-                .collect::<Option<_>>()?;
-            let mean: Vec<(f64, f64)> = band(&curves).iter().map(|b| (b.step, b.mean)).collect();
-            (!mean.is_empty()).then(|| (task.name.clone(), mean))
+            mean_curve(runs.iter().map(|r| r.valid_auc.get(t).map(Vec::as_slice)))
+                .map(|m| (task.name.clone(), m))
         })
+        // On the funnel, the CVR head over every impression: what its lessons compare.
+        .chain(
+            mean_curve(
+                runs.iter()
+                    .map(|r| (!r.valid_cvr_auc.is_empty()).then_some(r.valid_cvr_auc.as_slice())),
+            )
+            .map(|m| (CVR_ALL.to_string(), m)),
+        )
         .collect();
     (!tasks.is_empty()).then(|| PreviousCurves {
         label: prev.button.to_string(),
@@ -227,6 +243,7 @@ mod tests {
             cvr_all: None,
             valid_loss: Vec::new(),
             valid_auc: Vec::new(),
+            valid_cvr_auc: Vec::new(),
         }
     }
 
@@ -366,8 +383,24 @@ mod tests {
                 // The seeds' mean at step 10: (0.5 + 0.6 + 0.7) / 3, and half that.
                 assert!((seen.tasks[0].1[1].1 - 0.6).abs() < 1e-12);
                 assert!((seen.tasks[1].1[1].1 - 0.3).abs() < 1e-12);
+                assert_eq!(seen.tasks.len(), 2, "no CVR curve off the funnel");
             }
         }
+        // On the funnel, the CVR head's curve comes too, once every seed has one.
+        for (k, r) in h.runs.iter_mut().enumerate() {
+            if k < 2 {
+                r.valid_cvr_auc = vec![(10.0, 0.6 + 0.1 * k as f64)];
+            }
+        }
+        assert_eq!(previous_curves(&lesson, 1, &h).expect("ran").tasks.len(), 2);
+        h.runs[2].valid_cvr_auc = vec![(10.0, 0.8)];
+        let seen = previous_curves(&lesson, 1, &h).expect("ran");
+        assert_eq!(seen.tasks[2].0, CVR_ALL);
+        assert!(
+            (seen.tasks[2].1[0].1 - 0.7).abs() < 1e-12,
+            "{:?}",
+            seen.tasks[2]
+        );
     }
 
     #[test]

@@ -57,6 +57,10 @@ pub struct RunRecord {
     /// Validation AUC (R² for a regression task) per task, thinned. Older saved runs have none.
     #[serde(default)]
     pub valid_auc: Vec<Curve>,
+    /// The CVR head's validation AUC over every impression (the funnel's CVR models), thinned;
+    /// empty for the other models and for older saved runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub valid_cvr_auc: Curve,
 }
 
 /// One task's difference between two runs (the second minus the first).
@@ -183,6 +187,11 @@ impl RunRecord {
                     cvr_all: r.cvr_all.clone(),
                     valid_loss: curves(|c| &c.valid_loss),
                     valid_auc: curves(|c| &c.valid_auc),
+                    valid_cvr_auc: d
+                        .cvr_replicas
+                        .get(k)
+                        .map(|c| thin(c, CURVE_POINTS))
+                        .unwrap_or_default(),
                 }
             })
             .collect()
@@ -224,6 +233,7 @@ impl RunRecord {
                 .iter()
                 .map(|t| thin(&t.valid_auc, CURVE_POINTS))
                 .collect(),
+            valid_cvr_auc: thin(&d.cvr_auc, CURVE_POINTS),
         })
     }
 
@@ -544,6 +554,7 @@ mod tests {
             cvr_all: None,
             valid_loss: vec![(0..500).map(|i| (i as f64, 0.5)).collect(), vec![]],
             valid_auc: Vec::new(),
+            valid_cvr_auc: Vec::new(),
         }
     }
 
@@ -766,7 +777,7 @@ mod tests {
             ("epochs", "epochs_trained"),
         ];
         for key in record.keys() {
-            if ["valid_loss", "valid_auc"].contains(&key.as_str()) {
+            if ["valid_loss", "valid_auc", "valid_cvr_auc"].contains(&key.as_str()) {
                 continue;
             }
             let column = spread

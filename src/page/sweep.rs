@@ -299,6 +299,7 @@ mod tests {
                 vec![(10.0, aucs[1])],
             ],
             valid_auc: Vec::new(),
+            valid_cvr_auc: Vec::new(),
         }
     }
 

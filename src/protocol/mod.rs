@@ -321,6 +321,10 @@ pub struct EvalPoint {
     /// lessons' subject, plotted beside the tasks. `None` elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cvr_all: Option<TaskScore>,
+    /// With several replicas and a CVR head, each one's `cvr_all`, in replica order
+    /// (`cvr_all` is then their mean). Empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replica_cvr_all: Vec<TaskScore>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

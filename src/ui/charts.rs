@@ -284,7 +284,7 @@ pub fn LossChart() -> impl IntoView {
                                 p.experiment.with_untracked(|e| e.task_title(&c.name))
                             ),
                             points: upto(&c.valid_loss, at),
-                            style: t * 2 + 1,
+                            style: valid_style(t),
                             replicas: each(|r| &r.valid_loss),
                             ..Series::default()
                         },
@@ -299,6 +299,16 @@ pub fn LossChart() -> impl IntoView {
 /// The palette index of a lesson's previous step on the metric chart: black.
 const PREVIOUS_STEP_STYLE: usize = 7;
 
+/// The palette index of the CVR head's curve on the metric chart (its dash in a previous
+/// step's black).
+const CVR_STYLE: usize = 4;
+
+/// The palette index of task `t`'s validation curves (on the loss and the metric chart); its
+/// training loss takes the one before.
+fn valid_style(t: usize) -> usize {
+    t * 2 + 1
+}
+
 /// Validation AUC per task (R² on the correlated tasks), and on the funnel the CVR head's AUC
 /// over every impression, the funnel lessons' subject; during a lesson step after the first,
 /// the previous step's beside them.
@@ -312,7 +322,7 @@ pub fn AucChart() -> impl IntoView {
     // Re-run only by a validation point: the training reports between them leave it alone.
     let series = Memo::new(move |_| {
         let at = p.replay_at.get();
-        // In black, each task in its own line's dash.
+        // In black, each curve in the dash of the run's own line of it.
         let before: Vec<Series> = previous.get().map_or_else(Vec::new, |prev| {
             prev.tasks
                 .iter()
@@ -327,7 +337,11 @@ pub fn AucChart() -> impl IntoView {
                     ),
                     points: points.clone(),
                     style: PREVIOUS_STEP_STYLE,
-                    dash: Some(t * 2 + 1),
+                    dash: Some(if name == CVR_ALL {
+                        CVR_STYLE
+                    } else {
+                        valid_style(t)
+                    }),
                     ..Series::default()
                 })
                 .collect()
@@ -340,17 +354,15 @@ pub fn AucChart() -> impl IntoView {
                     mean_of(c.replicas.len())
                 ),
                 points: upto(&c.valid_auc, at),
-                style: t * 2 + 1,
+                style: valid_style(t),
                 replicas: c.replicas.iter().map(|r| upto(&r.valid_auc, at)).collect(),
                 ..Series::default()
             });
             let cvr = (!d.cvr_auc.is_empty()).then(|| Series {
-                name: format!(
-                    "{CVR_ALL} validation{}",
-                    mean_of(d.tasks.first().map_or(0, |c| c.replicas.len()))
-                ),
+                name: format!("{CVR_ALL} validation{}", mean_of(d.cvr_replicas.len())),
                 points: upto(&d.cvr_auc, at),
-                style: 4,
+                style: CVR_STYLE,
+                replicas: d.cvr_replicas.iter().map(|r| upto(r, at)).collect(),
                 ..Series::default()
             });
             tasks.chain(cvr).chain(before).collect()

@@ -769,6 +769,11 @@ pub fn eval_point(step: u64, reports: &[EvalReport], layout: &GateLayout) -> Eva
         .iter()
         .map(|r| r.gates.iter().map(|g| g.row_entropy).collect())
         .collect();
+    let replica_cvr_all: Vec<TaskScore> = reports
+        .iter()
+        .map(|r| r.cvr_all.as_ref().map(task_score))
+        .collect::<Option<_>>()
+        .unwrap_or_default();
     EvalPoint {
         step,
         tasks: TaskScore::means(&per_replica),
@@ -785,11 +790,18 @@ pub fn eval_point(step: u64, reports: &[EvalReport], layout: &GateLayout) -> Eva
         } else {
             Vec::new()
         },
-        cvr_all: reports
-            .iter()
-            .map(|r| r.cvr_all.as_ref().map(|c| vec![task_score(c)]))
-            .collect::<Option<Vec<_>>>()
-            .and_then(|s| TaskScore::means(&s).pop()),
+        cvr_all: TaskScore::means(
+            &replica_cvr_all
+                .iter()
+                .map(|c| vec![c.clone()])
+                .collect::<Vec<_>>(),
+        )
+        .pop(),
+        replica_cvr_all: if reports.len() > 1 {
+            replica_cvr_all
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -1561,6 +1573,39 @@ mod tests {
         }
         let one = eval_point(t.steps(), &reports[..1], &layout);
         assert!(one.shared_share_seeds.is_empty());
+    }
+
+    /// Side by side on the funnel, each seed's CVR score over every impression comes with the
+    /// validation point (the chart's faint lines and each seed's saved curve), and the point's
+    /// `cvr_all` is their mean.
+    #[test]
+    fn validation_gives_each_seeds_cvr_over_every_impression() {
+        let mut e = small(ModelKind::Esmm).with_data(DataKind::Funnel);
+        e.seed = 2;
+        e.replicas = 3;
+        let drawn = each_seeds_data(&e);
+        let sets: Vec<&Dataset> = drawn.iter().collect();
+        let mut t = Training::new(1, &e, &sets, &Device::flex()).expect("builds");
+        t.train_chunk(20).read().expect("finite");
+        let reports = t.validation().read().expect("reads");
+        let point = eval_point(t.steps(), &reports, &t.info().gates);
+        let each: Vec<f64> = reports
+            .iter()
+            .map(|r| r.cvr_all.as_ref().and_then(|c| c.auc).expect("ESMM's CVR"))
+            .collect();
+        let got: Vec<f64> = point
+            .replica_cvr_all
+            .iter()
+            .map(|c| c.auc.expect("an AUC"))
+            .collect();
+        assert_eq!(got, each);
+        assert!(each[0] != each[1], "the seeds differ: {each:?}");
+        let mean = each.iter().sum::<f64>() / 3.0;
+        let all = point.cvr_all.expect("the mean").auc.expect("an AUC");
+        assert!((all - mean).abs() < 1e-12, "{all} against {mean}");
+        let one = eval_point(t.steps(), &reports[..1], &t.info().gates);
+        assert!(one.replica_cvr_all.is_empty());
+        assert_eq!(one.cvr_all.and_then(|c| c.auc), Some(each[0]));
     }
 
     /// Seeds trained side by side are the seeds' own runs: each replica, on the data its seed

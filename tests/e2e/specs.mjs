@@ -841,13 +841,16 @@ export const specs = [
             await p.waitTested(180_000);
           }
           // A step after the first ends on both setups in one picture: the metric chart holds
-          // the previous step's curves (its seeds' mean) beside this step's.
+          // the previous step's curves (its seeds' mean) beside this step's: each task's, and
+          // on the funnel (lesson 8, CVR models only) the CVR head's, the lesson's subject.
           const names = await page.$$eval('[data-testid=metric-chart] polyline.series', (ls) => ls.map((x) => x.dataset.series));
           const before = names.filter((n) => /validation, step \d/.test(n));
           if (s === 0) {
             assert(before.length === 0, `a first step has no previous one: ${names}`);
           } else {
-            assert(before.length === 2 && before.every((n) => n.endsWith(`validation, step ${s} (mean of 20 seeds)`)), `lesson ${l + 1} step ${s + 1}: ${names}`);
+            const funnel = l === 7;
+            assert(before.length === (funnel ? 3 : 2) && before.every((n) => n.endsWith(`validation, step ${s} (mean of 20 seeds)`)), `lesson ${l + 1} step ${s + 1}: ${names}`);
+            if (funnel) assert(before.some((n) => n.startsWith('cvr (every impression) validation, step')), `the CVR curve of step ${s}: ${names}`);
           }
         }
         await p.tab('lessons');
