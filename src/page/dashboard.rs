@@ -671,8 +671,7 @@ mod tests {
     fn each_seeds_saved_run_keeps_its_cvr_curve() {
         use crate::page::history::RunRecord;
         use crate::protocol::ReplicaTest;
-        use crate::protocol::experiment::DataKind;
-        use crate::protocol::experiment::Experiment;
+        use crate::protocol::experiment::{DataKind, Experiment};
         let e = Experiment::tutorial_on(ModelKind::Esmm, DataKind::Funnel);
         let test = |replicas: Vec<ReplicaTest>| TestReport {
             step: 30,

@@ -185,7 +185,7 @@ struct TrainArgs {
 /// frees the same large activations and gradients every step, so each step paid for fresh pages:
 /// page faults and the kernel zeroing them. With R replicas side by side every tensor is R times
 /// larger, so this cost grew with R: CGC and PLE trained 16 replicas at a third of the rate of
-/// one (BENCHMARKS.md, "The allocator"). Raising both thresholds keeps freed blocks in the heap
+/// one (BENCHMARKS.md, "Seeds side by side"). Raising both thresholds keeps freed blocks in the heap
 /// for the next step. A process that trains holds its peak memory until it exits, which is what
 /// it needs again at the next step anyway.
 fn tune_allocator() {
