@@ -643,8 +643,8 @@ mod tests {
         assert!(d.cvr_replicas.is_empty(), "one model has no replicas");
     }
 
-    #[test]
-    fn each_seeds_cvr_auc_is_a_curve_beside_their_mean() {
+    /// Two seeds of a CVR model side by side, with two validation points.
+    fn two_seeds_with_cvr() -> Dashboard {
         let mut d = Dashboard::default();
         d.begin(1);
         d.apply(&Event::Built {
@@ -656,6 +656,12 @@ mod tests {
         });
         d.apply(&cvr_point(10, Some(0.6), &[0.5, 0.7]));
         d.apply(&cvr_point(30, Some(0.65), &[0.6, 0.7]));
+        d
+    }
+
+    #[test]
+    fn each_seeds_cvr_auc_is_a_curve_beside_their_mean() {
+        let d = two_seeds_with_cvr();
         assert_eq!(d.cvr_auc, vec![(10.0, 0.6), (30.0, 0.65)]);
         assert_eq!(
             d.cvr_replicas,
@@ -690,17 +696,7 @@ mod tests {
             cvr: None,
             cvr_all: Some(cvr_score(auc)),
         };
-        let mut d = Dashboard::default();
-        d.begin(1);
-        d.apply(&Event::Built {
-            session: 1,
-            info: ModelInfo {
-                seeds: vec![1, 2],
-                ..info()
-            },
-        });
-        d.apply(&cvr_point(10, Some(0.6), &[0.5, 0.7]));
-        d.apply(&cvr_point(30, Some(0.65), &[0.6, 0.7]));
+        let mut d = two_seeds_with_cvr();
         d.test = Some(test(vec![seed(1, 0.6), seed(2, 0.7)]));
         let runs = RunRecord::from_dashboard("r", None, &d, &e, "cpu", 0.0);
         assert_eq!(runs.len(), 2);

@@ -1540,19 +1540,30 @@ mod tests {
         }
     }
 
-    /// With several seeds, each CGC gate's share on the shared experts comes over all of them
-    /// (the mean and sd of each seed's own share); a gate's weights per expert stay the first
-    /// seed's, and one seed gives no share over seeds.
-    #[test]
-    fn validation_gives_the_shared_share_over_every_seed() {
-        let mut e = small(ModelKind::Cgc).with_data(DataKind::Correlated);
-        e.seed = 4;
+    /// A small `model` on `data`, seeds `seed` to `seed + 2` side by side, trained 20 steps,
+    /// and each seed's validation report.
+    fn three_seeds_validated(
+        model: ModelKind,
+        data: DataKind,
+        seed: u64,
+    ) -> (Training, Vec<EvalReport>) {
+        let mut e = small(model).with_data(data);
+        e.seed = seed;
         e.replicas = 3;
         let drawn = each_seeds_data(&e);
         let sets: Vec<&Dataset> = drawn.iter().collect();
         let mut t = Training::new(1, &e, &sets, &Device::flex()).expect("builds");
         t.train_chunk(20).read().expect("finite");
         let reports = t.validation().read().expect("reads");
+        (t, reports)
+    }
+
+    /// With several seeds, each CGC gate's share on the shared experts comes over all of them
+    /// (the mean and sd of each seed's own share); a gate's weights per expert stay the first
+    /// seed's, and one seed gives no share over seeds.
+    #[test]
+    fn validation_gives_the_shared_share_over_every_seed() {
+        let (t, reports) = three_seeds_validated(ModelKind::Cgc, DataKind::Correlated, 4);
         let layout = t.info().gates.clone();
         let point = eval_point(t.steps(), &reports, &layout);
         assert_eq!(point.shared_share_seeds.len(), layout.len());
@@ -1580,14 +1591,7 @@ mod tests {
     /// `cvr_all` is their mean.
     #[test]
     fn validation_gives_each_seeds_cvr_over_every_impression() {
-        let mut e = small(ModelKind::Esmm).with_data(DataKind::Funnel);
-        e.seed = 2;
-        e.replicas = 3;
-        let drawn = each_seeds_data(&e);
-        let sets: Vec<&Dataset> = drawn.iter().collect();
-        let mut t = Training::new(1, &e, &sets, &Device::flex()).expect("builds");
-        t.train_chunk(20).read().expect("finite");
-        let reports = t.validation().read().expect("reads");
+        let (t, reports) = three_seeds_validated(ModelKind::Esmm, DataKind::Funnel, 2);
         let point = eval_point(t.steps(), &reports, &t.info().gates);
         let each: Vec<f64> = reports
             .iter()
