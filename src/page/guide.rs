@@ -24,12 +24,8 @@ pub fn step_runs<'a>(
                 .runs
                 .iter()
                 .filter(|r| {
-                    let mut e = r.experiment.clone();
-                    e.device = setup.device;
-                    e == Experiment {
-                        seed: setup.seed + k,
-                        ..setup.clone()
-                    }
+                    r.experiment.seed == setup.seed + k
+                        && r.experiment.unseeded() == setup.unseeded()
                 })
                 .max_by_key(|r| r.number)
         })

@@ -111,12 +111,8 @@ pub fn difference_text(a: &RunRecord, b: &RunRecord) -> String {
             )
         })
         .collect();
-    let alike = |e: &Experiment| Experiment {
-        device: Default::default(),
-        ..e.reseeded(0)
-    };
     let noise = if a.experiment.seed != b.experiment.seed
-        && alike(&a.experiment) == alike(&b.experiment)
+        && a.experiment.unseeded() == b.experiment.unseeded()
     {
         "These two differ only in their seed: their gap is seed noise itself."
     } else {

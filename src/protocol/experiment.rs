@@ -282,6 +282,15 @@ impl Experiment {
         }
     }
 
+    /// This setup whatever its seeds and its device: two runs that compare equal here differ in
+    /// nothing else (the seeds of a lesson step, two runs of one setup on the CPU and WebGPU).
+    pub fn unseeded(&self) -> Self {
+        Self {
+            device: DeviceChoice::default(),
+            ..self.reseeded(0)
+        }
+    }
+
     /// Which rows this setup trains on: see [`DataKey`].
     pub fn data_key(&self) -> DataKey {
         match self.data {

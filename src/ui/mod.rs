@@ -422,11 +422,9 @@ impl Playground {
         let lessons = crate::page::lessons::lessons();
         let lesson = lessons.get(l)?;
         let setup = (lesson.steps.get(s)?.setup)();
-        let shown = self.experiment.with(|e| {
-            let mut e = e.reseeded(setup.seed);
-            e.device = setup.device;
-            e == setup
-        });
+        let shown = self
+            .experiment
+            .with(|e| e.seed == setup.seed && e.unseeded() == setup.unseeded());
         if !shown {
             return None;
         }
