@@ -84,6 +84,21 @@ fn text(x: f64, y: f64, text: impl Into<String>, anchor: Anchor) -> Mark {
     }
 }
 
+/// The font size of the picture's text in the box's units (the stylesheet's `.stage-data text`).
+const FONT: f64 = 9.0;
+
+/// About how wide `text` is drawn, in the box's units: a generous average glyph width, so a
+/// label judged to fit does fit.
+fn text_width(text: &str) -> f64 {
+    text.chars().count() as f64 * FONT * 0.6
+}
+
+/// The first of `choices` that fits in `width`, if any: a long task name gives way to a short
+/// label rather than running into its neighbour or off the box.
+fn fitting(width: f64, choices: impl IntoIterator<Item = String>) -> Option<String> {
+    choices.into_iter().find(|t| text_width(t) <= width)
+}
+
 fn percent(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
@@ -192,19 +207,18 @@ fn mosaic(counts: &[[u64; 2]; 2], t1: &str, t2: &str) -> Sketch {
             h: (h - gap) - h_yes,
             tone: 0,
         });
-        marks.push(text(
-            x + cw / 2.0,
-            VIEW_H - 6.0,
-            format!("{t1} = {a}"),
-            Anchor::Middle,
-        ));
-        if cw > 40.0 {
-            marks.push(text(
-                x + cw / 2.0,
-                top - 3.0,
-                format!("{:.0}% {t2} = 1", percent(counts[a][1], col[a])),
-                Anchor::Middle,
-            ));
+        // Each column's labels stay within its width (the caption says the rest).
+        let under = fitting(cw, [format!("{t1} = {a}"), format!("= {a}")]);
+        if let Some(label) = under {
+            marks.push(text(x + cw / 2.0, VIEW_H - 6.0, label, Anchor::Middle));
+        }
+        let share = percent(counts[a][1], col[a]);
+        let over = fitting(
+            cw,
+            [format!("{share:.0}% {t2} = 1"), format!("{share:.0}%")],
+        );
+        if let Some(label) = over {
+            marks.push(text(x + cw / 2.0, top - 3.0, label, Anchor::Middle));
         }
         x += cw + gap;
     }
@@ -366,6 +380,56 @@ mod tests {
             "{}",
             even.caption
         );
+    }
+
+    /// Each text mark's extent: left, right (by [`text_width`]) and baseline.
+    fn text_spans(s: &Sketch) -> Vec<(f64, f64, f64, String)> {
+        s.marks
+            .iter()
+            .filter_map(|m| match m {
+                Mark::Text { x, y, text, anchor } => {
+                    let w = text_width(text);
+                    let left = match anchor {
+                        Anchor::Start => *x,
+                        Anchor::Middle => x - w / 2.0,
+                        Anchor::End => x - w,
+                    };
+                    Some((left, left + w, *y, text.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn mosaic_labels_with_long_task_names_stay_apart_and_inside() {
+        // Adult's shares (about a quarter earn > 50K) with ESMM's titles, as lesson 3 shows them.
+        let long: Vec<String> = vec!["ctr (income > 50K)".into(), "ctcvr (never married)".into()];
+        let s = sketch(
+            &DataPicture::Joint {
+                counts: [[11_000, 13_700], [7_400, 460]],
+            },
+            &long,
+            None,
+        );
+        let spans = text_spans(&s);
+        assert_eq!(spans.len(), 4, "{spans:?}");
+        for (i, a) in spans.iter().enumerate() {
+            assert!(a.0 >= 0.0 && a.1 <= VIEW_W, "outside the box: {a:?}");
+            for b in &spans[i + 1..] {
+                let same_line = (a.2 - b.2).abs() < FONT;
+                assert!(
+                    !same_line || a.1 <= b.0 || b.1 <= a.0,
+                    "{a:?} runs into {b:?}"
+                );
+            }
+        }
+        // The wide column keeps its words; the narrow one its number.
+        assert!(
+            spans.iter().any(|t| t.3 == "55% ctcvr (never married) = 1"),
+            "{spans:?}"
+        );
+        assert!(spans.iter().any(|t| t.3 == "6%"), "{spans:?}");
     }
 
     #[test]

@@ -99,24 +99,43 @@ pub fn step_result(lesson: &Lesson, step: usize, history: &History) -> Option<St
         });
     if let Some((other, theirs)) = before {
         let base = scores_over(&theirs);
+        // A step changes one thing, or the sentence says it changed two.
+        let data_changed = other.data_words() != setup.data_words();
+        // A task is compared with the task of the same name, or on the same data with the one
+        // in its place, which has the same labels under another model's name (ESMM's ctr is
+        // Adult's income).
+        let tasks = setup.data.task_names().len();
         let deltas: Vec<String> = mine
             .iter()
-            .filter_map(|(name, v)| {
-                let (_, w) = base.iter().find(|(n, _)| n == name)?;
-                Some(format!("{name} {}", difference(v, w)?))
+            .enumerate()
+            .filter_map(|(i, (name, v))| {
+                let in_place = !data_changed
+                    && i < tasks
+                    && runs[0].tests.len() == tasks
+                    && theirs[0].tests.len() == tasks;
+                let (their_name, w) = base
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .or_else(|| base.get(i).filter(|_| in_place))?;
+                let named = if their_name == name {
+                    name.clone()
+                } else {
+                    format!("{name} (against {their_name})")
+                };
+                Some(format!("{named} {}", difference(v, w)?))
             })
             .collect();
         let their_params = theirs[0].params;
         let sizes = if their_params == params {
             "the same number of parameters".to_string()
         } else {
+            // Two decimals near 1, where one would print "1.0×" for sizes that differ.
+            let ratio = their_params as f64 / params as f64;
+            let digits = if (ratio - 1.0).abs() < 0.1 { 2 } else { 1 };
             format!(
-                "{their_params} parameters, {:.1}× {model}'s {params}: the comparison is not at equal size",
-                their_params as f64 / params as f64
+                "{their_params} parameters, {ratio:.digits$}× {model}'s {params}: the comparison is not at equal size"
             )
         };
-        // A step changes one thing, or the sentence says it changed two.
-        let data_changed = other.data_words() != setup.data_words();
         let (label, two) = match (other.model == setup.model, data_changed) {
             (true, false) => (format!("your previous step's {}", other.model.label()), ""),
             (false, false) => (format!("your {}", other.model.label()), ""),
@@ -277,6 +296,31 @@ mod tests {
             step_result(lesson, 1, &h)
                 .expect("in")
                 .contains("income 0.9100")
+        );
+    }
+
+    #[test]
+    fn a_task_is_compared_with_the_one_in_its_place_under_another_models_name() {
+        // Lesson 3: ESMM (ctr, ctcvr) on Adult, then Shared-Bottom (income, never_married).
+        let lesson = lessons()
+            .into_iter()
+            .find(|l| l.id == "esmm-assumption")
+            .expect("lesson 3");
+        let (esmm, sb) = ((lesson.steps[0].setup)(), (lesson.steps[1].setup)());
+        let mut h = History::default();
+        let mut first = record(&esmm, 1, 42_622, [0.7800, 0.9500]);
+        first.tests[0].name = "ctr".into();
+        first.tests[1].name = "ctcvr".into();
+        h.runs.push(first);
+        h.runs.push(record(&sb, 2, 42_110, [0.9000, 0.9600]));
+        let text = step_result(&lesson, 1, &h).expect("both ran");
+        assert!(
+            text.contains("income (against ctr) +0.1200, never_married (against ctcvr) +0.0100"),
+            "{text}"
+        );
+        assert!(
+            text.contains("42622 parameters, 1.01× Shared-Bottom's 42110"),
+            "{text}"
         );
     }
 

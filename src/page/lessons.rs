@@ -173,25 +173,45 @@ pub struct Lesson {
 }
 
 impl Lesson {
-    /// The setups its race trains side by side: the steps that read the same rows as the first
-    /// ([`Experiment::data_key`]) at its seed, so that the race trains them as the steps do, at
-    /// most [`crate::page::race::MAX_LANES`]. Fewer than two: the lesson has no race.
+    /// The setups its race trains side by side: steps that read the same rows
+    /// ([`Experiment::data_key`]) at the same seed, so that the race trains them as the steps do,
+    /// at most [`crate::page::race::MAX_LANES`]. Of several such groups, the largest, and of
+    /// equal ones the latest: a lesson builds up to its point (lesson 5 ends at p = 0, where
+    /// the tasks disagree), and its race shows that. Fewer than two: the lesson has no race.
     pub fn race_setups(&self) -> Vec<Experiment> {
-        let setups: Vec<Experiment> = self.steps.iter().map(|s| (s.setup)()).collect();
-        let Some(first) = setups.first().cloned() else {
-            return Vec::new();
-        };
-        let same_data = |e: &Experiment| (e.data_key(), e.seed) == (first.data_key(), first.seed);
-        let mut picked: Vec<Experiment> = Vec::new();
-        for e in setups.into_iter().filter(same_data) {
-            if !picked.contains(&e) && picked.len() < crate::page::race::MAX_LANES {
-                picked.push(e);
+        let mut groups: Vec<Vec<Experiment>> = Vec::new();
+        for e in self.steps.iter().map(|s| (s.setup)()) {
+            let key = (e.data_key(), e.seed);
+            match groups
+                .iter_mut()
+                .find(|g| (g[0].data_key(), g[0].seed) == key)
+            {
+                Some(g) if !g.contains(&e) && g.len() < crate::page::race::MAX_LANES => g.push(e),
+                Some(_) => {}
+                None => groups.push(vec![e]),
             }
         }
-        if picked.len() < 2 {
-            picked.clear();
-        }
-        picked
+        // `max_by_key` keeps the last of equal keys.
+        groups
+            .into_iter()
+            .filter(|g| g.len() >= 2)
+            .max_by_key(Vec::len)
+            .unwrap_or_default()
+    }
+
+    /// Its race button's words, saying which data the race reads where the steps read several;
+    /// `None` without a race.
+    pub fn race_label(&self) -> Option<String> {
+        let setups = self.race_setups();
+        let first = setups.first()?;
+        let several = self
+            .steps
+            .iter()
+            .any(|s| (s.setup)().data_key() != first.data_key());
+        Some(match first.data_words().filter(|_| several) {
+            Some(words) => format!("Race them ({words})"),
+            None => "Race them".into(),
+        })
     }
 }
 
@@ -664,7 +684,7 @@ pub fn lessons() -> Vec<Lesson> {
                     button: "Naive CVR on the funnel",
                     setup: || funnel(ModelKind::NaiveCvr),
                     seeds: SYNTHETIC_SEEDS,
-                    look_for: "20,000 impressions of 400 items: about 15% are clicked, and 30% of the clicks convert. This model's CVR tower learns from the clicked impressions only, as CVR models did before ESMM, on an embedding table of its own. The metrics table scores CVR on the clicked test impressions, as logs allow, and on every impression, against the conversion it would have had after a click, which only synthetic data knows. The result below gives the CVR AUC over every impression, mean over seeds 7 to 26.",
+                    look_for: "16,000 training impressions of 400 items (the data view draws them; 2,000 more validate and 2,000 test): about 15% are clicked, and 30% of the clicks convert. This model's CVR tower learns from the clicked impressions only, as CVR models did before ESMM, on an embedding table of its own. The metrics table scores CVR on the clicked test impressions, as logs allow, and on every impression, against the conversion it would have had after a click, which only synthetic data knows. The result below gives the CVR AUC over every impression, mean over seeds 7 to 26.",
                     watch: Some("metrics-table"),
                     claims: &[Claim {
                         premise: "about 0.73",
@@ -1034,11 +1054,21 @@ mod tests {
                 .map(|(_, r)| r.join(","))
         };
         assert_eq!(find("sb-vs-mmoe").as_deref(), Some("shared_bottom,mmoe"));
-        // p = 1 first: its pair, not a p = 0 step.
+        // Lesson 5's point: its p = 0 pair, not the p = 1 pair it starts with.
         assert_eq!(
             find("correlated-gates").as_deref(),
             Some("mmoe,shared_bottom")
         );
+        let gates = lessons()
+            .into_iter()
+            .find(|l| l.id == "correlated-gates")
+            .expect("lesson 5");
+        assert!(gates.race_setups().iter().all(|e| e.p == 0.0));
+        assert_eq!(
+            gates.race_label().as_deref(),
+            Some("Race them (correlated tasks, p = 0)")
+        );
+        assert_eq!(lessons()[0].race_label().as_deref(), Some("Race them"));
         assert_eq!(
             find("esmm-vs-naive").as_deref(),
             Some("naive_cvr,esmm,naive_cvr")

@@ -209,10 +209,8 @@ impl Experiment {
         let (own, esmm, cvr) = match self.data {
             DataKind::Adult => (
                 ["income > 50K", "marital status is Never-married"],
-                [
-                    "ctr = income > 50K",
-                    "ctcvr = income > 50K and never married",
-                ],
+                // The tutorial's mapping: task 1 as CTR, task 2 as CTCVR, labels unchanged.
+                ["ctr = income > 50K", "ctcvr = never married"],
                 Some("cvr = never married, among incomes > 50K"),
             ),
             DataKind::Funnel => {
@@ -254,6 +252,36 @@ impl Experiment {
             }
             None => task.to_string(),
         }
+    }
+
+    /// What the training loss of `task` measures, where that is not the task itself: the naive
+    /// and IPW CVR models score ctcvr as pCTR × pCVR but train their CVR tower on the clicked
+    /// rows alone, so their "ctcvr" training loss is a CVR loss over those rows.
+    pub fn trained_as(&self, task: &str) -> Option<String> {
+        if task != self.model.task_name(1, self.data.task_names()[1]) {
+            return None;
+        }
+        let rows = self.clicked_rows();
+        match self.model {
+            ModelKind::NaiveCvr => Some(format!("cvr on {rows}")),
+            ModelKind::IpwCvr => Some(format!("cvr on {rows}, weighted by 1 / pCTR")),
+            _ => None,
+        }
+    }
+
+    /// The rows a CVR model's "clicks" are: on Adult (ESMM's task 1 as CTR), incomes > 50K.
+    pub fn clicked_rows(&self) -> &'static str {
+        match self.data {
+            DataKind::Adult => "the income > 50K rows",
+            _ => "the clicked impressions",
+        }
+    }
+
+    /// The name of `task`'s training-loss curve: its title, or what that loss measures instead
+    /// ([`Experiment::trained_as`]).
+    pub fn train_loss_title(&self, task: &str) -> String {
+        self.trained_as(task)
+            .unwrap_or_else(|| self.task_title(task))
     }
 
     /// Switches the model and takes the tutorial's architecture for it, keeping the
@@ -498,7 +526,23 @@ mod tests {
         let esmm = Experiment::tutorial(ModelKind::Esmm);
         assert_eq!(esmm.task_meaning("ctr"), Some("ctr = income > 50K"));
         assert_eq!(esmm.task_title("ctr"), "ctr (income > 50K)");
+        // ESMM trains ctcvr on Adult's second label as it is, never-married: not a conjunction.
+        assert_eq!(esmm.task_title("ctcvr"), "ctcvr (never married)");
         assert_eq!(esmm.task_title("income"), "income");
+        // The naive CVR model's "ctcvr" training loss is its CVR tower's, on the clicked rows.
+        let naive = Experiment::tutorial_on(ModelKind::NaiveCvr, DataKind::Funnel);
+        assert_eq!(
+            naive.train_loss_title("ctcvr"),
+            "cvr on the clicked impressions"
+        );
+        assert_eq!(naive.train_loss_title("ctr"), naive.task_title("ctr"));
+        let ipw = Experiment::tutorial_on(ModelKind::IpwCvr, DataKind::Funnel);
+        assert!(
+            ipw.train_loss_title("ctcvr")
+                .ends_with("weighted by 1 / pCTR")
+        );
+        let esmm = Experiment::tutorial_on(ModelKind::Esmm, DataKind::Funnel);
+        assert_eq!(esmm.train_loss_title("ctcvr"), esmm.task_title("ctcvr"));
         let funnel = Experiment::tutorial_on(ModelKind::Esmm, DataKind::Funnel);
         assert_eq!(
             funnel.task_title("ctcvr"),

@@ -271,7 +271,7 @@ pub fn LossChart() -> impl IntoView {
                         Series {
                             name: format!(
                                 "{} train{of} (smoothed over ~{LOSS_SMOOTHING_STEPS} steps: lags)",
-                                p.experiment.with_untracked(|e| e.task_title(&c.name))
+                                p.experiment.with_untracked(|e| e.train_loss_title(&c.name))
                             ),
                             points: upto(&c.train_loss, at),
                             style: t * 2,

@@ -61,7 +61,7 @@ pub fn LessonsPanel() -> impl IntoView {
                                         }
                                     })
                                     .collect_view()}
-                                {(lessons().get(l).map(|x| x.race_setups().len()).unwrap_or(0) >= 2).then(|| view! {
+                                {lessons().get(l).and_then(|x| x.race_label()).map(|label| view! {
                                     <button type="button" class="lesson-step" data-testid=format!("lesson-race-{l}")
                                         title="Train this lesson's setups at the same time, side by side (in the Race panel)"
                                         on:click=move |_| {
@@ -71,7 +71,7 @@ pub fn LessonsPanel() -> impl IntoView {
                                                 let _ = p.start_race(lesson.race_setups());
                                             }
                                         }>
-                                        "Race them"
+                                        {label}
                                     </button>
                                 })}
                             </li>

@@ -175,7 +175,7 @@ impl FromStr for ModelKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum DataKind {
-    /// UCI Adult: income > 50K and never married (the tutorial's example).
+    /// UCI Adult: income > 50K, and never married (the tutorial's example).
     #[default]
     Adult,
     /// The MMoE paper's synthetic regression tasks, whose correlation is a knob.
