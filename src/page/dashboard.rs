@@ -496,6 +496,11 @@ impl Dashboard {
         self.play_on_build = true;
     }
 
+    /// Whether the model being built is to train once built ([`Dashboard::play_when_built`]).
+    pub fn plays_when_built(&self) -> bool {
+        self.play_on_build
+    }
+
     /// The page asked the worker to train.
     pub fn playing(&mut self) {
         if self.info.is_some() && !matches!(self.state, RunState::Finished | RunState::Loading) {

@@ -183,9 +183,14 @@ impl Playground {
         self.worker.set_value(None);
         self.backend.set(None);
         self.worker_backend.set_value(Some(backend));
+        // What was asked before this worker (a step's Play) still holds for it: see `Ready`.
+        let play = self.dashboard.with_untracked(|d| d.plays_when_built());
         self.dashboard.begin(self.session.get_value());
         self.dashboard.update(Parts::RUN, |d| {
-            d.status = format!("Starting the {} worker…", backend.label())
+            d.status = format!("Starting the {} worker…", backend.label());
+            if play {
+                d.play_when_built();
+            }
         });
         let spawned = WorkerClient::spawn(
             worker_url(backend),
@@ -246,7 +251,14 @@ impl Playground {
                         steps_per_sec: Some(steps_per_sec),
                     });
                 }
+                // A lesson step, sweep or Play asked for before the worker was up trains once
+                // its model is built, as it would have a moment later.
+                let play = self.dashboard.with_untracked(|d| d.plays_when_built());
                 self.rebuild();
+                if play {
+                    self.dashboard.update(Parts::RUN, |d| d.play_when_built());
+                    self.send(Command::Play);
+                }
             }
             Event::DeviceFailed { backend, message } => self.on_worker_failure(backend, message),
             other => {
@@ -392,6 +404,9 @@ impl Playground {
             return;
         };
         let next = (step.setup)();
+        // A step starts afresh: the notices so far (a race's verdict, a sweep's summary) were
+        // about other setups, often on other data.
+        self.notices.set(Vec::new());
         self.update(|e| {
             let device = e.device;
             *e = next;
@@ -518,6 +533,8 @@ impl Playground {
         );
         let (first, n) = (sweep.seeds[0], sweep.seeds.len());
         self.sweep.set(Some(sweep));
+        // Started from the settings drawer on a phone, the sweep is watched on the stage.
+        self.drawer_open.set(false);
         self.experiment.update(|e| {
             e.seed = first;
             e.replicas = n;

@@ -6,7 +6,6 @@ use leptos::prelude::*;
 use super::Playground;
 use crate::page::dashboard::{Parts, RunState};
 use crate::page::tabs::Tab;
-use crate::protocol::experiment::DataKind;
 use wasm_bindgen::JsCast;
 
 /// A number with `digits` decimals, or a dash where there is none.
@@ -30,9 +29,11 @@ pub fn RunBar() -> impl IntoView {
     let step = move || p.dashboard.with(Parts::RUN, |d| d.step);
     view! {
         <div class="runbar" id="toolbar" tabindex="-1" role="group" aria-label="Training">
+            // A phone's: the menu sign alone keeps the bar's buttons on one row.
             <button type="button" class="settings-toggle" data-testid="settings-toggle" aria-controls="settings"
+                aria-label="Settings" title="Settings"
                 aria-expanded=move || p.drawer_open.get().to_string()
-                on:click=move |_| p.drawer_open.update(|o| *o = !*o)>"☰ Settings"</button>
+                on:click=move |_| p.drawer_open.update(|o| *o = !*o)>"☰"</button>
             <button type="button" data-testid="train-toggle" class="primary"
                 aria-pressed=move || running().to_string()
                 disabled=move || !can_train() && !running()
@@ -65,6 +66,8 @@ pub fn RunBar() -> impl IntoView {
                     {move || p.dashboard.with(Parts::MODEL, |d| d.info.as_ref().map(|i| format!("{} parameters", i.params)).unwrap_or_default())}
                 </span>
             </div>
+            // The pace and the replay start a row of their own, whatever the counters say.
+            <span class="row-break" aria-hidden="true"></span>
             <label class="pace">
                 "Pace "
                 <select data-testid="pace" title="Slow training down to watch it; what it computes is the same at every pace"
@@ -79,11 +82,14 @@ pub fn RunBar() -> impl IntoView {
             </label>
             <Show when=move || !running() && step() != 0>
                 <label class="replay">
-                    {move || match p.replay_at.get() {
-                        Some(at) => format!("Replay: step {at:.0} "),
-                        None => "Replay ".to_string(),
-                    }}
-                    <input type="range" data-testid="replay" min="0" step="1"
+                    // On a phone the slider alone, so that it shares the counters' row.
+                    <span class="long">
+                        {move || match p.replay_at.get() {
+                            Some(at) => format!("Replay: step {at:.0} "),
+                            None => "Replay ".to_string(),
+                        }}
+                    </span>
+                    <input type="range" data-testid="replay" min="0" step="1" aria-label="Replay the run up to a step"
                         max=move || step().to_string()
                         prop:value=move || p.replay_at.get().unwrap_or_else(|| step() as f64).to_string()
                         on:input=move |ev| {
@@ -95,14 +101,18 @@ pub fn RunBar() -> impl IntoView {
                 <button type="button" data-testid="replay-play" title="Play the recorded curves and gates back from step 0"
                     on:click=move |_| p.play_back()>"▶ Replay"</button>
             </Show>
-            <p class="status" data-testid="run-status" role="status">
-                {move || p.dashboard.with(Parts::RUN, |d| d.status.clone())}
-            </p>
-            <Show when=move || p.sweep.with(Option::is_some)>
-                <p class="status" data-testid="sweep-status" role="status">
-                    {move || p.sweep.with(|s| s.as_ref().map(|s| s.describe()).unwrap_or_default())}
+            // One line, always there: the bar keeps its height as runs and sweeps come and go,
+            // so what a lesson step scrolled into view below it stays in view.
+            <div class="status-line">
+                <p class="status" data-testid="run-status" role="status">
+                    {move || p.dashboard.with(Parts::RUN, |d| d.status.clone())}
                 </p>
-            </Show>
+                <Show when=move || p.sweep.with(Option::is_some)>
+                    <p class="status" data-testid="sweep-status" role="status">
+                        {move || p.sweep.with(|s| s.as_ref().map(|s| s.describe()).unwrap_or_default())}
+                    </p>
+                </Show>
+            </div>
             <Show when=move || p.dashboard.with(Parts::RUN, |d| d.error.is_some())>
                 <p class="error" role="alert" data-testid="run-error">
                     {move || p.dashboard.with(Parts::RUN, |d| d.error.clone().unwrap_or_default())}
@@ -158,9 +168,17 @@ pub fn MetricsTable() -> impl IntoView {
                     .iter()
                     .map(|t| {
                         let (auc, logloss) = d.test_row(&t.name).unwrap_or((None, None));
+                        let last = t.train_loss.last().map(|p| p.1);
+                        // Said where the training loss is not the task's own (the naive CVR
+                        // model's ctcvr: its CVR on the clicked rows).
+                        let train =
+                            match (last, p.experiment.with_untracked(|e| e.trained_as(&t.name))) {
+                                (Some(v), Some(what)) => format!("{v:.4} ({what})"),
+                                _ => fmt_opt(last, 4),
+                            };
                         [
                             t.name.clone(),
-                            fmt_opt(t.train_loss.last().map(|p| p.1), 4),
+                            train,
                             fmt_opt(t.valid_loss.last().map(|p| p.1), 4),
                             fmt_opt(t.valid_auc.last().map(|p| p.1), 4),
                             fmt_opt(auc, 4),
@@ -168,13 +186,12 @@ pub fn MetricsTable() -> impl IntoView {
                         ]
                     })
                     .collect();
-                let clicked = match p.experiment.with_untracked(|e| e.data) {
-                    DataKind::Adult => "cvr (on income > 50K rows)",
-                    _ => "cvr (clicked impressions)",
-                };
+                let clicked = p
+                    .experiment
+                    .with_untracked(|e| format!("cvr (on {})", e.clicked_rows()));
                 let test = d.test.as_ref();
                 for (label, score) in [
-                    (clicked, test.and_then(|t| t.cvr.as_ref())),
+                    (clicked.as_str(), test.and_then(|t| t.cvr.as_ref())),
                     (
                         crate::protocol::CVR_ALL,
                         test.and_then(|t| t.cvr_all.as_ref()),

@@ -566,7 +566,7 @@ export const specs = [
         const tasks = rows.map((r) => r.task);
         assert(tasks[0] === 'ctr' && tasks[1] === 'ctcvr', `${model}: tasks ${tasks}`);
         const cvr = ['esmm', 'naive_cvr', 'ipw_cvr'].includes(model);
-        assert(tasks.includes('cvr (every impression)') === cvr && tasks.includes('cvr (clicked impressions)') === cvr, `${model}: rows ${tasks}`);
+        assert(tasks.includes('cvr (every impression)') === cvr && tasks.includes('cvr (on the clicked impressions)') === cvr, `${model}: rows ${tasks}`);
         for (const r of rows) assert(r.testAuc > 0 && r.testAuc < 1, `${model} ${r.task}: test AUC ${r.testAuc}`);
         // The CVR head's validation AUC over every impression is a curve beside the tasks'.
         const curves = await page.$$eval('[data-testid=metric-chart] .legend', (ls) => ls.map((l) => l.textContent).join(' '));
@@ -756,6 +756,10 @@ export const specs = [
           }
           if (id === 'lesson-0-1') assert(/Against your Shared-Bottom \(42110 parameters, 3\.9× MMoE's 10702: the comparison is not at equal size\): income [+-]0\.\d{4}/.test(result), `the comparison says the sizes differ: ${result}`);
         }
+        // The step scrolled its card to just below the sticky run bar, and the bar has not
+        // grown over its heading since (a sweep's line, the replay row after the run).
+        const [head, barEnd] = await page.evaluate(() => [document.querySelector('#lesson-card-title').getBoundingClientRect().top, document.querySelector('.runbar').getBoundingClientRect().bottom]);
+        assert(head >= barEnd - 1, `${id}: the lesson's heading at ${head.toFixed(0)} px, under the run bar (it ends at ${barEnd.toFixed(0)} px)`);
         // The view the step is about is named and outlined (the seed spread once it exists).
         const watch = await p.id('lesson-watch').textContent();
         if (!/seed spread/.test(watch)) {
@@ -814,12 +818,15 @@ export const specs = [
           await p.pauseIfRunning();
         }
       }
-      // One click from the first screen to a lesson's first step.
+      // One click from the first screen to a lesson's first step, and it trains: even clicked
+      // as soon as the page shows it, before the worker is up.
       await page.setViewportSize({ width: 1366, height: 768 });
-      await p.open();
+      await page.goto(base);
       await p.id('start-here').click();
       await page.waitForFunction(() => /Lesson 1\./.test(document.querySelector('[data-testid=lesson-step]')?.textContent || ''));
       assert(/Step 1 of/.test(await p.id('lesson-step').textContent()), 'the first step');
+      await page.waitForFunction(() => Number(/Step (\d+)/.exec(document.querySelector('[data-testid=step-counter]').textContent)?.[1] || 0) > 0, null, { timeout: 30_000 })
+        .catch(async () => { throw new Error(`the first step never trained: ${await p.id('run-status').textContent()}`); });
     },
   },
   {
@@ -834,6 +841,9 @@ export const specs = [
         for (let s = 0; s < steps; s += 1) {
           await p.tab('lessons');
           await p.id(`lesson-${l}-${s}`).click();
+          // A step starts afresh: the previous lesson's race verdict is not left in the notices.
+          const said = (await p.id('notices').count()) ? await p.id('notices').textContent() : '';
+          assert(!/Race over/.test(said), `lesson ${l + 1} step ${s + 1} still shows: ${said}`);
           // Each step trains by itself: a sweep until its status goes, one seed until tested.
           if ((await p.id('sweep-status').count()) > 0) {
             await page.waitForFunction(() => !document.querySelector('[data-testid=sweep-status]'), null, { timeout: 180_000 });
@@ -860,11 +870,13 @@ export const specs = [
         const heights = {};
         for (const key of ['lessons', 'scores', 'gates', 'conflict', 'race', 'figure', 'runs', 'code']) {
           await p.tab(key);
-          heights[key] = await page.evaluate(() => document.body.scrollHeight);
+          // How far the page scrolls: the document's height, which also counts what sits
+          // outside the body's flow (an absolutely placed element far down a tab).
+          heights[key] = await page.evaluate(() => Math.max(document.body.scrollHeight, document.documentElement.scrollHeight));
         }
         const tallest = Math.max(...Object.values(heights));
         const screens = tallest / 768;
-        console.log(`    after lesson ${l + 1}: document.body.scrollHeight at most ${tallest} px over the tabs, ${screens.toFixed(2)} screens of 768 (${JSON.stringify(heights)})`);
+        console.log(`    after lesson ${l + 1}: the page scrolls at most ${tallest} px over the tabs, ${screens.toFixed(2)} screens of 768 (${JSON.stringify(heights)})`);
         assert(screens < 2.5, `after lesson ${l + 1} the page is ${screens.toFixed(2)} screens tall`);
       }
       await p.screenshot(shots, 'page-height');
@@ -996,6 +1008,13 @@ export const specs = [
       console.log(`    phone: the run bar is ${barAfter.toFixed(0)} px of 844 after a run (replay shown)`);
       assert(barAfter <= 844 / 6, `after a run the sticky run bar takes ${barAfter} px of 844`);
       await page.screenshot({ path: join(shots, 'phone.png') });
+      // A seed sweep started from the drawer closes it: the sweep is watched on the stage.
+      await p.id('settings-toggle').click();
+      await page.waitForFunction(() => getComputedStyle(document.querySelector('#settings')).transform === 'none');
+      await p.id('seed-repeat').click();
+      await page.waitForFunction(() => getComputedStyle(document.querySelector('#settings')).visibility === 'hidden', null, { timeout: 5_000 })
+        .catch(() => { throw new Error('the drawer stays open over the sweep it started'); });
+      await p.pauseIfRunning();
     },
   },
   {
