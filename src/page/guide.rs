@@ -144,7 +144,7 @@ pub fn step_result(lesson: &Lesson, step: usize, history: &History) -> Option<St
                     "your {}{} on {}",
                     if same_model { "previous step's " } else { "" },
                     other.model.label(),
-                    other.data_words().unwrap_or_else(|| "Adult".into())
+                    other.data_words()
                 ),
                 if same_model {
                     ""
@@ -347,7 +347,7 @@ mod tests {
             }
         }
         let text = step_result(lesson, 2, &h).expect("both steps ran");
-        let words = before.data_words().expect("synthetic data is named");
+        let words = before.data_words();
         assert!(
             text.contains(&format!("Against your {} on {words}", before.model.label())),
             "{text}"

@@ -208,9 +208,10 @@ impl Lesson {
             .steps
             .iter()
             .any(|s| (s.setup)().data_key() != first.data_key());
-        Some(match first.data_words().filter(|_| several) {
-            Some(words) => format!("Race them ({words})"),
-            None => "Race them".into(),
+        Some(if several {
+            format!("Race them ({})", first.data_words())
+        } else {
+            "Race them".into()
         })
     }
 }

@@ -343,23 +343,24 @@ impl Experiment {
         self.summarise(Some(self.seed))
     }
 
-    /// The data part of [`Experiment::setup_summary`]: "no relationship", "correlated tasks,
-    /// p = 0.5", "funnel, hidden factor k = 1"; `None` for Adult as shipped, the default.
-    pub fn data_words(&self) -> Option<String> {
+    /// The data part of [`Experiment::setup_summary`]: "Adult", "Adult, no relationship",
+    /// "correlated tasks, p = 0.5", "funnel, hidden factor k = 1", so that every row of a table
+    /// says its data set.
+    pub fn data_words(&self) -> String {
         match self.data {
-            DataKind::Adult if !self.relationship => Some("no relationship".into()),
-            DataKind::Adult => None,
+            DataKind::Adult if !self.relationship => "Adult, no relationship".into(),
+            DataKind::Adult => "Adult".into(),
             DataKind::Correlated => {
                 let mut w = format!("correlated tasks, p = {}", self.p);
                 if (self.c, self.noise) != (CORRELATED_C, CORRELATED_NOISE) {
                     w += &format!(", c = {}, noise {}", self.c, self.noise);
                 }
-                Some(w)
+                w
             }
             DataKind::Funnel if self.confound > 0.0 => {
-                Some(format!("funnel, hidden factor k = {}", self.confound))
+                format!("funnel, hidden factor k = {}", self.confound)
             }
-            DataKind::Funnel => Some("funnel".into()),
+            DataKind::Funnel => "funnel".into(),
         }
     }
 
@@ -406,10 +407,8 @@ impl Experiment {
                 " · a table per tower"
             };
         }
-        if let Some(data) = self.data_words() {
-            extra += " · ";
-            extra += &data;
-        }
+        extra += " · ";
+        extra += &self.data_words();
         // The embedding width means something only where there are categorical fields.
         let emb = match self.data {
             DataKind::Adult | DataKind::Funnel => format!(" · emb {}", a.embedding_dim),
@@ -548,6 +547,24 @@ mod tests {
             funnel.task_title("ctcvr"),
             "ctcvr (a click and then a conversion)"
         );
+    }
+
+    #[test]
+    fn every_summary_names_its_data_set() {
+        for data in DataKind::ALL {
+            for model in models_on(data) {
+                let e = Experiment::tutorial_on(model, data);
+                assert!(
+                    e.summary().ends_with(&format!(" · {}", e.data_words())),
+                    "{}",
+                    e.summary()
+                );
+            }
+        }
+        let mut adult = Experiment::tutorial(ModelKind::Mmoe);
+        assert!(adult.setup_summary().ends_with(" · Adult"));
+        adult.relationship = false;
+        assert!(adult.setup_summary().ends_with(" · Adult, no relationship"));
     }
 
     #[test]

@@ -935,7 +935,7 @@ pub fn App() -> impl IntoView {
             </section>
         </main>
         <footer class="foot">
-            "Data: UCI Adult (Becker & Kohavi, 1996), CC BY 4.0. Built with Burn, Leptos and Trunk."
+            "The Adult data: UCI (Becker & Kohavi, 1996), CC BY 4.0. The correlated tasks and the funnel are synthetic, drawn in your browser. Built with Burn, Leptos and Trunk."
         </footer>
     }
 }
