@@ -264,7 +264,7 @@ pub fn lessons() -> Vec<Lesson> {
                     button: "Now MMoE",
                     setup: || tutorial(ModelKind::Mmoe),
                     seeds: 1,
-                    look_for: "Same seed, same data, same epochs, but not the same size: MMoE's towers here are the tutorial's [16, 8] against Shared-Bottom's [64, 32], so it has 10,702 parameters against 42,110 (the result below says so too). Once it has trained, read the result below: how far apart do the two models end on each task? Two tasks on 13 features leave little for experts to specialise on, so expect them close, and look at whether the gap is larger than a seed's spread (Train 3 seeds side by side tells). Watch the two gates drift apart anyway.",
+                    look_for: "Same seed, same data, same epochs, but not the same size: MMoE's towers here are the tutorial's [16, 8] against Shared-Bottom's [64, 32], so it has 10,702 parameters against 42,110 (the result below says so too). Once it has trained, read the result below: how far apart do the two models end on each task? Two tasks on 13 features leave little for experts to specialise on, so expect them close, and look at whether the gap is larger than a seed's spread (Seeds side by side at 3, then Train 3 seeds to the end, tells). Watch the two gates drift apart anyway.",
                     watch: Some("gate-heatmap"),
                     claims: &[
                         Claim {

@@ -8,7 +8,6 @@ use leptos::prelude::*;
 use super::Playground;
 use crate::page::dashboard::Parts;
 use crate::page::lessons::note;
-use crate::page::sweep::MAX_SEEDS;
 use crate::protocol::experiment::{DataKind, DeviceChoice, ModelKind, models_on};
 use crate::protocol::fields::{FIELDS, Field, Group, Value};
 
@@ -280,34 +279,24 @@ pub fn Controls() -> impl IntoView {
     }
 }
 
-/// "Train N seeds side by side": the setup's seeds trained to the epoch budget as the replicas
-/// of one build.
+/// "Train N seeds to the end": the Seeds side by side setting's seeds trained to the epoch
+/// budget as one build, their runs then grouped with mean ± sd. The count is that setting's,
+/// so that a sweep never changes another control behind the learner's back.
 #[component]
 fn SeedSweepControl() -> impl IntoView {
     let p = expect_context::<Playground>();
+    let seeds = move || p.experiment.with(|e| e.replicas);
     view! {
         <div class="field">
-            <label for="seed-count">"Seeds to train side by side"</label>
-            <div class="inline">
-                <input id="seed-count" type="number" min="1" max=MAX_SEEDS.to_string() step="1"
-                    aria-describedby="seed-count-help"
-                    prop:value=move || p.sweep_seeds.get().to_string()
-                    on:change=move |ev| {
-                        match event_target_value(&ev).trim().parse::<usize>() {
-                            Ok(n) if (1..=MAX_SEEDS).contains(&n) => p.sweep_seeds.set(n),
-                            _ => {
-                                p.notify(format!("seeds to train side by side must be a whole number from 1 to {MAX_SEEDS}; kept {}", p.sweep_seeds.get_untracked()));
-                                p.sweep_seeds.set(p.sweep_seeds.get_untracked());
-                            }
-                        }
-                    } />
-                <button type="button" data-testid="seed-repeat"
-                    disabled=move || p.dashboard.with(Parts::MODEL, |d| d.info.is_none())
-                    on:click=move |_| p.start_sweep(p.sweep_seeds.get_untracked())>
-                    {move || format!("Train {} seeds side by side", p.sweep_seeds.get())}
-                </button>
-            </div>
-            <small id="seed-count-help">"Trains this many seeds of the setup to the end, from the seed above on, side by side as one computation (the Seeds side by side setting). The plots show their mean in bold and each seed faintly; Runs then shows each task's mean ± sd: how far runs differ by chance alone."</small>
+            <button type="button" data-testid="seed-repeat" aria-describedby="seed-repeat-help"
+                disabled=move || p.dashboard.with(Parts::MODEL, |d| d.info.is_none())
+                on:click=move |_| p.start_sweep(p.experiment.with_untracked(|e| e.replicas))>
+                {move || match seeds() {
+                    1 => "Train 1 seed to the end".to_string(),
+                    n => format!("Train {n} seeds to the end"),
+                }}
+            </button>
+            <small id="seed-repeat-help">"Trains the seeds above (Seeds side by side, from the Seed on) to the end, as one computation. The plots show their mean in bold and each seed faintly; Runs then shows each task's mean ± sd: how far runs differ by chance alone."</small>
         </div>
     }
 }

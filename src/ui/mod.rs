@@ -68,8 +68,6 @@ pub struct Playground {
     pub history: RwSignal<History>,
     /// The seed sweep in progress, if any: the setup's seeds trained side by side.
     pub sweep: RwSignal<Option<SeedSweep>>,
-    /// How many seeds "Train N seeds side by side" trains.
-    pub sweep_seeds: RwSignal<usize>,
     /// Steps a second the worker holds training to (`None`: full speed), to watch it.
     pub pace: RwSignal<Option<f64>>,
     /// The step a replay of the run shows (the charts and gates as they were then); `None`
@@ -120,7 +118,6 @@ impl Playground {
             trial_id: StoredValue::new(0),
             history: RwSignal::new(History::default()),
             sweep: RwSignal::new(None),
-            sweep_seeds: RwSignal::new(3),
             pace: RwSignal::new(None),
             replay_at: RwSignal::new(None),
             drawer_open: RwSignal::new(false),
@@ -413,7 +410,6 @@ impl Playground {
             e.device = device;
         });
         if step.seeds > 1 {
-            self.sweep_seeds.set(step.seeds);
             self.start_sweep(step.seeds);
         } else {
             // A step trains as soon as it is built, as a step over seeds does (Play goes with
