@@ -162,7 +162,12 @@ export const specs = [
     async run({ page, base, shots, requests }) {
       const t0 = Date.now();
       const p = new PlaygroundPage(page, base);
+      const warnings = [];
+      page.on('console', (m) => { if (m.type() === 'warning') warnings.push(m.text()); });
       await p.open();
+      // The workers start their wasm as wasm-bindgen asks: no deprecation warning in the console.
+      const deprecated = warnings.filter((w) => /deprecated/.test(w));
+      assert(deprecated.length === 0, `console warnings: ${deprecated}`);
       const status = await p.id('device-status').textContent();
       assert(/CPU/.test(status), `device status: ${status}`);
       assert(/WebGPU|Auto/.test(status), `the status says why: ${status}`);
