@@ -105,18 +105,16 @@ pub fn step_result(lesson: &Lesson, step: usize, history: &History) -> Option<St
         // in its place, which has the same labels under another model's name (ESMM's ctr is
         // Adult's income).
         let tasks = setup.data.task_names().len();
+        let by_place =
+            !data_changed && runs[0].tests.len() == tasks && theirs[0].tests.len() == tasks;
         let deltas: Vec<String> = mine
             .iter()
             .enumerate()
             .filter_map(|(i, (name, v))| {
-                let in_place = !data_changed
-                    && i < tasks
-                    && runs[0].tests.len() == tasks
-                    && theirs[0].tests.len() == tasks;
                 let (their_name, w) = base
                     .iter()
                     .find(|(n, _)| n == name)
-                    .or_else(|| base.get(i).filter(|_| in_place))?;
+                    .or_else(|| base.get(i).filter(|_| by_place && i < tasks))?;
                 let named = if their_name == name {
                     name.clone()
                 } else {

@@ -250,11 +250,10 @@ impl Playground {
                 }
                 // A lesson step, sweep or Play asked for before the worker was up trains once
                 // its model is built, as it would have a moment later.
-                let play = self.dashboard.with_untracked(|d| d.plays_when_built());
-                self.rebuild();
-                if play {
-                    self.dashboard.update(Parts::RUN, |d| d.play_when_built());
-                    self.send(Command::Play);
+                if self.dashboard.with_untracked(|d| d.plays_when_built()) {
+                    self.build_and_play();
+                } else {
+                    self.rebuild();
                 }
             }
             Event::DeviceFailed { backend, message } => self.on_worker_failure(backend, message),
